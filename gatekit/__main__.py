@@ -1,0 +1,3 @@
+from gatekit.cli import run
+
+run()

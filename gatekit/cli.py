@@ -1,0 +1,224 @@
+"""The command line. It parses arguments, calls the core and maps outcomes to exit codes; nothing else.
+
+Exit codes (`gatekit.exit_codes.ExitCode`): 0 ship, 3 revise, 4 stop, 2 invalid input or usage,
+1 internal error. Bad input never prints a traceback; `main` is the one place that turns errors into
+messages on stderr.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import traceback
+from pathlib import Path
+from typing import Annotated, Optional
+
+import click
+import typer
+
+from gatekit import __version__
+from gatekit.errors import GatekitError, UsageError
+from gatekit.exit_codes import ExitCode
+
+app = typer.Typer(
+    name="gatekit",
+    help="Hold a checkpoint to the release gate written before its run: ship, stop or revise.",
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+STAGE_TEMPLATES = (
+    "pretraining",
+    "sft",
+    "preference",
+    "quantization",
+    "adapter",
+    "vendor-selection",
+    "serving",
+    "other",
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"gatekit {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
+    """gatekit: release gates for ML/LLM checkpoints."""
+
+
+def _stdout_is_terminal() -> bool:
+    return sys.stdout.isatty()
+
+
+def _render_options(width: int | None, color: bool | None) -> object:
+    from gatekit.report import RenderOptions
+
+    terminal = _stdout_is_terminal()
+    if color is None:
+        color = terminal and "NO_COLOR" not in os.environ
+    if width is None:
+        width = shutil.get_terminal_size((120, 24)).columns if terminal else 120
+    return RenderOptions(width=max(width, 60), color=color)
+
+
+@app.command()
+def check(
+    spec: Annotated[Path, typer.Argument(help="The gate spec (YAML).", show_default=False)],
+    candidate: Annotated[
+        Optional[Path], typer.Option(help="Candidate results; overrides `candidate:` in the spec.")  # noqa: UP045
+    ] = None,
+    baseline: Annotated[
+        Optional[Path], typer.Option(help="Baseline results; overrides `baseline:` in the spec.")  # noqa: UP045
+    ] = None,
+    format: Annotated[str, typer.Option("--format", "-f", help="Report format: table or json.")] = "table",
+    output: Annotated[
+        Optional[Path], typer.Option("--output", "-o", help="Write the report here (atomically) instead of stdout.")  # noqa: UP045
+    ] = None,
+    width: Annotated[Optional[int], typer.Option(help="Table width in columns.")] = None,  # noqa: UP045
+    color: Annotated[Optional[bool], typer.Option("--color/--no-color", help="Colour the table.")] = None,  # noqa: UP045
+) -> int:
+    """Evaluate the candidate against the spec and print the verdict. Exit 0 ship, 3 revise, 4 stop."""
+    from gatekit.api import check as run_check
+    from gatekit.report import get_renderer
+
+    renderer = get_renderer(format)  # an unknown format is a usage error before any work is done
+    verdict = run_check(spec, candidate=candidate, baseline=baseline)
+    options = _render_options(width, color if output is None else False)
+    report = renderer(verdict, options)  # type: ignore[arg-type]
+    if output is None:
+        sys.stdout.write(report)
+    else:
+        from gatekit.atomic import write_atomic
+
+        write_atomic(output, report)
+        typer.echo(f"{verdict.summary} (report: {output})", err=True)
+    return verdict.exit_code
+
+
+@app.command()
+def validate(
+    specs: Annotated[list[Path], typer.Argument(help="Gate specs to validate.", show_default=False)],
+    strict: Annotated[bool, typer.Option(help="Treat an incomplete rollback manifest as an error.")] = False,
+) -> int:
+    """Check gate specs before any results exist. Exit 0 if all are valid, 2 otherwise."""
+    from gatekit.load import load_spec
+    from gatekit.rollback import check_manifest
+
+    failed = False
+    for path in specs:
+        try:
+            loaded = load_spec(path)
+        except GatekitError as e:
+            _print_error(e)
+            failed = True
+            continue
+        gates = loaded.spec.gates
+        checks = sum(len(g.bounds()) for g in gates)
+        typer.echo(f"{path}: valid ({_count(len(gates), 'gate')}, {_count(checks, 'bound')})")
+        for entry in check_manifest(loaded.spec):
+            if entry.required and entry.status not in ("pinned", "not_required"):
+                typer.echo(f"{path}: warning: rollback.{entry.name}: {entry.reason}", err=True)
+                failed = failed or strict
+    return int(ExitCode.INVALID_INPUT if failed else ExitCode.SHIP)
+
+
+@app.command()
+def init(
+    path: Annotated[Path, typer.Argument(help="Where to write the spec; '-' for stdout.")] = Path("gate.yaml"),
+    stage: Annotated[str, typer.Option(help="The run's stage: " + ", ".join(STAGE_TEMPLATES) + ".")] = "sft",
+    force: Annotated[bool, typer.Option(help="Overwrite an existing file.")] = False,
+) -> int:
+    """Write a commented starter spec for a stage. It validates as written; fill in the TODOs."""
+    from importlib.resources import files
+
+    if stage not in STAGE_TEMPLATES:
+        raise UsageError(f"unknown stage {stage!r}; choose one of: {', '.join(STAGE_TEMPLATES)}")
+    import datetime as dt
+    import re
+
+    text = files("gatekit").joinpath("gates").joinpath(f"{stage}.yaml").read_text(encoding="utf-8")
+    text = re.sub(r"(?m)^(  written: )\d{4}-\d{2}-\d{2}", rf"\g<1>{dt.date.today().isoformat()}", text, count=1)
+    if str(path) == "-":
+        sys.stdout.write(text)
+        return 0
+    if path.exists() and not force:
+        raise UsageError(f"{path} already exists; use --force to overwrite it")
+    from gatekit.atomic import write_atomic
+
+    write_atomic(path, text)
+    typer.echo(f"wrote {path} ({stage}); edit it, then run: gatekit validate {path}", err=True)
+    return 0
+
+
+@app.command()
+def schema(
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write the schema here.")] = None,  # noqa: UP045
+) -> int:
+    """Print the JSON Schema of the gate spec (for editors: `# yaml-language-server: $schema=...`)."""
+    import json
+
+    from gatekit.spec import Spec
+
+    text = json.dumps(Spec.model_json_schema(), indent=2) + "\n"
+    if output is None:
+        sys.stdout.write(text)
+    else:
+        from gatekit.atomic import write_atomic
+
+        write_atomic(output, text)
+    return 0
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
+def _print_error(error: GatekitError) -> None:
+    for diagnostic in error.diagnostics:
+        typer.echo(f"error: {diagnostic.format()}", err=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI and return the exit code. The only place errors become messages."""
+    command = typer.main.get_command(app)
+    try:
+        result = command.main(args=argv, prog_name="gatekit", standalone_mode=False)
+    except GatekitError as e:
+        _print_error(e)
+        return int(ExitCode.INVALID_INPUT)
+    except click.exceptions.Exit as e:
+        return int(e.exit_code)
+    except click.ClickException as e:
+        e.show()
+        return int(ExitCode.INVALID_INPUT)
+    except click.exceptions.Abort:
+        typer.echo("aborted", err=True)
+        return int(ExitCode.INVALID_INPUT)
+    except BrokenPipeError:
+        # `gatekit check ... | head`: the reader went away; the verdict is unaffected, but there is no one to tell.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return int(ExitCode.INTERNAL_ERROR)
+    except Exception:
+        typer.echo(
+            "gatekit: internal error (a bug in gatekit, not in your input). Please report it with the traceback below.",
+            err=True,
+        )
+        traceback.print_exc()
+        return int(ExitCode.INTERNAL_ERROR)
+    return int(result or 0)
+
+
+def run() -> None:
+    """Console-script entry point."""
+    sys.exit(main())

@@ -1,0 +1,265 @@
+"""The evaluator: pure functions from (spec, candidate, baseline) to outcomes. No I/O, no printing.
+
+Every (gate, slice, bound) is checked on its own; nothing is averaged across slices. Anything that stops a
+check from being made — an absent metric or slice, a NaN, an empty slice, an unusable baseline — yields
+`missing` with the reason, and `missing` never ships.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import unicodedata
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Literal
+
+from gatekit.bounds import BOUND_KINDS, headroom, passes
+from gatekit.outcomes import AggregateCallout, GateOutcome, HypothesisOutcome, Status
+from gatekit.results import Measurement, Results
+from gatekit.spec import AGGREGATE_SLICE, EVERY_SLICE, BoundName, Gate, Spec
+
+
+def fmt(value: float | None) -> str:
+    """A number as reports print it: six significant digits, no float noise."""
+    if value is None:
+        return "n/a"
+    return f"{value:.6g}"
+
+
+def evaluate_gates(spec: Spec, candidate: Results, baseline: Results | None) -> tuple[GateOutcome, ...]:
+    """Every (gate, slice, bound) outcome, in spec order, slices in the order the spec or results list them."""
+    return tuple(outcome for gate in spec.gates for outcome in _evaluate_gate(gate, candidate, baseline))
+
+
+def _evaluate_gate(gate: Gate, candidate: Results, baseline: Results | None) -> Iterator[GateOutcome]:
+    for slice_name, absent_reason in _gate_slices(gate, candidate, baseline):
+        for bound, limit in gate.bounds():
+            if absent_reason is not None:
+                yield _outcome(gate, slice_name, bound, limit, "missing", absent_reason)
+            else:
+                yield evaluate_bound(gate, slice_name, bound, limit, candidate=candidate, baseline=baseline)
+
+
+def _gate_slices(gate: Gate, candidate: Results, baseline: Results | None) -> Iterator[tuple[str, str | None]]:
+    """The slices a gate applies to, each with a reason when the slice cannot even be looked up."""
+    if gate.slices != (EVERY_SLICE,):
+        for name in gate.slices:
+            yield name, None
+        return
+    candidate_slices = candidate.metrics.get(gate.metric)
+    if candidate_slices is None:
+        yield EVERY_SLICE, _metric_absent(gate.metric, candidate)
+        return
+    if not candidate_slices:
+        yield EVERY_SLICE, f'"*" matched no slices: the candidate lists no slices for {gate.metric!r}'
+        return
+    yield from ((name, None) for name in _aggregate_first(candidate_slices))
+    if baseline is not None:
+        for name in _aggregate_first(baseline.metrics.get(gate.metric, {})):
+            if name not in candidate_slices:
+                yield (
+                    name,
+                    (
+                        f"slice {name!r} is in the baseline but absent from the candidate results: "
+                        "a vanished slice is not a passed slice"
+                    ),
+                )
+
+
+def _aggregate_first(names: Iterable[str]) -> list[str]:
+    return sorted(names, key=lambda n: (n != AGGREGATE_SLICE,))
+
+
+def evaluate_bound(
+    gate: Gate,
+    slice_name: str,
+    bound: BoundName,
+    limit: float,
+    *,
+    candidate: Results,
+    baseline: Results | None,
+) -> GateOutcome:
+    """One bound of one gate on one slice."""
+    kind = BOUND_KINDS[bound]
+    observed, n, problem = _usable(candidate, gate.metric, slice_name, "candidate")
+    if problem is not None:
+        return _outcome(gate, slice_name, bound, limit, "missing", problem, observed=observed, n=n)
+    assert observed is not None
+    base_value: float | None = None
+    if kind.needs_baseline:
+        if baseline is None:
+            return _outcome(gate, slice_name, bound, limit, "missing", f"{bound} needs baseline results", observed, n=n)
+        base_value, _, problem = _usable(baseline, gate.metric, slice_name, "baseline")
+        if problem is not None:
+            return _outcome(gate, slice_name, bound, limit, "missing", problem, observed, base_value, n=n)
+    threshold = kind.threshold(limit, base_value)
+    if threshold.value is None:
+        return _outcome(gate, slice_name, bound, limit, "missing", threshold.problem or "", observed, base_value, n=n)
+    ok = passes(kind.side, observed, threshold.value)
+    margin = headroom(kind.side, observed, threshold.value)
+    relation = kind.symbol if ok else _breach_symbol(kind.symbol)
+    reason = f"{fmt(observed)} {relation} {fmt(threshold.value)}"
+    if base_value is not None:
+        reason += f" (baseline {fmt(base_value)}, {bound}: {fmt(limit)})"
+    if not ok:
+        reason += f"; breached by {fmt(-margin)}"
+    status: Status = "pass" if ok else "fail"
+    return _outcome(gate, slice_name, bound, limit, status, reason, observed, base_value, threshold.value, margin, n)
+
+
+def _breach_symbol(symbol: str) -> str:
+    return {">=": "<", "<=": ">"}[symbol]
+
+
+def _usable(results: Results, metric: str, slice_name: str, role: str) -> tuple[float | None, int | None, str | None]:
+    """The value of (metric, slice) if it can be compared, else why not."""
+    slices = results.metrics.get(metric)
+    if slices is None:
+        return None, None, _metric_absent(metric, results, role)
+    measurement: Measurement | None = slices.get(slice_name)
+    if measurement is None:
+        return (
+            None,
+            None,
+            (f"slice {slice_name!r} is not in the {role} results for {metric!r}" + did_you_mean(slice_name, slices)),
+        )
+    if math.isnan(measurement.value):
+        return None, measurement.n, f"the {role} value of {metric!r} on {slice_name!r} is NaN"
+    if math.isinf(measurement.value):
+        return None, measurement.n, f"the {role} value of {metric!r} on {slice_name!r} is infinite"
+    if measurement.n == 0:
+        return None, 0, f"slice {slice_name!r} is empty in the {role} results (n = 0)"
+    return measurement.value, measurement.n, None
+
+
+def _metric_absent(metric: str, results: Results, role: str = "candidate") -> str:
+    return f"metric {metric!r} is not in the {role} results ({results.source})" + did_you_mean(metric, results.metrics)
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str:
+    """A hint naming the closest existing name. Near-misses in case or Unicode form are never matched silently."""
+    choices = list(choices)
+    folded = _fold(word)
+    same = [c for c in choices if _fold(c) == folded]
+    close = same or difflib.get_close_matches(word, choices, n=1, cutoff=0.75)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _fold(name: str) -> str:
+    return unicodedata.normalize("NFKC", name).casefold()
+
+
+def _outcome(  # noqa: PLR0917 - one positional per column of the report row, in report order
+    gate: Gate,
+    slice_name: str,
+    bound: BoundName,
+    limit: float,
+    status: Status,
+    reason: str,
+    observed: float | None = None,
+    baseline: float | None = None,
+    threshold: float | None = None,
+    margin: float | None = None,
+    n: int | None = None,
+) -> GateOutcome:
+    return GateOutcome(
+        id=gate.id,
+        metric=gate.metric,
+        slice=slice_name,
+        bound=bound,
+        limit=limit,
+        on_fail=gate.on_fail,
+        status=status,
+        observed=observed,
+        baseline=baseline,
+        threshold=threshold,
+        margin=margin,
+        n=n,
+        reason=reason,
+    )
+
+
+def find_aggregate_callouts(
+    spec: Spec, candidate: Results, baseline: Results | None, outcomes: Sequence[GateOutcome]
+) -> tuple[AggregateCallout, ...]:
+    """Where the aggregate slice passes a bound that another slice of the same gate fails.
+
+    The aggregate is checked even when the gate does not list it, because "the average looked fine" is
+    exactly the story a reader needs to be warned about.
+    """
+    callouts: list[AggregateCallout] = []
+    for gate in spec.gates:
+        for bound, limit in gate.bounds():
+            failing = [
+                o
+                for o in outcomes
+                if o.id == gate.id and o.bound == bound and o.status == "fail" and o.slice != AGGREGATE_SLICE
+            ]
+            if not failing:
+                continue
+            aggregate = next(
+                (o for o in outcomes if o.id == gate.id and o.bound == bound and o.slice == AGGREGATE_SLICE),
+                None,
+            ) or evaluate_bound(gate, AGGREGATE_SLICE, bound, limit, candidate=candidate, baseline=baseline)
+            if aggregate.status != "pass" or aggregate.observed is None or aggregate.threshold is None:
+                continue
+            worst = ", ".join(f"{o.slice!r} at {fmt(o.observed)}" for o in failing)
+            message = (
+                f"the aggregate hides a regression: {gate.metric} on 'all' is {fmt(aggregate.observed)}, "
+                f"within {bound} (threshold {fmt(aggregate.threshold)}), but "
+                f"{'slice' if len(failing) == 1 else 'slices'} {worst} "
+                f"{'breaches' if len(failing) == 1 else 'breach'} it"
+            )
+            callouts.append(
+                AggregateCallout(
+                    id=gate.id,
+                    metric=gate.metric,
+                    bound=bound,
+                    aggregate_observed=aggregate.observed,
+                    aggregate_threshold=aggregate.threshold,
+                    failing_slices=tuple(o.slice for o in failing),
+                    message=message,
+                )
+            )
+    return tuple(callouts)
+
+
+def evaluate_hypothesis(spec: Spec, candidate: Results, baseline: Results | None) -> tuple[HypothesisOutcome, ...]:
+    """Did the metrics the hypothesis named improve on the aggregate? Informational: gates decide the verdict."""
+    outcomes = []
+    for metric in spec.hypothesis.improves:
+        cand, _, cand_problem = _usable(candidate, metric, AGGREGATE_SLICE, "candidate")
+        if baseline is None:
+            outcomes.append(
+                HypothesisOutcome(
+                    metric=metric,
+                    candidate=cand,
+                    baseline=None,
+                    change=None,
+                    status="unknown",
+                    reason="no baseline to compare with",
+                )
+            )
+            continue
+        base, _, base_problem = _usable(baseline, metric, AGGREGATE_SLICE, "baseline")
+        problem = cand_problem or base_problem
+        if problem is not None or cand is None or base is None:
+            outcomes.append(
+                HypothesisOutcome(
+                    metric=metric, candidate=cand, baseline=base, change=None, status="unknown", reason=problem or ""
+                )
+            )
+            continue
+        change = cand - base
+        direction = spec.metric_definition(metric).higher_is_better
+        if direction is None:
+            status: Literal["improved", "not_improved", "unknown"] = "unknown"
+            reason = f"changed by {fmt(change)}; declare metrics.{metric}.higher_is_better to judge it"
+        else:
+            improved = change > 0 if direction else change < 0
+            status = "improved" if improved else "not_improved"
+            reason = f"{fmt(base)} -> {fmt(cand)} ({'+' if change >= 0 else ''}{fmt(change)})"
+        outcomes.append(
+            HypothesisOutcome(metric=metric, candidate=cand, baseline=base, change=change, status=status, reason=reason)
+        )
+    return tuple(outcomes)

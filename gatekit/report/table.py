@@ -1,0 +1,181 @@
+"""The terminal report: every gate x slice with observed, baseline, threshold, margin and status, then the
+aggregate call-outs, hypothesis, budget, rollback manifest, reasons and the verdict.
+
+Every string from the spec or results goes into a `rich.text.Text`, never into markup, so a slice named
+``[red]`` prints as written.
+"""
+
+from __future__ import annotations
+
+import io
+from typing import TYPE_CHECKING
+
+from rich import box
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from gatekit.evaluate import fmt
+
+if TYPE_CHECKING:
+    from gatekit.report import RenderOptions
+    from gatekit.verdict import Verdict
+
+_STATUS_STYLE = {
+    "pass": "green",
+    "fail": "bold red",
+    "missing": "yellow",
+    "inconclusive": "yellow",
+    "pinned": "green",
+    "not_required": "dim",
+    "unpinned": "yellow",
+    "improved": "green",
+    "not_improved": "yellow",
+    "unknown": "dim",
+}
+_VERDICT_STYLE = {"ship": "bold white on green", "revise": "bold black on yellow", "stop": "bold white on red"}
+
+
+def _status(status: str) -> Text:
+    return Text(status.upper().replace("_", " "), style=_STATUS_STYLE.get(status, ""))
+
+
+def _num(value: float | None, signed: bool = False) -> Text:
+    if value is None:
+        return Text("—", style="dim")
+    return Text(("+" if signed and value > 0 else "") + fmt(value))
+
+
+def render(verdict: Verdict, options: RenderOptions) -> str:
+    buffer = io.StringIO()
+    console = Console(
+        file=buffer,
+        width=options.width,
+        color_system="standard" if options.color else None,
+        force_terminal=options.color,
+        no_color=not options.color,
+        highlight=False,
+        emoji=False,
+        legacy_windows=False,
+        soft_wrap=False,
+    )
+    _header(console, verdict)
+    _gates(console, verdict)
+    for callout in verdict.aggregate_callouts:
+        console.print(Text(f"! {callout.id}: {callout.message}", style="bold yellow"))
+    if verdict.aggregate_callouts:
+        console.print()
+    _hypothesis(console, verdict)
+    _budget(console, verdict)
+    _rollback(console, verdict)
+    _reasons(console, verdict)
+    console.print(Text(f" {verdict.verdict.upper()} ", style=_VERDICT_STYLE[verdict.verdict]), Text(verdict.summary))
+    return buffer.getvalue()
+
+
+def _header(console: Console, verdict: Verdict) -> None:
+    spec = verdict.spec
+    line = Text.assemble(("gatekit ", "bold"), (spec.name, "bold"), f"  ({spec.path})")
+    console.print(line)
+    against = f" vs baseline {verdict.baseline.model}" if verdict.baseline else ""
+    console.print(Text(f"candidate {verdict.candidate.model}{against}"))
+    console.print(
+        Text(f"hypothesis ({spec.stage}, {spec.owner}, written {spec.written.isoformat()}): ")
+        + Text(spec.statement, style="italic")
+    )
+    console.print()
+
+
+def _table(title: str, *columns: str) -> Table:
+    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
+    for column in columns:
+        numeric = column in {"observed", "baseline", "threshold", "margin", "n", "spent", "limit", "change"}
+        # Names and numbers stay on one line so rows can be scanned; only free text and URIs wrap.
+        wraps = column in {"detail", "uri", "item"}
+        table.add_column(column, justify="right" if numeric else "left", overflow="fold", no_wrap=not wraps)
+    return table
+
+
+def _gates(console: Console, verdict: Verdict) -> None:
+    table = _table(
+        "Gates", "gate", "metric", "slice", "bound", "observed", "baseline", "threshold", "margin", "n", "status"
+    )
+    for o in verdict.gates:
+        table.add_row(
+            Text(o.id),
+            Text(o.metric),
+            Text(o.slice),
+            Text(o.bound),
+            _num(o.observed),
+            _num(o.baseline),
+            _num(o.threshold),
+            _num(o.margin, signed=True),
+            Text(str(o.n) if o.n is not None else "—"),
+            _status(o.status),
+        )
+    console.print(table)
+    counts = ", ".join(f"{n} {status}" for status, n in verdict.counts.items() if n)
+    console.print(Text(f"{len(verdict.gates)} checks: {counts}", style="dim"))
+    console.print()
+
+
+def _hypothesis(console: Console, verdict: Verdict) -> None:
+    if not verdict.hypothesis:
+        return
+    table = _table("Hypothesis check (informational)", "metric", "baseline", "observed", "change", "status")
+    for h in verdict.hypothesis:
+        table.add_row(
+            Text(h.metric), _num(h.baseline), _num(h.candidate), _num(h.change, signed=True), _status(h.status)
+        )
+    console.print(table)
+    console.print()
+
+
+def _budget(console: Console, verdict: Verdict) -> None:
+    if not verdict.budget:
+        console.print(Text("Budget: none set", style="dim"))
+        console.print()
+        return
+    table = _table("Budget", "item", "spent", "limit", "status", "detail")
+    for b in verdict.budget:
+        table.add_row(Text(b.item), _num(b.spent), _num(b.limit), _status(b.status), Text(b.reason))
+    console.print(table)
+    console.print()
+
+
+def _rollback(console: Console, verdict: Verdict) -> None:
+    title = "Rollback manifest (" + ("complete" if verdict.rollback_complete else "INCOMPLETE") + ")"
+    table = _table(title, "entry", "uri", "pin", "status", "detail")
+    for a in verdict.rollback:
+        if a.status == "not_required" and a.uri is None:
+            continue
+        table.add_row(
+            Text(a.name),
+            Text(a.uri or "—"),
+            Text(_short_pin(a.pin)),
+            _status(a.status),
+            Text("" if a.status == "pinned" else a.reason),
+        )
+    console.print(table)
+    console.print()
+
+
+def _short_pin(pin: str | None) -> str:
+    if pin is None:
+        return "—"
+    return pin if len(pin) <= 23 else pin[:19] + "…" + pin[-3:]
+
+
+def _reasons(console: Console, verdict: Verdict) -> None:
+    if not verdict.reasons:
+        return
+    console.print(Text("Reasons", style="bold"))
+    for r in verdict.reasons:
+        console.print(
+            Text.assemble(
+                (f"  {r.leads_to.upper():<7}", _VERDICT_STYLE[r.leads_to].split(" on ")[0]),
+                Text(f"{r.subject}: "),
+                Text(r.message),
+            )
+        )
+    console.print()

@@ -1,0 +1,132 @@
+"""Results: what a checkpoint scored, per metric and per slice, and what it cost.
+
+gatekit's own results format (YAML or JSON)::
+
+    model: incident-bot-sft-v3
+    metrics:
+      format_pass:
+        all: {value: 0.962, n: 1200}
+        billing: 0.97            # a bare number is {value: 0.97}
+    costs:
+      train_gpu_hours: 310
+
+A value may be NaN or infinite in the file (harnesses write them): it loads, and the evaluator reports it
+as missing. Everything else malformed is a `ResultsError` with file, line and field.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic_core import PydanticCustomError
+
+from gatekit.spec import MetricKind
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """One metric on one slice. `value` may be non-finite; `n` and `stderr` are optional."""
+
+    value: float
+    n: int | None = None
+    stderr: float | None = None
+
+
+@dataclass(frozen=True)
+class Results:
+    """The results of one checkpoint, as the evaluator sees them."""
+
+    source: str
+    model: str
+    metrics: Mapping[str, Mapping[str, Measurement]]
+    costs: Mapping[str, float] = field(default_factory=dict)
+    created: dt.datetime | None = None
+    gate_digest: str | None = None
+
+    def measurement(self, metric: str, slice_name: str) -> Measurement | None:
+        return self.metrics.get(metric, {}).get(slice_name)
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class MeasurementRecord(_Strict):
+    """A slice's entry in a results file: a number, or {value, n, stderr}."""
+
+    value: Annotated[float, Field(allow_inf_nan=True)]
+    """The metric's value on this slice. NaN is accepted and is treated as missing."""
+    n: Annotated[int, Field(ge=0)] | None = None
+    """How many examples the value was computed on."""
+    stderr: Annotated[float, Field(ge=0, allow_inf_nan=False)] | None = None
+    """Standard error of the value, if the harness computed one."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _bare_number(cls, data: Any) -> Any:
+        if isinstance(data, (int, float)) and not isinstance(data, bool):
+            return {"value": float(data)}
+        return data
+
+
+class ResultsRecord(_Strict):
+    """A whole results file in gatekit's own format."""
+
+    model: Annotated[str, Field(min_length=1)]
+    """The checkpoint id these results belong to."""
+    metrics: dict[str, dict[str, MeasurementRecord]]
+    """metric name -> slice name -> measurement. Slice `all` is the aggregate."""
+    costs: dict[str, Annotated[float, Field(ge=0, allow_inf_nan=False)]] = Field(default_factory=dict)
+    """What the run cost, by item (train_gpu_hours, train_usd, ...)."""
+    created: Annotated[dt.datetime, Field(strict=False)] | None = None
+    """When these results were produced (ISO 8601)."""
+    gate_digest: str | None = None
+    """The digest of the gate spec the results were produced under (see `gatekit lock`)."""
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    """Free-form provenance; gatekit does not interpret it."""
+
+    @field_validator("metrics")
+    @classmethod
+    def _ranges_fit_kinds(
+        cls, metrics: dict[str, dict[str, MeasurementRecord]], info: ValidationInfo
+    ) -> dict[str, dict[str, MeasurementRecord]]:
+        kinds: Mapping[str, MetricKind | None] = (info.context or {}).get("metric_kinds", {})
+        for metric, slices in metrics.items():
+            kind = kinds.get(metric)
+            for slice_name, record in slices.items():
+                problem = _out_of_range(kind, record.value)
+                if problem:
+                    raise PydanticCustomError(
+                        "value_out_of_range",
+                        "{message}",
+                        {"message": f"{metric} is a {kind}: {problem}", "gatekit_path": (metric, slice_name, "value")},
+                    )
+        return metrics
+
+    def to_results(self, source: str) -> Results:
+        return Results(
+            source=source,
+            model=self.model,
+            metrics={
+                metric: {name: Measurement(r.value, r.n, r.stderr) for name, r in slices.items()}
+                for metric, slices in self.metrics.items()
+            },
+            costs=dict(self.costs),
+            created=self.created,
+            gate_digest=self.gate_digest,
+        )
+
+
+def _out_of_range(kind: MetricKind | None, value: float) -> str | None:
+    if not math.isfinite(value):
+        return None  # reported as missing by the evaluator, with the reason
+    if kind == "proportion" and not 0 <= value <= 1:
+        return f"{value} is outside [0, 1]"
+    if kind == "count" and value < 0:
+        return f"{value} is negative"
+    return None

@@ -1,0 +1,348 @@
+"""The gate spec: pydantic models that are the single source of truth for validation, defaults and JSON Schema.
+
+A spec is written before the run. It holds the hypothesis, the gates, the cost budget and the rollback
+manifest. Every model is frozen, strict (no `"0.9"` for a number, no `true` for 1) and forbids unknown keys.
+This module does no I/O; `gatekit.load.load_spec` reads files.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterator
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+from pydantic_core import PydanticCustomError
+
+SPEC_VERSION = 1
+
+Stage = Literal["pretraining", "sft", "preference", "quantization", "adapter", "vendor-selection", "serving", "other"]
+STAGES: tuple[Stage, ...] = (
+    "pretraining",
+    "sft",
+    "preference",
+    "quantization",
+    "adapter",
+    "vendor-selection",
+    "serving",
+    "other",
+)
+OnFail = Literal["revise", "stop"]
+MetricKind = Literal["proportion", "mean", "quantile", "count"]
+BoundName = Literal["min", "max", "max_increase", "max_decrease", "max_increase_pct", "max_decrease_pct"]
+BOUND_NAMES: tuple[BoundName, ...] = (
+    "min",
+    "max",
+    "max_increase",
+    "max_decrease",
+    "max_increase_pct",
+    "max_decrease_pct",
+)
+RELATIVE_BOUNDS: frozenset[str] = frozenset({"max_increase", "max_decrease", "max_increase_pct", "max_decrease_pct"})
+ArtifactName = Literal[
+    "checkpoint",
+    "tokenizer",
+    "adapter",
+    "generation_config",
+    "serving_image",
+    "data_revision",
+    "code_revision",
+    "eval_record",
+]
+ARTIFACT_NAMES: tuple[ArtifactName, ...] = (
+    "checkpoint",
+    "tokenizer",
+    "adapter",
+    "generation_config",
+    "serving_image",
+    "data_revision",
+    "code_revision",
+    "eval_record",
+)
+_EVERYTHING_BUT_ADAPTER: tuple[ArtifactName, ...] = tuple(a for a in ARTIFACT_NAMES if a != "adapter")
+REQUIRED_ARTIFACTS: dict[Stage, tuple[ArtifactName, ...]] = {
+    "pretraining": _EVERYTHING_BUT_ADAPTER,
+    "sft": _EVERYTHING_BUT_ADAPTER,
+    "preference": _EVERYTHING_BUT_ADAPTER,
+    "quantization": _EVERYTHING_BUT_ADAPTER,
+    "adapter": ARTIFACT_NAMES,
+    # A vendor's model is pinned by its version id; its tokenizer, weights and serving stack are not ours.
+    "vendor-selection": ("checkpoint", "generation_config", "code_revision", "eval_record"),
+    "serving": _EVERYTHING_BUT_ADAPTER,
+    "other": _EVERYTHING_BUT_ADAPTER,
+}
+"""Which rollback entries a stage needs before it can ship; `rollback.require` adds to these."""
+
+AGGREGATE_SLICE = "all"
+EVERY_SLICE = "*"
+
+
+def _list_to_tuple(value: Any) -> Any:
+    # YAML and JSON have lists; the frozen models hold tuples. Elements stay strictly validated.
+    return tuple(value) if isinstance(value, list) else value
+
+
+AsTuple = BeforeValidator(_list_to_tuple)
+NonEmptyStr = Annotated[str, Field(min_length=1), BeforeValidator(lambda v: v.strip() if isinstance(v, str) else v)]
+FiniteFloat = Annotated[float, Field(allow_inf_nan=False)]
+NonNegativeFloat = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+Identifier = Annotated[
+    str,
+    Field(
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$",
+        max_length=128,
+        description="Letters, digits, '_', '.', '-'; starts with a letter or digit.",
+    ),
+]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        strict=True,
+        frozen=True,
+        allow_inf_nan=False,
+        use_attribute_docstrings=True,
+    )
+
+
+class Hypothesis(_Model):
+    """What the run is meant to improve, written down before it starts."""
+
+    statement: NonEmptyStr
+    """One or two sentences: what changes, what should improve, what must not get worse."""
+    stage: Stage
+    """The kind of run; it decides which rollback artifacts are required."""
+    improves: Annotated[
+        tuple[NonEmptyStr, ...],
+        Field(min_length=1),
+        BeforeValidator(lambda v: (v,) if isinstance(v, str) else _list_to_tuple(v)),
+    ]
+    """The metric or metrics the run is meant to improve (a name, or a list of names)."""
+    owner: NonEmptyStr
+    """Who is accountable for the release decision."""
+    written: Annotated[dt.date, Field(strict=False)]
+    """The date the hypothesis was written (YYYY-MM-DD); not in the future."""
+
+    @field_validator("written")
+    @classmethod
+    def _not_in_future(cls, value: dt.date) -> dt.date:
+        if value > dt.date.today() + dt.timedelta(days=1):  # a day of slack for time zones
+            raise PydanticCustomError(
+                "date_in_future",
+                "the hypothesis cannot be written in the future ({value})",
+                {"value": value.isoformat()},
+            )
+        return value
+
+
+class MetricDefinition(_Model):
+    """What gatekit should know about a metric to judge it correctly."""
+
+    kind: MetricKind | None = None
+    """proportion (a rate in [0, 1]), mean, quantile (e.g. p95 latency) or count."""
+    higher_is_better: bool | None = None
+    """Direction of improvement; used by the hypothesis check and the cost-per-point budget."""
+    description: str | None = None
+
+
+class Gate(_Model):
+    """A threshold on one metric, applied to each listed slice independently; each bound is its own check."""
+
+    id: Identifier
+    """Unique name of the gate; it names the gate in every report."""
+    metric: NonEmptyStr
+    """The metric name as it appears in the results."""
+    slices: Annotated[tuple[NonEmptyStr, ...], Field(min_length=1), AsTuple] = (AGGREGATE_SLICE,)
+    """Slice names to check; "*" means every slice present in the candidate results. Default: ["all"]."""
+    description: str | None = None
+    on_fail: OnFail = "revise"
+    """What a breach of this gate means: revise (fix and retry) or stop (do not release)."""
+    min: FiniteFloat | None = None
+    """Absolute floor: passes when observed >= min."""
+    max: FiniteFloat | None = None
+    """Absolute ceiling: passes when observed <= max."""
+    max_increase: NonNegativeFloat | None = None
+    """Passes when observed <= baseline + max_increase (metric units)."""
+    max_decrease: NonNegativeFloat | None = None
+    """Passes when observed >= baseline - max_decrease (metric units)."""
+    max_increase_pct: NonNegativeFloat | None = None
+    """Passes when observed <= baseline * (1 + pct/100); needs a positive baseline."""
+    max_decrease_pct: Annotated[float, Field(ge=0, le=100, allow_inf_nan=False)] | None = None
+    """Passes when observed >= baseline * (1 - pct/100); needs a positive baseline."""
+
+    @field_validator("slices")
+    @classmethod
+    def _slices_well_formed(cls, slices: tuple[str, ...]) -> tuple[str, ...]:
+        if EVERY_SLICE in slices and len(slices) > 1:
+            raise PydanticCustomError("star_with_names", '"*" already means every slice: list it alone')
+        duplicates = sorted({s for s in slices if slices.count(s) > 1})
+        if duplicates:
+            raise PydanticCustomError("duplicate_slice", "slice {slice!r} is listed twice", {"slice": duplicates[0]})
+        return slices
+
+    @model_validator(mode="after")
+    def _bounds_make_sense(self) -> Gate:
+        if not self.bounds():
+            raise PydanticCustomError(
+                "gate_without_bound",
+                "gate {id!r} has no bound: give at least one of " + ", ".join(BOUND_NAMES),
+                {"id": self.id},
+            )
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise PydanticCustomError(
+                "unsatisfiable_gate",
+                "gate {id!r} can never pass: min {min} is above max {max}",
+                {"id": self.id, "min": self.min, "max": self.max},
+            )
+        return self
+
+    def bounds(self) -> tuple[tuple[BoundName, float], ...]:
+        """The bounds this gate sets, in a fixed order."""
+        return tuple((name, value) for name in BOUND_NAMES if (value := getattr(self, name)) is not None)
+
+    def needs_baseline(self) -> bool:
+        return any(name in RELATIVE_BOUNDS for name, _ in self.bounds())
+
+
+class CostPerPoint(_Model):
+    """A limit on cost per point gained: cost spent / (candidate - baseline) on a metric, in units of `point`."""
+
+    cost: NonEmptyStr
+    """The cost item in the candidate's `costs` (e.g. train_usd)."""
+    metric: NonEmptyStr
+    """The metric whose gain the cost bought."""
+    slice: NonEmptyStr = AGGREGATE_SLICE
+    point: Annotated[float, Field(gt=0, allow_inf_nan=False)]
+    """The size of one point in the metric's units (0.01 for a percentage point of a 0-1 rate)."""
+    limit: NonNegativeFloat
+    """Highest acceptable cost per point."""
+    higher_is_better: bool = True
+    """Whether a gain means the metric going up."""
+
+
+class Budget(_Model):
+    """Cost limits checked against the `costs` recorded in the candidate results. Exceeding one stops a release."""
+
+    limits: dict[NonEmptyStr, NonNegativeFloat] = Field(default_factory=dict)
+    """Named cost limits, e.g. {train_gpu_hours: 400, train_usd: 12000, eval_usd: 300}."""
+    max_cost_per_point: CostPerPoint | None = None
+
+
+class ArtifactRef(_Model):
+    """Where an artifact lives and what pins it: a sha256 digest or a full git revision."""
+
+    uri: NonEmptyStr
+    """A path, URL, hub id or image reference."""
+    digest: str | None = None
+    """"sha256:" followed by 64 lowercase hex digits."""
+    revision: str | None = None
+    """A full 40- (or 64-) hex git commit id. Branch names and short ids are not pins."""
+
+
+class RollbackManifest(_Model):
+    """Everything needed to put the previous release back, each entry pinned so that it cannot drift."""
+
+    require: Annotated[tuple[ArtifactName, ...], AsTuple] = ()
+    """Entries required in addition to those the stage requires."""
+    checkpoint: ArtifactRef | None = None
+    tokenizer: ArtifactRef | None = None
+    adapter: ArtifactRef | None = None
+    generation_config: ArtifactRef | None = None
+    serving_image: ArtifactRef | None = None
+    data_revision: ArtifactRef | None = None
+    code_revision: ArtifactRef | None = None
+    eval_record: ArtifactRef | None = None
+
+    def entries(self) -> Iterator[tuple[ArtifactName, ArtifactRef | None]]:
+        for name in ARTIFACT_NAMES:
+            yield name, getattr(self, name)
+
+
+def _version_supported(value: Any) -> Any:
+    if isinstance(value, int) and not isinstance(value, bool) and value != SPEC_VERSION:
+        raise PydanticCustomError(
+            "unsupported_spec_version",
+            "unsupported spec version {version}: this gatekit reads version {supported}",
+            {"version": value, "supported": SPEC_VERSION},
+        )
+    return value
+
+
+class Spec(_Model):
+    """A release gate: hypothesis, gates, budget and rollback manifest, written before the run."""
+
+    version: Annotated[Literal[1], BeforeValidator(_version_supported)]
+    """Spec format version. Always 1 for now."""
+    name: NonEmptyStr
+    """The release this gate decides, e.g. incident-bot-sft-v3."""
+    hypothesis: Hypothesis
+    candidate: NonEmptyStr | None = None
+    """Results file of the checkpoint under test, relative to the spec file (override: --candidate)."""
+    baseline: NonEmptyStr | None = None
+    """Results file of the checkpoint to compare against (override: --baseline); needed by relative bounds."""
+    metrics: dict[NonEmptyStr, MetricDefinition] = Field(default_factory=dict)
+    """Optional facts about metrics: kind and direction."""
+    gates: Annotated[tuple[Gate, ...], Field(min_length=1), AsTuple]
+    budget: Budget = Budget()
+    rollback: RollbackManifest
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Spec:
+        first_index: dict[str, int] = {}
+        for i, gate in enumerate(self.gates):
+            if gate.id in first_index:
+                raise located_error(
+                    ("gates", i, "id"),
+                    f"duplicate gate id {gate.id!r}: gates[{first_index[gate.id]}] already uses it",
+                    "duplicate_gate_id",
+                )
+            first_index[gate.id] = i
+            if self.baseline is None:
+                for bound, _ in gate.bounds():
+                    if bound in RELATIVE_BOUNDS:
+                        raise located_error(
+                            ("gates", i, bound),
+                            f"{bound} compares with a baseline, but the spec names no `baseline` results file",
+                            "baseline_required",
+                        )
+            definition = self.metrics.get(gate.metric)
+            if definition is not None and definition.kind == "proportion":
+                for bound in ("min", "max"):
+                    value = getattr(gate, bound)
+                    if value is not None and not 0 <= value <= 1:
+                        raise located_error(
+                            ("gates", i, bound),
+                            f"{gate.metric} is a proportion (0 to 1) but {bound} is {value}; for 95% write 0.95",
+                            "proportion_out_of_range",
+                        )
+        if self.budget.max_cost_per_point is not None and self.baseline is None:
+            raise located_error(
+                ("budget", "max_cost_per_point"),
+                "max_cost_per_point measures gain over a baseline, but the spec names no `baseline`",
+                "baseline_required",
+            )
+        return self
+
+    def required_artifacts(self) -> tuple[ArtifactName, ...]:
+        stage = REQUIRED_ARTIFACTS[self.hypothesis.stage]
+        return tuple(a for a in ARTIFACT_NAMES if a in stage or a in self.rollback.require)
+
+    def metric_definition(self, metric: str) -> MetricDefinition:
+        return self.metrics.get(metric, MetricDefinition())
+
+
+def located_error(path: tuple[str | int, ...], message: str, kind: str) -> PydanticCustomError:
+    """An error from a whole-model check that still points at the field it is about.
+
+    pydantic gives model-level errors an empty `loc`; `gatekit.yamlio` reads `gatekit_path` from the context
+    to report the line and column of the offending field.
+    """
+    return PydanticCustomError(kind, "{message}", {"message": message, "gatekit_path": path})
+
+
+# Patterns shared by the rollback checks.
+SHA256_DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
+FULL_GIT_REVISION = re.compile(r"^(?:[0-9a-f]{40}|[0-9a-f]{64})$")
+IMAGE_PINNED = re.compile(r"@sha256:[0-9a-f]{64}$")

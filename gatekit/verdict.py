@@ -1,0 +1,202 @@
+"""The verdict: ship, stop or revise, with every reason. One object that every report format renders.
+
+The rule, applied in this order:
+
+* **stop** if any gate with `on_fail: stop` fails, or the budget is exceeded;
+* otherwise **revise** if any check fails, is missing or is inconclusive, a budget line cannot be verified,
+  or the rollback manifest is incomplete;
+* otherwise **ship**.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from gatekit import __version__
+from gatekit.budget import evaluate_budget
+from gatekit.evaluate import evaluate_gates, evaluate_hypothesis, find_aggregate_callouts
+from gatekit.exit_codes import ExitCode
+from gatekit.outcomes import AggregateCallout, ArtifactOutcome, BudgetOutcome, GateOutcome, HypothesisOutcome
+from gatekit.results import Results
+from gatekit.rollback import check_manifest, manifest_complete
+from gatekit.spec import Spec, Stage
+
+VERDICT_SCHEMA_VERSION = 1
+
+Decision = Literal["ship", "stop", "revise"]
+EXIT_CODES: dict[Decision, ExitCode] = {"ship": ExitCode.SHIP, "revise": ExitCode.REVISE, "stop": ExitCode.STOP}
+
+
+class _Record(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True)
+
+
+class SpecSummary(_Record):
+    name: str
+    path: str
+    stage: Stage
+    statement: str
+    improves: tuple[str, ...]
+    owner: str
+    written: dt.date
+    gate_lines: dict[str, int]
+    """Line of each gate in the spec file, by gate id (for annotations that point at the spec)."""
+
+
+class ResultsSummary(_Record):
+    path: str
+    model: str
+
+
+class Reason(_Record):
+    """Why the verdict is not ship: one failed, missing or inconclusive check, or a manifest gap."""
+
+    leads_to: Literal["stop", "revise"]
+    kind: Literal["gate", "budget", "rollback"]
+    subject: str
+    """What the reason is about: `gate_id[slice].bound`, a budget item or a manifest entry."""
+    status: str
+    message: str
+
+
+class Verdict(_Record):
+    """Everything a report needs, and nothing it must recompute."""
+
+    schema_version: int = VERDICT_SCHEMA_VERSION
+    gatekit_version: str = __version__
+    verdict: Decision
+    exit_code: int
+    summary: str
+    """One line a human reads first."""
+    spec: SpecSummary
+    candidate: ResultsSummary
+    baseline: ResultsSummary | None
+    gates: tuple[GateOutcome, ...]
+    aggregate_callouts: tuple[AggregateCallout, ...]
+    budget: tuple[BudgetOutcome, ...]
+    rollback: tuple[ArtifactOutcome, ...]
+    rollback_complete: bool
+    hypothesis: tuple[HypothesisOutcome, ...]
+    reasons: tuple[Reason, ...]
+    counts: dict[str, int]
+    """Gate checks by status."""
+
+
+def gate_subject(outcome: GateOutcome) -> str:
+    return f"{outcome.id}[{outcome.slice}].{outcome.bound}"
+
+
+def collect_reasons(
+    gates: Sequence[GateOutcome], budget: Sequence[BudgetOutcome], rollback: Sequence[ArtifactOutcome]
+) -> tuple[Reason, ...]:
+    reasons: list[Reason] = []
+    for o in gates:
+        if o.status == "pass":
+            continue
+        # Stop needs evidence of a breach: a stop gate that is missing or inconclusive asks to revise.
+        leads_to: Literal["stop", "revise"] = "stop" if o.status == "fail" and o.on_fail == "stop" else "revise"
+        reasons.append(
+            Reason(
+                leads_to=leads_to,
+                kind="gate",
+                subject=gate_subject(o),
+                status=o.status,
+                message=f"{o.metric} on {o.slice!r}: {o.reason}",
+            )
+        )
+    for b in budget:
+        if b.status != "pass":
+            reasons.append(
+                Reason(
+                    leads_to="stop" if b.status == "fail" else "revise",
+                    kind="budget",
+                    subject=b.item,
+                    status=b.status,
+                    message=b.reason,
+                )
+            )
+    for a in rollback:
+        if a.required and a.status not in ("pinned", "not_required"):
+            reasons.append(
+                Reason(
+                    leads_to="revise",
+                    kind="rollback",
+                    subject=a.name,
+                    status=a.status,
+                    message=f"rollback manifest: {a.name}: {a.reason}",
+                )
+            )
+    # Stop reasons first: they decide the verdict.
+    return tuple(sorted(reasons, key=lambda r: r.leads_to != "stop"))
+
+
+def decide(reasons: Sequence[Reason]) -> Decision:
+    if any(r.leads_to == "stop" for r in reasons):
+        return "stop"
+    if reasons:
+        return "revise"
+    return "ship"
+
+
+def _summary(decision: Decision, reasons: Sequence[Reason], gates: Sequence[GateOutcome]) -> str:
+    if decision == "ship":
+        return f"SHIP: all {len(gates)} gate checks passed, the budget held and the rollback manifest is complete"
+    deciding = [r for r in reasons if r.leads_to == decision]
+    groups = Counter((r.kind, r.status) for r in deciding)
+    parts = [f"{n} {kind} check{'s' if n > 1 else ''} {_PAST[status]}" for (kind, status), n in groups.items()]
+    named = ", ".join(r.subject for r in deciding[:3]) + (", ..." if len(deciding) > 3 else "")
+    text = f"{decision.upper()}: {'; '.join(parts)} ({named})"
+    others = len(reasons) - len(deciding)
+    if others:
+        text += f"; {others} more reason{'s' if others > 1 else ''} to revise"
+    return text
+
+
+_PAST = {"fail": "failed", "missing": "missing", "inconclusive": "inconclusive", "unpinned": "unpinned"}
+
+
+def build_verdict(
+    spec: Spec,
+    candidate: Results,
+    baseline: Results | None,
+    *,
+    spec_path: str,
+    gate_lines: Mapping[str, int] | None = None,
+) -> Verdict:
+    """Evaluate everything and decide. Pure: the same inputs always give the same verdict."""
+    gates = evaluate_gates(spec, candidate, baseline)
+    budget = evaluate_budget(spec.budget, candidate, baseline)
+    rollback = check_manifest(spec)
+    reasons = collect_reasons(gates, budget, rollback)
+    decision = decide(reasons)
+    counts = Counter(o.status for o in gates)
+    return Verdict(
+        verdict=decision,
+        exit_code=int(EXIT_CODES[decision]),
+        summary=_summary(decision, reasons, gates),
+        spec=SpecSummary(
+            name=spec.name,
+            path=spec_path,
+            stage=spec.hypothesis.stage,
+            statement=spec.hypothesis.statement,
+            improves=spec.hypothesis.improves,
+            owner=spec.hypothesis.owner,
+            written=spec.hypothesis.written,
+            gate_lines=dict(gate_lines or {}),
+        ),
+        candidate=ResultsSummary(path=candidate.source, model=candidate.model),
+        baseline=ResultsSummary(path=baseline.source, model=baseline.model) if baseline else None,
+        gates=gates,
+        aggregate_callouts=find_aggregate_callouts(spec, candidate, baseline, gates),
+        budget=budget,
+        rollback=rollback,
+        rollback_complete=manifest_complete(rollback),
+        hypothesis=evaluate_hypothesis(spec, candidate, baseline),
+        reasons=reasons,
+        counts={s: counts.get(s, 0) for s in ("pass", "fail", "missing", "inconclusive")},
+    )

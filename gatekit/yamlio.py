@@ -1,0 +1,480 @@
+"""Strict, safe loading of YAML and JSON input files, with every value traceable to its line and column.
+
+PyYAML's `safe_load` is safe against code execution but not against mistakes: it keeps the last of two
+duplicate keys, reads `no` as False and `1e-3` as a string (YAML 1.1), and expands alias bombs. This module
+derives from `SafeConstructor` only and closes those traps:
+
+* duplicate mapping keys are an error at the second key;
+* scalars resolve by YAML 1.2 core rules (`true`/`false` only, `1e-3` is a float), and plain scalars that
+  YAML 1.1 tools read differently (`yes`, `off`, `010`, `1:30`, `1_000`) are an error asking to be quoted;
+* aliases and merge keys are refused (a spec never needs them, and they are how alias bombs expand);
+* nesting deeper than `MAX_DEPTH` is refused before Python's recursion limit is reached;
+* exactly one document, decoded as strict UTF-8.
+
+`validate_model` turns a pydantic `ValidationError` into diagnostics at ``file:line:col: field.path``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import math
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from yaml.composer import Composer
+from yaml.constructor import ConstructorError, SafeConstructor
+from yaml.error import Mark, MarkedYAMLError, YAMLError
+from yaml.events import AliasEvent
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from yaml.parser import Parser
+from yaml.reader import Reader
+from yaml.resolver import BaseResolver
+from yaml.scanner import Scanner
+
+from gatekit.errors import Diagnostic, GatekitError, InputFileError
+
+if TYPE_CHECKING:  # pydantic stays off this module's import path
+    from pydantic import BaseModel
+
+MAX_DEPTH = 64
+SPEC_MAX_BYTES = 1 << 20
+RESULTS_MAX_BYTES = 256 << 20
+
+_AMBIGUOUS_TAG = "tag:gatekit.dev,2026:ambiguous-yaml11"
+_Path = tuple[str | int, ...]
+
+# YAML 1.1 readings a YAML 1.2 reader (or a human) would not share. Flagged, never guessed.
+_AMBIGUOUS = re.compile(
+    r"""^(?:
+        (?:yes|Yes|YES|no|No|NO|on|On|ON|off|Off|OFF)           # 1.1 booleans ("the Norway problem")
+      | [-+]?0[0-9]+                                            # 1.1 octal (010 is 8)
+      | [-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?        # 1.1 base-60 (1:30 is 90)
+      | [-+]?(?:[0-9]+_[0-9_]*|0b[01_]+|0x[0-9a-fA-F_]*_[0-9a-fA-F_]*)  # digit separators, 1.1 binary
+    )$""",
+    re.X,
+)
+# `y` and `n` are 1.1 booleans on paper, but PyYAML and most tools never read them so, and `n` is a key of
+# gatekit's own results format: they stay strings.
+_AMBIGUOUS_FIRST = list("yYnNoO-+0123456789")
+
+
+class _StrictResolver(BaseResolver):
+    """YAML 1.2 core schema resolution, plus a tag for 1.1-ambiguous plain scalars."""
+
+
+# Registered first so that, for the same first character, the ambiguous reading wins over the 1.2 one.
+_StrictResolver.add_implicit_resolver(_AMBIGUOUS_TAG, _AMBIGUOUS, _AMBIGUOUS_FIRST)
+_StrictResolver.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
+_StrictResolver.add_implicit_resolver(
+    "tag:yaml.org,2002:int",
+    re.compile(r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$"),
+    list("-+0123456789"),
+)
+_StrictResolver.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(
+        r"""^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?
+            |[-+]?\.(?:inf|Inf|INF)
+            |\.(?:nan|NaN|NAN))$""",
+        re.X,
+    ),
+    list("-+.0123456789"),
+)
+_StrictResolver.add_implicit_resolver(
+    "tag:yaml.org,2002:null", re.compile(r"^(?:~|null|Null|NULL|)$"), ["~", "n", "N", ""]
+)
+_StrictResolver.add_implicit_resolver(
+    "tag:yaml.org,2002:timestamp",
+    re.compile(
+        r"""^(?:[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]
+            |[0-9][0-9][0-9][0-9]-[0-9][0-9]?-[0-9][0-9]?
+             (?:[Tt]|[ \t]+)[0-9][0-9]?:[0-9][0-9]:[0-9][0-9](?:\.[0-9]*)?
+             (?:[ \t]*(?:Z|[-+][0-9][0-9]?(?::[0-9][0-9])?))?)$""",
+        re.X,
+    ),
+    list("0123456789"),
+)
+_StrictResolver.add_implicit_resolver("tag:yaml.org,2002:merge", re.compile(r"^<<$"), ["<"])
+
+
+class _StrictConstructor(SafeConstructor):
+    def construct_mapping(self, node: MappingNode, deep: bool = False) -> dict[Any, Any]:
+        if not isinstance(node, MappingNode):
+            raise ConstructorError(None, None, f"expected a mapping, found {node.id}", node.start_mark)
+        mapping: dict[Any, Any] = {}
+        first_seen: dict[Any, Mark] = {}
+        for key_node, value_node in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                raise ConstructorError(
+                    None, None, "merge keys ('<<') are not supported: write the keys out", key_node.start_mark
+                )
+            key = self.construct_object(key_node, deep=deep)
+            try:
+                hash(key)
+            except TypeError:
+                raise ConstructorError(
+                    None, None, "a mapping key must be a plain scalar", key_node.start_mark
+                ) from None
+            if key in first_seen:
+                raise ConstructorError(
+                    None,
+                    None,
+                    f"duplicate key {key!r} (first defined at line {first_seen[key].line + 1}); "
+                    "YAML would silently keep only the last one",
+                    key_node.start_mark,
+                )
+            first_seen[key] = key_node.start_mark
+            mapping[key] = self.construct_object(value_node, deep=deep)
+        return mapping
+
+    def construct_yaml_int(self, node: ScalarNode) -> int:
+        return int(str(self.construct_scalar(node)), 0)
+
+    def construct_ambiguous(self, node: ScalarNode) -> Any:
+        raise ConstructorError(
+            None,
+            None,
+            f"{node.value!r} is read differently by YAML 1.1 and 1.2 tools "
+            "(a boolean, an octal or base-60 number): quote it for a string, "
+            "or write true/false or a plain decimal number",
+            node.start_mark,
+        )
+
+
+# The stubs type `add_constructor` for the base loader classes only.
+_StrictConstructor.add_constructor(  # type: ignore[type-var]
+    "tag:yaml.org,2002:map", _StrictConstructor.construct_yaml_map
+)
+_StrictConstructor.add_constructor("tag:yaml.org,2002:int", _StrictConstructor.construct_yaml_int)  # type: ignore[type-var]
+_StrictConstructor.add_constructor(_AMBIGUOUS_TAG, _StrictConstructor.construct_ambiguous)  # type: ignore[type-var]
+
+
+class _StrictComposer(Composer):
+    _depth = 0
+    # Provided by `Parser` in the assembled loader; declared for the type checker.
+    check_event: Callable[..., bool]
+    peek_event: Callable[[], Any]
+
+    def compose_node(self, parent: Node | None, index: int) -> Node | None:
+        if self.check_event(AliasEvent):
+            event = self.peek_event()
+            raise ConstructorError(
+                None, None, "anchors and aliases are not supported: write the value out", event.start_mark
+            )
+        self._depth += 1
+        try:
+            if self._depth > MAX_DEPTH:
+                raise ConstructorError(
+                    None, None, f"nesting deeper than {MAX_DEPTH} levels", self.peek_event().start_mark
+                )
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+
+class StrictLoader(Reader, Scanner, Parser, _StrictComposer, _StrictConstructor, _StrictResolver):
+    def __init__(self, stream: str) -> None:
+        Reader.__init__(self, stream)
+        Scanner.__init__(self)
+        Parser.__init__(self)
+        _StrictComposer.__init__(self)
+        _StrictConstructor.__init__(self)
+        _StrictResolver.__init__(self)
+
+
+@dataclass(frozen=True)
+class _Located:
+    key_mark: Mark | None
+    value_mark: Mark
+
+
+@dataclass
+class Locator:
+    """Maps a path into the loaded data (`("gates", 2, "max")`) to where it was written."""
+
+    root: Node | None
+    _index: dict[_Path, _Located] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.root is not None:
+            self._walk(self.root, (), None)
+
+    def _walk(self, node: Node, path: _Path, key_mark: Mark | None) -> None:
+        self._index[path] = _Located(key_mark, node.start_mark)
+        if isinstance(node, MappingNode):
+            for key_node, value_node in node.value:
+                self._walk(value_node, (*path, str(key_node.value)), key_node.start_mark)
+        elif isinstance(node, SequenceNode):
+            for i, item in enumerate(node.value):
+                self._walk(item, (*path, i), None)
+
+    def resolve(self, loc: tuple[Any, ...]) -> tuple[_Path, list[Any]]:
+        """The longest prefix of `loc` present in the document, and the rest of `loc`.
+
+        Segments that are not data keys (pydantic's union tags such as ``function-after[...]``) are skipped.
+        """
+        found: _Path = ()
+        rest: list[Any] = []
+        for segment in loc:
+            candidate = (*found, segment if isinstance(segment, int) else str(segment))
+            if not rest and candidate in self._index:
+                found = candidate
+            elif isinstance(segment, (str, int)) and not _is_pydantic_tag(segment):
+                rest.append(segment)
+        return found, rest
+
+    def mark(self, path: _Path, *, at_key: bool = False) -> tuple[int, int]:
+        located = self._index.get(path)
+        if located is None:
+            return (0, 0)
+        mark = located.key_mark if at_key and located.key_mark is not None else located.value_mark
+        return (mark.line + 1, mark.column + 1)
+
+
+def _is_pydantic_tag(segment: object) -> bool:
+    return isinstance(segment, str) and ("[" in segment or segment in _PYDANTIC_TYPE_TAGS)
+
+
+_PYDANTIC_TYPE_TAGS = frozenset({"float", "int", "str", "bool", "date", "datetime", "list", "dict", "[key]"})
+
+
+def format_path(path: tuple[Any, ...]) -> str:
+    out = ""
+    for segment in path:
+        if isinstance(segment, int):
+            out += f"[{segment}]"
+        elif re.fullmatch(r"[A-Za-z_][A-Za-z0-9_\-]*", str(segment)):
+            out += f".{segment}" if out else str(segment)
+        else:
+            out += f"[{json.dumps(str(segment))}]"
+    return out
+
+
+@dataclass(frozen=True)
+class Document:
+    """Data loaded from one file, with the means to say where any part of it was written."""
+
+    data: Any
+    path: str
+    _locate: Callable[[], Locator]
+
+    def locator(self) -> Locator:
+        return self._locate()
+
+
+def read_text(path: Path, *, max_bytes: int, error: type[GatekitError] = InputFileError) -> str:
+    """Read a whole file as strict UTF-8; every failure is an `error` naming the file."""
+    name = str(path)
+    try:
+        if path.is_dir():
+            raise error.at("is a directory, not a file", name)
+        size = path.stat().st_size
+        if size > max_bytes:
+            raise error.at(f"file is {size} bytes; the limit is {max_bytes}", name)
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise error.at("file not found", name) from None
+    except OSError as e:
+        raise error.at(f"cannot read file: {e.strerror or e}", name) from e
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        line = raw.count(b"\n", 0, e.start) + 1
+        column = e.start - (raw.rfind(b"\n", 0, e.start) + 1) + 1
+        raise error.at(f"invalid UTF-8 byte 0x{raw[e.start]:02x}", name, line, column) from None
+
+
+def _compose(text: str, name: str, error: type[GatekitError]) -> Node | None:
+    loader = StrictLoader(text)
+    try:
+        return loader.get_single_node()
+    except MarkedYAMLError as e:
+        raise _yaml_error(e, name, error) from None
+    except YAMLError as e:  # pragma: no cover - PyYAML raises marked errors for all parse failures we know
+        raise error.at(f"not valid YAML: {e}", name) from None
+    finally:
+        loader.dispose()
+
+
+def _yaml_error(e: MarkedYAMLError, name: str, error: type[GatekitError]) -> GatekitError:
+    mark = e.problem_mark or e.context_mark
+    message = " ".join(part for part in (e.context, e.problem) if part) or "not valid YAML"
+    if mark is None:  # pragma: no cover
+        return error.at(message, name)
+    return error.at(message, name, mark.line + 1, mark.column + 1)
+
+
+def load_yaml_text(text: str, name: str, *, error: type[GatekitError]) -> Document:
+    root = _compose(text, name, error)
+    if root is None:
+        raise error.at("the file is empty (no YAML document)", name)
+    constructor = StrictLoader("")
+    try:
+        data = constructor.construct_document(root)
+    except MarkedYAMLError as e:
+        raise _yaml_error(e, name, error) from None
+    except RecursionError:  # pragma: no cover - MAX_DEPTH stops nesting long before this
+        raise error.at("nesting too deep", name) from None
+    locator = Locator(root)
+    return Document(data, name, lambda: locator)
+
+
+def _reject_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise _JsonDuplicateKeyError(key)
+        result[key] = value
+    return result
+
+
+class _JsonDuplicateKeyError(ValueError):
+    pass
+
+
+def load_json_text(text: str, name: str, *, error: type[GatekitError]) -> Document:
+    """Parse JSON with the `json` module (fast, and JSON's own number grammar).
+
+    `NaN`/`Infinity` are kept as non-finite floats so that the evaluator reports them as missing values;
+    positions of later validation errors come from composing the same text as YAML, only when needed.
+    """
+    try:
+        data = json.loads(text, object_pairs_hook=_reject_duplicate_keys)
+    except _JsonDuplicateKeyError:
+        # The strict YAML composer sees JSON as flow YAML and reports the duplicate with its position.
+        load_yaml_text(text, name, error=error)
+        raise error.at("duplicate key in JSON object", name) from None  # pragma: no cover
+    except json.JSONDecodeError as e:
+        raise error.at(f"not valid JSON: {e.msg}", name, e.lineno, e.colno) from None
+    except RecursionError:
+        raise error.at("nesting too deep", name) from None
+    if not text.strip():  # pragma: no cover - json.loads already rejects empty text
+        raise error.at("the file is empty", name)
+
+    cache: list[Locator] = []
+
+    def locate() -> Locator:
+        if not cache:
+            try:
+                cache.append(Locator(_compose(text, name, error)))
+            except GatekitError:
+                cache.append(Locator(None))
+        return cache[0]
+
+    return Document(data, name, locate)
+
+
+def load_document(path: Path, *, max_bytes: int, error: type[GatekitError]) -> Document:
+    """Load a `.json` file as JSON and anything else as strict YAML."""
+    text = read_text(path, max_bytes=max_bytes, error=error)
+    if path.suffix.lower() == ".json":
+        return load_json_text(text, str(path), error=error)
+    return load_yaml_text(text, str(path), error=error)
+
+
+_M = TypeVar("_M", bound="BaseModel")
+
+
+def validate_model(model: type[_M], document: Document, *, error: type[GatekitError], context: Any = None) -> _M:
+    """Validate loaded data against a pydantic model, or raise `error` with one located diagnostic per problem."""
+    from pydantic import ValidationError
+
+    try:
+        return model.model_validate(document.data, context=context)
+    except ValidationError as e:
+        raise error(list(_diagnostics(e, model, document))) from None
+
+
+def _diagnostics(e: Any, model: type[BaseModel], document: Document) -> Iterator[Diagnostic]:
+    locator = document.locator()
+    seen: set[tuple[str, int, int, str]] = set()
+    for err in e.errors(include_url=False):
+        loc = tuple(err["loc"]) + tuple(err.get("ctx", {}).get("gatekit_path", ()))
+        found, rest = locator.resolve(loc)
+        kind = err["type"]
+        # An unknown key is shown at the key; anything else at its value, or at the parent if it is missing.
+        line, column = locator.mark(found, at_key=kind == "extra_forbidden")
+        field_path = format_path((*found, *rest))
+        message = _message(err, model, found)
+        key = (message, line, column, field_path)
+        if key in seen:
+            continue
+        seen.add(key)
+        yield Diagnostic(message, document.path, line, column, field_path)
+
+
+def _message(err: Any, model: type[BaseModel], found: _Path) -> str:
+    kind = err["type"]
+    if kind == "extra_forbidden":
+        return "unknown field" + _did_you_mean(str(found[-1]) if found else "", _sibling_fields(model, found))
+    if kind == "missing":
+        return "required field is missing"
+    msg = str(err["msg"])
+    if kind in {"finite_number"}:
+        return "must be a finite number (not NaN or infinity)"
+    if kind.endswith("_type") and "input" in err:
+        got = err["input"]
+        if isinstance(got, str) and _looks_numeric(got):
+            msg += f" (got the string {got!r}; write the number without quotes)"
+        elif got is None:
+            msg += " (got an empty value)"
+        else:
+            msg += f" (got {type(got).__name__})"
+    return msg.removeprefix("Value error, ")
+
+
+def _looks_numeric(text: str) -> bool:
+    try:
+        return math.isfinite(float(text))
+    except ValueError:
+        return False
+
+
+def _sibling_fields(model: type[BaseModel], path: _Path) -> list[str]:
+    """Field names allowed beside the unknown key at `path`, for a did-you-mean hint."""
+    current: Any = model
+    for segment in path[:-1]:
+        if isinstance(segment, int) or current is None:
+            continue
+        info = getattr(current, "model_fields", {}).get(segment)
+        current = _model_in(info.annotation) if info is not None else None
+    fields = getattr(current, "model_fields", None)
+    return list(fields) if fields else []
+
+
+def _model_in(annotation: Any) -> Any:
+    from typing import get_args
+
+    if hasattr(annotation, "model_fields"):
+        return annotation
+    for arg in get_args(annotation):
+        found = _model_in(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def _did_you_mean(word: str, choices: list[str]) -> str:
+    close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+__all__ = [
+    "RESULTS_MAX_BYTES",
+    "SPEC_MAX_BYTES",
+    "Document",
+    "Locator",
+    "StrictLoader",
+    "format_path",
+    "load_document",
+    "load_json_text",
+    "load_yaml_text",
+    "read_text",
+    "validate_model",
+]
