@@ -20,21 +20,39 @@ import datetime as dt
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from gatekit.spec import MetricKind
 
+if TYPE_CHECKING:  # numpy stays off the import path of `gatekit validate` and `--version`
+    import numpy as np
+    import numpy.typing as npt
+
+
+@dataclass(frozen=True)
+class Samples:
+    """The per-example values behind a measurement: what intervals and paired comparisons are computed from.
+
+    `values` holds one float per example: 0.0/1.0 for a rate, the score for a mean, the latency for a
+    quantile (a timed-out request is +inf: slowest, never dropped). `ids`, when known, are the example ids
+    in the same order, unique within the slice; they pair candidate and baseline examples.
+    """
+
+    values: npt.NDArray[np.float64]
+    ids: npt.NDArray[Any] | None = None
+
 
 @dataclass(frozen=True)
 class Measurement:
-    """One metric on one slice. `value` may be non-finite; `n` and `stderr` are optional."""
+    """One metric on one slice. `value` may be non-finite; `n`, `stderr` and `samples` are optional."""
 
     value: float
     n: int | None = None
     stderr: float | None = None
+    samples: Samples | None = None
 
 
 @dataclass(frozen=True)
