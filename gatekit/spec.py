@@ -179,7 +179,7 @@ class Gate(_Model):
             raise PydanticCustomError("star_with_names", '"*" already means every slice: list it alone')
         duplicates = sorted({s for s in slices if slices.count(s) > 1})
         if duplicates:
-            raise PydanticCustomError("duplicate_slice", "slice {slice!r} is listed twice", {"slice": duplicates[0]})
+            raise PydanticCustomError("duplicate_slice", "slice '{slice}' is listed twice", {"slice": duplicates[0]})
         return slices
 
     @model_validator(mode="after")
@@ -187,13 +187,13 @@ class Gate(_Model):
         if not self.bounds():
             raise PydanticCustomError(
                 "gate_without_bound",
-                "gate {id!r} has no bound: give at least one of " + ", ".join(BOUND_NAMES),
+                "gate '{id}' has no bound: give at least one of " + ", ".join(BOUND_NAMES),
                 {"id": self.id},
             )
         if self.min is not None and self.max is not None and self.min > self.max:
             raise PydanticCustomError(
                 "unsatisfiable_gate",
-                "gate {id!r} can never pass: min {min} is above max {max}",
+                "gate '{id}' can never pass: min {min} is above max {max}",
                 {"id": self.id, "min": self.min, "max": self.max},
             )
         return self
@@ -284,9 +284,18 @@ class Spec(_Model):
     """Results file of the checkpoint to compare against (override: --baseline); needed by relative bounds."""
     metrics: dict[NonEmptyStr, MetricDefinition] = Field(default_factory=dict)
     """Optional facts about metrics: kind and direction."""
-    gates: Annotated[tuple[Gate, ...], Field(min_length=1), AsTuple]
+    gates: Annotated[tuple[Gate, ...], AsTuple]
+    """The release gates; at least one."""
     budget: Budget = Budget()
     rollback: RollbackManifest
+
+    @field_validator("gates")
+    @classmethod
+    def _at_least_one_gate(cls, gates: tuple[Gate, ...]) -> tuple[Gate, ...]:
+        # Checked after the items, so that one broken gate is not also reported as "no gates".
+        if not gates:
+            raise PydanticCustomError("no_gates", "a spec needs at least one gate")
+        return gates
 
     @model_validator(mode="after")
     def _consistent(self) -> Spec:

@@ -424,6 +424,9 @@ def _message(err: Any, model: type[BaseModel], found: _Path) -> str:
             msg += f" (got the string {got!r}; write the number without quotes)"
         elif got is None:
             msg += " (got an empty value)"
+        elif kind == "string_type" and isinstance(got, (int, float)) and not isinstance(got, bool):
+            # An all-digit revision or a hex digest like 12e45... reads as a number unless quoted.
+            msg += f" (got the number {got!r}; put the value in quotes)"
         else:
             msg += f" (got {type(got).__name__})"
     return msg.removeprefix("Value error, ")
