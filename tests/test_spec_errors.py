@@ -175,7 +175,8 @@ CASES = [
     ),
     pytest.param(
         "!!python/object/apply:os.system ['touch pwned']\n",
-        "spec.yaml:1:1: could not determine a constructor for the tag 'tag:yaml.org,2002:python/object/apply:os.system'",
+        "spec.yaml:1:1: could not determine a constructor for the tag "
+        "'tag:yaml.org,2002:python/object/apply:os.system'",
         id="python-tag",
     ),
     pytest.param("", "spec.yaml: the file is empty (no YAML document)", id="empty-file"),
@@ -229,7 +230,9 @@ def test_alias_bomb_is_refused_before_expansion(
 ) -> None:
     monkeypatch.chdir(tmp_path)
     levels = ['a: &a ["x","x","x","x","x","x","x","x","x"]']
-    levels += [f"{c}: &{c} [*{p},*{p},*{p},*{p},*{p},*{p},*{p},*{p},*{p}]" for p, c in zip("abcdefgh", "bcdefghi")]
+    levels += [
+        f"{c}: &{c} [*{p},*{p},*{p},*{p},*{p},*{p},*{p},*{p},*{p}]" for p, c in zip("abcdefgh", "bcdefghi", strict=True)
+    ]
     Path("spec.yaml").write_text("\n".join(levels) + "\n", encoding="utf-8")
 
     result = gatekit("validate", "spec.yaml")
