@@ -123,6 +123,9 @@ def _usable(results: Results, metric: str, slice_name: str, role: str) -> tuple[
             None,
             (f"slice {slice_name!r} is not in the {role} results for {metric!r}" + did_you_mean(slice_name, slices)),
         )
+    if measurement.problem is not None:
+        unusable = f"the {role} value of {metric!r} on {slice_name!r} is unusable: {measurement.problem}"
+        return None, measurement.n, unusable
     if math.isnan(measurement.value):
         return None, measurement.n, f"the {role} value of {metric!r} on {slice_name!r} is NaN"
     if math.isinf(measurement.value):

@@ -53,6 +53,9 @@ class Measurement:
     n: int | None = None
     stderr: float | None = None
     samples: Samples | None = None
+    problem: str | None = None
+    """Why the value cannot be gated although the file has it (bad rows, a partial run, a failed log);
+    the evaluator reports such a measurement as missing with this reason."""
 
 
 @dataclass(frozen=True)
@@ -65,6 +68,8 @@ class Results:
     costs: Mapping[str, float] = field(default_factory=dict)
     created: dt.datetime | None = None
     gate_digest: str | None = None
+    notes: tuple[str, ...] = ()
+    """Warnings from loading that do not stop a check (rows dropped under `drop_invalid`, unpaired ids)."""
 
     def measurement(self, metric: str, slice_name: str) -> Measurement | None:
         return self.metrics.get(metric, {}).get(slice_name)

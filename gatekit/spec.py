@@ -137,6 +137,46 @@ class Hypothesis(_Model):
         return value
 
 
+Aggregate = Literal["rate", "mean", "sum", "count", "p50", "p90", "p95", "p99"]
+AGGREGATE_KINDS: dict[str, MetricKind | None] = {
+    "rate": "proportion",
+    "mean": "mean",
+    "sum": None,
+    "count": "count",
+    "p50": "quantile",
+    "p90": "quantile",
+    "p95": "quantile",
+    "p99": "quantile",
+}
+"""The metric kind each aggregate produces (a sum has no fixed kind: a sum of costs is not a count)."""
+
+
+class RowFilter(_Model):
+    """Keep only the rows of a per-example table where `column` equals `equals`."""
+
+    column: NonEmptyStr
+    """The column to test, e.g. category."""
+    equals: str | bool | int | FiniteFloat
+    """The value a row must have to be kept (compared exactly; "harmless" does not match "Harmless")."""
+
+
+class ColumnAggregate(_Model):
+    """How a metric is computed from a per-example table, per slice: an aggregate of one column."""
+
+    column: NonEmptyStr | None = None
+    """The column aggregated; `count` needs none (it counts rows)."""
+    aggregate: Aggregate
+    """rate (share of true in a boolean or 0/1 column), mean, sum, count, or a quantile p50/p90/p95/p99."""
+    where: RowFilter | None = None
+    """Optional: aggregate only the rows that pass this filter."""
+
+    @model_validator(mode="after")
+    def _column_given(self) -> ColumnAggregate:
+        if self.column is None and self.aggregate != "count":
+            raise located_error(("column",), f"aggregate {self.aggregate!r} needs a `column`", "column_required")
+        return self
+
+
 class MetricDefinition(_Model):
     """What gatekit should know about a metric to judge it correctly."""
 
@@ -145,6 +185,61 @@ class MetricDefinition(_Model):
     higher_is_better: bool | None = None
     """Direction of improvement; used by the hypothesis check and the cost-per-point budget."""
     description: str | None = None
+    from_: ColumnAggregate | None = Field(default=None, alias="from")
+    """For per-example tables: the column and aggregate the metric is computed from, per slice."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _kind_from_aggregate(cls, data: Any) -> Any:
+        # A derived metric's kind follows from its aggregate, so `kind:` need not be repeated.
+        if isinstance(data, dict) and "kind" not in data and isinstance(data.get("from"), dict):
+            kind = AGGREGATE_KINDS.get(data["from"].get("aggregate"))
+            if kind is not None:
+                return {**data, "kind": kind}
+        return data
+
+    @model_validator(mode="after")
+    def _kind_fits_aggregate(self) -> MetricDefinition:
+        if self.from_ is None or self.kind is None:
+            return self
+        implied = AGGREGATE_KINDS[self.from_.aggregate]
+        fits = self.kind == implied if implied is not None else self.kind not in ("proportion", "quantile")
+        if not fits:
+            raise located_error(
+                ("kind",),
+                f"kind {self.kind!r} does not fit aggregate {self.from_.aggregate!r}"
+                + (f" (it gives a {implied})" if implied else ""),
+                "kind_mismatch",
+            )
+        return self
+
+
+class TableOptions(_Model):
+    """How per-example tables (JSONL, CSV, Parquet, harness sample files) are sliced and checked."""
+
+    slice_by: Annotated[tuple[NonEmptyStr, ...], AsTuple] = ()
+    """Columns whose values become slices, named `column=value` (e.g. task=billing). `all` is always there."""
+    slice_cross: Annotated[tuple[Annotated[tuple[NonEmptyStr, NonEmptyStr], AsTuple], ...], AsTuple] = ()
+    """Pairs of columns crossed into slices named `a=x,b=y`, e.g. [[task, language]]."""
+    id_column: NonEmptyStr | None = None
+    """The example id column that pairs candidate and baseline rows. Default: `id` when the table has one."""
+    non_negative: Annotated[tuple[NonEmptyStr, ...], AsTuple] = ()
+    """Columns where a negative value is a bad row, e.g. [latency_ms, cost_usd]."""
+    drop_invalid: bool = False
+    """Compute metrics on the valid rows when some rows are bad (the count is still reported). Default: a
+    metric built from bad rows is missing."""
+    allow_partial: bool = False
+    """Accept partial harness runs (lm-eval `--limit`: fewer effective than original samples) for gating."""
+
+    @model_validator(mode="after")
+    def _no_repeats(self) -> TableOptions:
+        for i, column in enumerate(self.slice_by):
+            if column in self.slice_by[:i]:
+                raise located_error(("slice_by", i), f"column {column!r} is listed twice", "duplicate_column")
+        for i, (a, b) in enumerate(self.slice_cross):
+            if a == b:
+                raise located_error(("slice_cross", i), f"cannot cross {a!r} with itself", "self_cross")
+        return self
 
 
 class Gate(_Model):
@@ -288,6 +383,8 @@ class Spec(_Model):
     """The release gates; at least one."""
     budget: Budget = Budget()
     rollback: RollbackManifest
+    table: TableOptions = TableOptions()
+    """Options for per-example results tables and harness outputs: slices, id column, bad-row policy."""
 
     @field_validator("gates")
     @classmethod
