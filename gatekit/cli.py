@@ -14,7 +14,6 @@ import traceback
 from pathlib import Path
 from typing import Annotated, Optional
 
-import click
 import typer
 
 from gatekit import __version__
@@ -74,7 +73,7 @@ def _render_options(width: int | None, color: bool | None) -> object:
 
 @app.command()
 def check(
-    spec: Annotated[Path, typer.Argument(help="The gate spec (YAML).", show_default=False)],
+    spec: Annotated[Path, typer.Argument(help="The gate spec (YAML).", show_default=False, metavar="SPEC")],
     candidate: Annotated[
         Optional[Path], typer.Option(help="Candidate results; overrides `candidate:` in the spec.")  # noqa: UP045
     ] = None,
@@ -108,7 +107,7 @@ def check(
 
 @app.command()
 def validate(
-    specs: Annotated[list[Path], typer.Argument(help="Gate specs to validate.", show_default=False)],
+    specs: Annotated[list[Path], typer.Argument(help="Gate specs to validate.", show_default=False, metavar="SPEC...")],
     strict: Annotated[bool, typer.Option(help="Treat an incomplete rollback manifest as an error.")] = False,
 ) -> int:
     """Check gate specs before any results exist. Exit 0 if all are valid, 2 otherwise."""
@@ -197,13 +196,18 @@ def main(argv: list[str] | None = None) -> int:
     except GatekitError as e:
         _print_error(e)
         return int(ExitCode.INVALID_INPUT)
-    except click.exceptions.Exit as e:
+    except typer.Exit as e:
         return int(e.exit_code)
-    except click.ClickException as e:
-        e.show()
-        return int(ExitCode.INVALID_INPUT)
-    except click.exceptions.Abort:
+    except typer.Abort:
         typer.echo("aborted", err=True)
+        return int(ExitCode.INVALID_INPUT)
+    except typer.TyperException as e:
+        # Usage errors (missing argument, bad option value): typer's vendored click exceptions.
+        show = getattr(e, "show", None)
+        if callable(show):
+            show()
+        else:  # pragma: no cover - every usage error typer raises can show itself
+            typer.echo(f"error: {e}", err=True)
         return int(ExitCode.INVALID_INPUT)
     except BrokenPipeError:
         # `gatekit check ... | head`: the reader went away; the verdict is unaffected, but there is no one to tell.

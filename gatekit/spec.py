@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterator
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 SPEC_VERSION = 1
@@ -118,6 +118,14 @@ class Hypothesis(_Model):
         tuple[NonEmptyStr, ...],
         Field(min_length=1),
         BeforeValidator(lambda v: (v,) if isinstance(v, str) else _list_to_tuple(v)),
+        WithJsonSchema(
+            {
+                "anyOf": [
+                    {"type": "string", "minLength": 1},
+                    {"type": "array", "items": {"type": "string", "minLength": 1}, "minItems": 1},
+                ]
+            }
+        ),
     ]
     """The metric or metrics the run is meant to improve (a name, or a list of names)."""
     owner: NonEmptyStr
