@@ -19,7 +19,8 @@ def check_manifest(spec: Spec) -> tuple[ArtifactOutcome, ...]:
 
 
 def manifest_complete(outcomes: tuple[ArtifactOutcome, ...]) -> bool:
-    return all(o.status in ("pinned", "not_required") for o in outcomes if o.required)
+    """Every required entry pinned, and no entry present that pins nothing (a rollback would use it)."""
+    return all(o.status in ("pinned", "not_required") for o in outcomes)
 
 
 def _check_entry(name: ArtifactName, ref: ArtifactRef | None, required: bool) -> ArtifactOutcome:

@@ -121,7 +121,7 @@ def collect_reasons(
                 )
             )
     for a in rollback:
-        if a.required and a.status not in ("pinned", "not_required"):
+        if a.status in ("missing", "unpinned"):  # a present entry that pins nothing blocks, required or not
             reasons.append(
                 Reason(
                     leads_to="revise",

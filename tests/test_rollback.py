@@ -85,3 +85,12 @@ def test_manifest_is_complete_only_when_every_required_entry_is_pinned() -> None
 
     assert manifest_complete(complete)
     assert not manifest_complete(incomplete)
+
+
+def test_a_present_optional_entry_must_still_be_pinned() -> None:
+    outcomes = check_manifest(
+        spec({"id": "g", "metric": "m", "min": 0}, rollback={**PINNED, "adapter": {"uri": "x", "digest": "sha256:1"}})
+    )
+
+    assert {o.name: o.status for o in outcomes}["adapter"] == "unpinned"
+    assert not manifest_complete(outcomes)
