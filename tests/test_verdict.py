@@ -40,6 +40,13 @@ def verdict_for(candidate: dict[str, Any], costs: dict[str, float] | None = None
             "revise",
             id="manifest-incomplete",
         ),
+        pytest.param(
+            GOOD,
+            None,
+            {"rollback": {**PINNED, "adapter": {"uri": "a", "revision": "main"}}},
+            "revise",
+            id="optional-entry-unpinned",
+        ),
     ],
 )
 def test_decision(
