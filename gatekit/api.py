@@ -5,6 +5,7 @@ The command line is a thin layer over this function.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from gatekit.errors import UsageError
@@ -18,22 +19,91 @@ def check(
     *,
     candidate: str | Path | None = None,
     baseline: str | Path | None = None,
+    verify_artifacts: bool = False,
+    record: bool | None = False,
+    ledger: str | Path | None = None,
 ) -> Verdict:
     """Hold a candidate's results to a gate spec.
 
     `candidate` and `baseline` override the paths named in the spec (those are relative to the spec file;
     these are relative to the working directory). Raises a `gatekit.errors.GatekitError` for bad input.
+    The spec is always held to its lock file and the results' `gate_digest`; `verify_artifacts` also hashes
+    the local rollback artifacts. `record` and `ledger` decide whether the decision goes into the ledger
+    (see `run_check`); by default the Python API records nothing.
     """
+    return run_check(
+        spec,
+        candidate=candidate,
+        baseline=baseline,
+        verify_artifacts=verify_artifacts,
+        record=record,
+        ledger=ledger,
+    ).verdict
+
+
+@dataclass(frozen=True)
+class CheckRun:
+    """A verdict and, when it was recorded, where: the ledger file and the decision's id."""
+
+    verdict: Verdict
+    ledger: Path | None = None
+    decision_id: int | None = None
+
+
+def run_check(
+    spec: str | Path,
+    *,
+    candidate: str | Path | None = None,
+    baseline: str | Path | None = None,
+    verify_artifacts: bool = False,
+    record: bool | None = None,
+    ledger: str | Path | None = None,
+) -> CheckRun:
+    """`check`, and record the decision: `record=None` records when a ledger is configured (`ledger`, the
+    GATEKIT_LEDGER variable or the spec's `ledger:`), True always (default `.gatekit/ledger.db`), False never.
+    """
+    from gatekit.lock import assess_lock, assess_provenance, lock_path_for, read_lock, spec_digest
+
     loaded = load_spec(spec)
     candidate_results = load_results(_results_path(loaded, candidate, "candidate"), loaded.spec)
     baseline_results = _load_baseline(loaded, baseline)
-    return build_verdict(
+    digest = spec_digest(loaded.spec)
+    lock_path = lock_path_for(loaded.path)
+    lock = assess_lock(
+        read_lock(lock_path),
+        digest,
+        lock_path=str(lock_path),
+        results_created=candidate_results.created,
+        required=loaded.spec.require_lock,
+    )
+    artifacts = None
+    if verify_artifacts:
+        from gatekit.artifacts import verify_manifest
+
+        artifacts = verify_manifest(loaded.spec, loaded.path.parent)
+    verdict = build_verdict(
         loaded.spec,
         candidate_results,
         baseline_results,
         spec_path=str(loaded.path),
         gate_lines={gate.id: loaded.gate_line(i) for i, gate in enumerate(loaded.spec.gates)},
+        lock=lock,
+        provenance=assess_provenance(digest, candidate_results.gate_digest),
+        artifacts=artifacts,
     )
+    from gatekit.ledger import record_decision, resolve_ledger
+
+    spec_ledger = loaded.resolve(loaded.spec.ledger) if loaded.spec.ledger else None
+    ledger_path = resolve_ledger(Path(ledger) if ledger is not None else None, spec_ledger, record)
+    if ledger_path is None:
+        return CheckRun(verdict)
+    decision_id = record_decision(
+        ledger_path,
+        verdict,
+        spec_digest=digest,
+        rollback_manifest=loaded.spec.rollback.model_dump(mode="json", exclude_defaults=True),
+    )
+    return CheckRun(verdict, ledger_path, decision_id)
 
 
 def _load_baseline(loaded: LoadedSpec, override: str | Path | None) -> Results | None:

@@ -86,13 +86,36 @@ def check(
     ] = None,
     width: Annotated[Optional[int], typer.Option(help="Table width in columns.")] = None,  # noqa: UP045
     color: Annotated[Optional[bool], typer.Option("--color/--no-color", help="Colour the table.")] = None,  # noqa: UP045
+    verify_artifacts: Annotated[
+        bool, typer.Option(help="Also hash local rollback artifacts and look up git revisions; mismatches revise.")
+    ] = False,
+    record: Annotated[
+        Optional[bool],  # noqa: UP045
+        typer.Option(
+            "--record/--no-record",
+            help="Record the decision in the ledger. Default: record when a ledger is configured "
+            "(--ledger, GATEKIT_LEDGER or the spec's `ledger:`).",
+            show_default=False,
+        ),
+    ] = None,
+    ledger: Annotated[
+        Optional[Path],  # noqa: UP045
+        typer.Option(
+            help="The decision ledger (SQLite) to record into; default .gatekit/ledger.db.", show_default=False
+        ),
+    ] = None,
 ) -> int:
     """Evaluate the candidate against the spec and print the verdict. Exit 0 ship, 3 revise, 4 stop."""
-    from gatekit.api import check as run_check
+    from gatekit.api import run_check
     from gatekit.report import get_renderer
 
     renderer = get_renderer(format)  # an unknown format is a usage error before any work is done
-    verdict = run_check(spec, candidate=candidate, baseline=baseline)
+    run = run_check(
+        spec, candidate=candidate, baseline=baseline, verify_artifacts=verify_artifacts, record=record, ledger=ledger
+    )
+    verdict = run.verdict
+    if run.decision_id is not None:
+        typer.echo(f"recorded decision #{run.decision_id} in {run.ledger}", err=True)
     options = _render_options(width, color if output is None else False)
     report = renderer(verdict, options)  # type: ignore[arg-type]
     if output is None:
@@ -176,6 +199,171 @@ def schema(
         from gatekit.atomic import write_atomic
 
         write_atomic(output, text)
+    return 0
+
+
+@app.command()
+def lock(
+    spec: Annotated[Path, typer.Argument(help="The gate spec to lock.", show_default=False)],
+) -> int:
+    """Pre-register a gate spec: record its digest in SPEC.lock (commit both). Prints the digest on stdout.
+
+    Give the digest to the evaluation so its results name their gate (`gate_digest`). Locking an edited
+    spec again appends to the lock's history, and the report shows the re-lock.
+    """
+    from gatekit.load import load_spec
+    from gatekit.lock import lock_path_for, lock_spec
+
+    loaded = load_spec(spec)
+    lock_file, added = lock_spec(loaded.spec, loaded.path)
+    event = lock_file.events[-1]
+    lock_path = lock_path_for(loaded.path)
+    if not added:
+        when = event.locked_at.strftime("%Y-%m-%d %H:%M:%SZ")
+        typer.echo(f"{spec} is unchanged since it was locked at {when}; {lock_path} not modified", err=True)
+    elif len(lock_file.events) > 1:
+        typer.echo(
+            f"re-locked {spec} in {lock_path} (lock event {len(lock_file.events)}; the report will show it); "
+            "commit both",
+            err=True,
+        )
+    else:
+        typer.echo(f"locked {spec} in {lock_path}; commit both", err=True)
+    sys.stdout.write(event.digest + "\n")
+    return 0
+
+
+@app.command()
+def verify(
+    spec: Annotated[Path, typer.Argument(help="The gate spec whose rollback manifest to verify.", show_default=False)],
+) -> int:
+    """Verify the rollback artifacts: local files and folders against their digests, git revisions in their
+    repositories. Remote uris and images are checked for form only. Exit 0 if none is missing, mismatched or
+    unreadable, 3 otherwise."""
+    from gatekit.artifacts import FAILED_VERIFICATION, verify_manifest
+    from gatekit.load import load_spec
+
+    loaded = load_spec(spec)
+    checked = verify_manifest(loaded.spec, loaded.path.parent)
+    for v in checked:
+        typer.echo(f"{v.name:<18} {v.status.upper().replace('_', ' '):<13} {v.uri}")
+        typer.echo(f"{'':<18} {v.message}")
+    failed = [v.name for v in checked if v.status in FAILED_VERIFICATION]
+    if failed:
+        typer.echo(f"{spec}: {_count(len(failed), 'artifact')} failed verification: {', '.join(failed)}", err=True)
+        return int(ExitCode.REVISE)
+    typer.echo(f"{spec}: no artifact missing or mismatched ({_count(len(checked), 'entry')} checked)", err=True)
+    return int(ExitCode.SHIP)
+
+
+_LEDGER_OPTION = typer.Option(
+    "--ledger", help="The decision ledger; default $GATEKIT_LEDGER, else .gatekit/ledger.db.", show_default=False
+)
+
+
+@app.command()
+def history(
+    name: Annotated[Optional[str], typer.Argument(help="Only decisions under this gate (spec name).")] = None,  # noqa: UP045
+    ledger: Annotated[Optional[Path], _LEDGER_OPTION] = None,  # noqa: UP045
+    limit: Annotated[int, typer.Option(min=1, help="Show at most this many decisions.")] = 50,
+    format: Annotated[str, typer.Option("--format", "-f", help="table or json.")] = "table",
+) -> int:
+    """Recorded decisions, newest first, with their verdicts."""
+    import json
+
+    from gatekit import ledger as ledger_db
+
+    if format not in ("table", "json"):
+        raise UsageError(f"unknown history format {format!r}; choose table or json")
+    path = ledger_db.ledger_for_reading(ledger)
+    decisions = ledger_db.history(path, name, limit)
+    if format == "json":
+        rows = [
+            {
+                "id": d.id,
+                "recorded_at": d.recorded_at,
+                "spec": d.spec_name,
+                "spec_digest": d.spec_digest,
+                "lock": d.lock_status,
+                "candidate": d.candidate_model,
+                "baseline": d.baseline_model,
+                "verdict": d.verdict,
+                "summary": d.summary,
+            }
+            for d in decisions
+        ]
+        sys.stdout.write(json.dumps(rows, indent=2) + "\n")
+        return 0
+    if not decisions:
+        typer.echo(f"no decisions recorded{f' under {name!r}' if name else ''} in {path}", err=True)
+    for d in decisions:
+        typer.echo(f"#{d.id:<5} {d.recorded_at[:19]}Z  {d.verdict.upper():<6}  {d.spec_name}  {d.candidate_model}")
+        typer.echo(f"       {d.summary}")
+    return 0
+
+
+@app.command("rollback-target")
+def rollback_target(
+    name: Annotated[str, typer.Argument(help="The gate (spec name).", show_default=False)],
+    ledger: Annotated[Optional[Path], _LEDGER_OPTION] = None,  # noqa: UP045
+    format: Annotated[str, typer.Option("--format", "-f", help="yaml or json.")] = "yaml",
+) -> int:
+    """The rollback manifest of the last checkpoint that shipped under gate NAME, for a deploy script.
+
+    Exit 2 with a message when nothing has shipped under it.
+    """
+    import json
+
+    from gatekit import ledger as ledger_db
+
+    if format not in ("yaml", "json"):
+        raise UsageError(f"unknown rollback-target format {format!r}; choose yaml or json")
+    decision = ledger_db.last_shipped(ledger_db.ledger_for_reading(ledger), name)
+    target = {
+        "decision": decision.id,
+        "recorded_at": decision.recorded_at,
+        "spec": decision.spec_name,
+        "spec_digest": decision.spec_digest,
+        "candidate": decision.candidate_model,
+        "rollback": decision.rollback_manifest,
+    }
+    if format == "json":
+        sys.stdout.write(json.dumps(target, indent=2) + "\n")
+    else:
+        import yaml
+
+        sys.stdout.write(yaml.safe_dump(target, sort_keys=False, allow_unicode=True))
+    return 0
+
+
+@app.command()
+def show(
+    decision_id: Annotated[int, typer.Argument(metavar="ID", help="The decision's id (see `gatekit history`).")],
+    ledger: Annotated[Optional[Path], _LEDGER_OPTION] = None,  # noqa: UP045
+    format: Annotated[str, typer.Option("--format", "-f", help="Any report format (table, json, ...).")] = "table",
+    width: Annotated[Optional[int], typer.Option(help="Table width in columns.")] = None,  # noqa: UP045
+    color: Annotated[Optional[bool], typer.Option("--color/--no-color", help="Colour the table.")] = None,  # noqa: UP045
+) -> int:
+    """One recorded decision in full, re-rendered from the verdict stored in the ledger."""
+    from pydantic import ValidationError
+
+    from gatekit import ledger as ledger_db
+    from gatekit.errors import LedgerError
+    from gatekit.report import get_renderer
+    from gatekit.verdict import Verdict
+
+    renderer = get_renderer(format)
+    path = ledger_db.ledger_for_reading(ledger)
+    decision = ledger_db.get_decision(path, decision_id)
+    try:
+        verdict = Verdict.model_validate_json(decision.verdict_json)
+    except ValidationError as e:
+        raise LedgerError.at(
+            f"decision #{decision_id} was recorded by gatekit {decision.gatekit_version} and cannot be read by "
+            f"gatekit {__version__}: {e.errors()[0]['msg']}",
+            str(path),
+        ) from e
+    sys.stdout.write(renderer(verdict, _render_options(width, color)))  # type: ignore[arg-type]
     return 0
 
 

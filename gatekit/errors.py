@@ -69,3 +69,15 @@ class UsageError(GatekitError):
 
 class OutputError(GatekitError):
     """A report could not be written."""
+
+
+class LockError(GatekitError):
+    """A gate spec's lock file cannot be read, parsed or written."""
+
+
+class ArtifactError(GatekitError):
+    """A rollback artifact cannot be verified at all (as opposed to failing verification, which is a verdict)."""
+
+
+class LedgerError(GatekitError):
+    """The decision ledger cannot be opened, read or written, or holds no matching decision."""

@@ -391,6 +391,10 @@ class Spec(_Model):
     """The release gates; at least one."""
     budget: Budget = Budget()
     rollback: RollbackManifest
+    require_lock: bool = False
+    """Refuse to ship unless the spec is locked (`gatekit lock`): an unlocked spec asks to revise."""
+    ledger: NonEmptyStr | None = None
+    """Decision ledger (SQLite) that `gatekit check` records into, relative to the spec file."""
     table: TableOptions = TableOptions()
     """Options for per-example results tables and harness outputs: slices, id column, bad-row policy."""
 

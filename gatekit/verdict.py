@@ -4,7 +4,9 @@ The rule, applied in this order:
 
 * **stop** if any gate with `on_fail: stop` fails, or the budget is exceeded;
 * otherwise **revise** if any check fails, is missing or is inconclusive, a budget line cannot be verified,
-  or the rollback manifest is incomplete;
+  the rollback manifest is incomplete, the gate changed after the fact (edited after its lock, or locked
+  after the results; or unlocked when the spec requires a lock), the results name another gate, or a
+  verified rollback artifact is missing or does not match its pin;
 * otherwise **ship**.
 """
 
@@ -18,9 +20,11 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 
 from gatekit import __version__
+from gatekit.artifacts import FAILED_VERIFICATION, ArtifactVerification
 from gatekit.budget import evaluate_budget
 from gatekit.evaluate import evaluate_gates, evaluate_hypothesis, find_aggregate_callouts
 from gatekit.exit_codes import ExitCode
+from gatekit.lock import LockReport, ResultsProvenance
 from gatekit.outcomes import AggregateCallout, ArtifactOutcome, BudgetOutcome, GateOutcome, HypothesisOutcome
 from gatekit.results import Results
 from gatekit.rollback import check_manifest, manifest_complete
@@ -57,7 +61,7 @@ class Reason(_Record):
     """Why the verdict is not ship: one failed, missing or inconclusive check, or a manifest gap."""
 
     leads_to: Literal["stop", "revise"]
-    kind: Literal["gate", "budget", "rollback"]
+    kind: Literal["gate", "budget", "rollback", "lock", "provenance", "artifact"]
     subject: str
     """What the reason is about: `gate_id[slice].bound`, a budget item or a manifest entry."""
     status: str
@@ -85,6 +89,12 @@ class Verdict(_Record):
     reasons: tuple[Reason, ...]
     counts: dict[str, int]
     """Gate checks by status."""
+    lock: LockReport | None = None
+    """The spec against its lock file (null when the check was not asked to look)."""
+    results_provenance: ResultsProvenance | None = None
+    """Whether the candidate results name this gate's digest (null when not assessed)."""
+    artifacts: tuple[ArtifactVerification, ...] | None = None
+    """Rollback artifacts verified on disk (`--verify-artifacts`); null when verification was not asked for."""
 
 
 def gate_subject(outcome: GateOutcome) -> str:
@@ -92,7 +102,13 @@ def gate_subject(outcome: GateOutcome) -> str:
 
 
 def collect_reasons(
-    gates: Sequence[GateOutcome], budget: Sequence[BudgetOutcome], rollback: Sequence[ArtifactOutcome]
+    gates: Sequence[GateOutcome],
+    budget: Sequence[BudgetOutcome],
+    rollback: Sequence[ArtifactOutcome],
+    *,
+    lock: LockReport | None = None,
+    provenance: ResultsProvenance | None = None,
+    artifacts: Sequence[ArtifactVerification] = (),
 ) -> tuple[Reason, ...]:
     reasons: list[Reason] = []
     for o in gates:
@@ -131,6 +147,31 @@ def collect_reasons(
                     message=f"rollback manifest: {a.name}: {a.reason}",
                 )
             )
+    if lock is not None and (
+        lock.status in ("changed", "locked_after_results") or (lock.required and lock.status == "unlocked")
+    ):
+        reasons.append(Reason(leads_to="revise", kind="lock", subject="lock", status=lock.status, message=lock.message))
+    if provenance is not None and provenance.status == "mismatch":
+        reasons.append(
+            Reason(
+                leads_to="revise",
+                kind="provenance",
+                subject="gate_digest",
+                status=provenance.status,
+                message=provenance.message,
+            )
+        )
+    for v in artifacts:
+        if v.status in FAILED_VERIFICATION:
+            reasons.append(
+                Reason(
+                    leads_to="revise",
+                    kind="artifact",
+                    subject=v.name,
+                    status=v.status,
+                    message=f"rollback artifact {v.name} ({v.uri}): {v.message}",
+                )
+            )
     # Stop reasons first: they decide the verdict.
     return tuple(sorted(reasons, key=lambda r: r.leads_to != "stop"))
 
@@ -157,7 +198,17 @@ def _summary(decision: Decision, reasons: Sequence[Reason], gates: Sequence[Gate
     return text
 
 
-_PAST = {"fail": "failed", "missing": "missing", "inconclusive": "inconclusive", "unpinned": "unpinned"}
+_PAST = {
+    "fail": "failed",
+    "missing": "missing",
+    "inconclusive": "inconclusive",
+    "unpinned": "unpinned",
+    "changed": "changed after locking",
+    "locked_after_results": "locked after the results",
+    "unlocked": "not locked",
+    "mismatch": "mismatched",
+    "unreadable": "unreadable",
+}
 
 
 def build_verdict(
@@ -167,12 +218,19 @@ def build_verdict(
     *,
     spec_path: str,
     gate_lines: Mapping[str, int] | None = None,
+    lock: LockReport | None = None,
+    provenance: ResultsProvenance | None = None,
+    artifacts: tuple[ArtifactVerification, ...] | None = None,
 ) -> Verdict:
-    """Evaluate everything and decide. Pure: the same inputs always give the same verdict."""
+    """Evaluate everything and decide. Pure: the same inputs always give the same verdict.
+
+    `lock`, `provenance` and `artifacts` are assessed by the caller (they need files, git or hashing;
+    see `gatekit.api.check`) and passed in; each adds its reasons to revise.
+    """
     gates = evaluate_gates(spec, candidate, baseline)
     budget = evaluate_budget(spec.budget, candidate, baseline)
     rollback = check_manifest(spec)
-    reasons = collect_reasons(gates, budget, rollback)
+    reasons = collect_reasons(gates, budget, rollback, lock=lock, provenance=provenance, artifacts=artifacts or ())
     decision = decide(reasons)
     counts = Counter(o.status for o in gates)
     return Verdict(
@@ -199,4 +257,7 @@ def build_verdict(
         hypothesis=evaluate_hypothesis(spec, candidate, baseline),
         reasons=reasons,
         counts={s: counts.get(s, 0) for s in ("pass", "fail", "missing", "inconclusive")},
+        lock=lock,
+        results_provenance=provenance,
+        artifacts=artifacts,
     )

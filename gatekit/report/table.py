@@ -32,6 +32,16 @@ _STATUS_STYLE = {
     "improved": "green",
     "not_improved": "yellow",
     "unknown": "dim",
+    "locked": "green",
+    "unlocked": "dim",
+    "changed": "yellow",
+    "locked_after_results": "yellow",
+    "matches": "green",
+    "not_named": "dim",
+    "mismatch": "yellow",
+    "verified": "green",
+    "not_verified": "dim",
+    "unreadable": "yellow",
 }
 _VERDICT_STYLE = {"ship": "bold white on green", "revise": "bold black on yellow", "stop": "bold white on red"}
 
@@ -68,6 +78,8 @@ def render(verdict: Verdict, options: RenderOptions) -> str:
     _hypothesis(console, verdict)
     _budget(console, verdict)
     _rollback(console, verdict)
+    _artifacts(console, verdict)
+    _preregistration(console, verdict)
     _reasons(console, verdict)
     console.print(Text(f" {verdict.verdict.upper()} ", style=_VERDICT_STYLE[verdict.verdict]), Text(verdict.summary))
     return buffer.getvalue()
@@ -156,6 +168,40 @@ def _rollback(console: Console, verdict: Verdict) -> None:
             _status(a.status),
             Text("" if a.status == "pinned" else a.reason),
         )
+    console.print(table)
+    console.print()
+
+
+def _artifacts(console: Console, verdict: Verdict) -> None:
+    if verdict.artifacts is None:
+        return
+    table = _table("Rollback artifacts (verified on disk)", "entry", "uri", "status", "detail")
+    for v in verdict.artifacts:
+        table.add_row(Text(v.name), Text(v.uri), _status(v.status), Text(v.message))
+    console.print(table)
+    console.print()
+
+
+def _preregistration(console: Console, verdict: Verdict) -> None:
+    lock, provenance = verdict.lock, verdict.results_provenance
+    if lock is None and provenance is None:
+        return
+    table = _table("Pre-registration", "check", "status", "detail")
+    if lock is not None:
+        table.add_row(Text("lock"), _status(lock.status), Text(lock.message))
+        if lock.relocked:  # every lock event, so a re-lock is never silent
+            for i, event in enumerate(lock.events, 1):
+                git = f", git {event.git_commit[:12]}" if event.git_commit else ""
+                when = event.locked_at.strftime("%Y-%m-%d %H:%M:%SZ")
+                table.add_row(
+                    Text(f"lock event {i}"),
+                    Text(""),
+                    Text(f"{_short_pin(event.digest)} at {when} (gatekit {event.gatekit_version}{git})"),
+                )
+    if provenance is not None:
+        table.add_row(Text("results"), _status(provenance.status), Text(provenance.message))
+    digest = lock.spec_digest if lock is not None else provenance.spec_digest if provenance is not None else ""
+    table.add_row(Text("spec digest"), Text(""), Text(digest))
     console.print(table)
     console.print()
 
