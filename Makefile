@@ -18,8 +18,8 @@ example: $(BIN)/python
 test: $(BIN)/python browser
 	$(BIN)/pip install --quiet -c constraints.txt -e ".[test]"
 	$(BIN)/python -m pytest
-	$(BIN)/ruff check gatekit tests bench
-	$(BIN)/ruff format --check gatekit tests bench
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
 # Headless Chromium (Debian's package) for the HTML scorecard's browser test. Needs root; where it cannot be

@@ -39,8 +39,8 @@ def _results(values: dict[tuple[str, str], float | str]) -> Results:
 
 
 @given(
-    candidate=st.fixed_dictionaries({key: PASSING for key in GATED}),
-    baseline=st.fixed_dictionaries({key: PASSING for key in GATED}),
+    candidate=st.fixed_dictionaries(dict.fromkeys(GATED, PASSING)),
+    baseline=st.fixed_dictionaries(dict.fromkeys(GATED, PASSING)),
     broken_key=st.sampled_from(GATED),
     broken=BROKEN,
     in_baseline=st.booleans(),
@@ -63,8 +63,8 @@ def test_a_broken_gated_value_never_ships(
 
 
 @given(
-    candidate=st.fixed_dictionaries({key: PASSING for key in GATED}),
-    baseline=st.fixed_dictionaries({key: PASSING for key in GATED}),
+    candidate=st.fixed_dictionaries(dict.fromkeys(GATED, PASSING)),
+    baseline=st.fixed_dictionaries(dict.fromkeys(GATED, PASSING)),
 )
 def test_finite_values_inside_generous_bounds_ship(
     candidate: dict[tuple[str, str], float], baseline: dict[tuple[str, str], float]

@@ -90,7 +90,8 @@ def spec_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         ),
         pytest.param("candidate.yaml", "", "candidate.yaml: the file is empty (no YAML document)", id="empty"),
         pytest.param(
-            "candidate.yaml", "[1, 2]\n",
+            "candidate.yaml",
+            "[1, 2]\n",
             "candidate.yaml:1:1: a results file must be a mapping with `model` and `metrics`, not a list",
             id="not-a-mapping",
         ),
