@@ -14,6 +14,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import Literal
 
 from gatekit.bounds import BOUND_KINDS, headroom, passes
+from gatekit.confidence import correct_for_multiplicity, judge, settings_for
 from gatekit.outcomes import AggregateCallout, GateOutcome, HypothesisOutcome, Status
 from gatekit.results import Measurement, Results
 from gatekit.spec import AGGREGATE_SLICE, EVERY_SLICE, BoundName, Gate, Spec
@@ -27,17 +28,21 @@ def fmt(value: float | None) -> str:
 
 
 def evaluate_gates(spec: Spec, candidate: Results, baseline: Results | None) -> tuple[GateOutcome, ...]:
-    """Every (gate, slice, bound) outcome, in spec order, slices in the order the spec or results list them."""
-    return tuple(outcome for gate in spec.gates for outcome in _evaluate_gate(gate, candidate, baseline))
+    """Every (gate, slice, bound) outcome, in spec order, slices in the order the spec or results list them.
+
+    Fail decisions are then corrected for multiplicity over the whole family (`spec.correction`).
+    """
+    outcomes = tuple(outcome for gate in spec.gates for outcome in _evaluate_gate(spec, gate, candidate, baseline))
+    return correct_for_multiplicity(outcomes, spec.correction)
 
 
-def _evaluate_gate(gate: Gate, candidate: Results, baseline: Results | None) -> Iterator[GateOutcome]:
+def _evaluate_gate(spec: Spec, gate: Gate, candidate: Results, baseline: Results | None) -> Iterator[GateOutcome]:
     for slice_name, absent_reason in _gate_slices(gate, candidate, baseline):
         for bound, limit in gate.bounds():
             if absent_reason is not None:
                 yield _outcome(gate, slice_name, bound, limit, "missing", absent_reason)
             else:
-                yield evaluate_bound(gate, slice_name, bound, limit, candidate=candidate, baseline=baseline)
+                yield evaluate_bound(gate, slice_name, bound, limit, candidate=candidate, baseline=baseline, spec=spec)
 
 
 def _gate_slices(gate: Gate, candidate: Results, baseline: Results | None) -> Iterator[tuple[str, str | None]]:
@@ -78,8 +83,10 @@ def evaluate_bound(
     *,
     candidate: Results,
     baseline: Results | None,
+    spec: Spec | None = None,
 ) -> GateOutcome:
-    """One bound of one gate on one slice."""
+    """One bound of one gate on one slice, uncorrected for multiplicity (`spec` supplies the confidence,
+    min_n and metric kinds; without it, 0.95 and no kinds)."""
     kind = BOUND_KINDS[bound]
     observed, n, problem = _usable(candidate, gate.metric, slice_name, "candidate")
     if problem is not None:
@@ -95,8 +102,38 @@ def evaluate_bound(
     threshold = kind.threshold(limit, base_value)
     if threshold.value is None:
         return _outcome(gate, slice_name, bound, limit, "missing", threshold.problem or "", observed, base_value, n=n)
-    ok = passes(kind.side, observed, threshold.value)
     margin = headroom(kind.side, observed, threshold.value)
+    context = f" (baseline {fmt(base_value)}, {bound}: {fmt(limit)})" if base_value is not None else ""
+    measured = candidate.measurement(gate.metric, slice_name)
+    assert measured is not None
+    measured_base = baseline.measurement(gate.metric, slice_name) if kind.needs_baseline and baseline else None
+    settings = settings_for(spec, gate)
+    judged = judge(kind, settings, measured, measured_base, observed, base_value, threshold.value, context)
+    if judged is not None:
+        outcome = _outcome(
+            gate,
+            slice_name,
+            bound,
+            limit,
+            judged.status,
+            judged.reason,
+            observed,
+            base_value,
+            threshold.value,
+            margin,
+            n if n is not None else measured.n,
+        )
+        return outcome.model_copy(
+            update={
+                "uncertainty": judged.uncertainty,
+                "method": judged.method,
+                "confidence": settings.confidence if judged.uncertainty == "interval" else None,
+                "interval": judged.interval,
+                "p_value": judged.p_value,
+                "evidence_needed": judged.evidence_needed,
+            }
+        )
+    ok = passes(kind.side, observed, threshold.value)
     relation = kind.symbol if ok else _breach_symbol(kind.symbol)
     reason = f"{fmt(observed)} {relation} {fmt(threshold.value)}"
     if base_value is not None:
@@ -203,7 +240,7 @@ def find_aggregate_callouts(
             aggregate = next(
                 (o for o in outcomes if o.id == gate.id and o.bound == bound and o.slice == AGGREGATE_SLICE),
                 None,
-            ) or evaluate_bound(gate, AGGREGATE_SLICE, bound, limit, candidate=candidate, baseline=baseline)
+            ) or evaluate_bound(gate, AGGREGATE_SLICE, bound, limit, candidate=candidate, baseline=baseline, spec=spec)
             if aggregate.status != "pass" or aggregate.observed is None or aggregate.threshold is None:
                 continue
             worst = ", ".join(f"{o.slice!r} at {fmt(o.observed)}" for o in failing)

@@ -13,7 +13,8 @@ from gatekit.spec import ArtifactName, BoundName, OnFail
 
 Status = Literal["pass", "fail", "missing", "inconclusive"]
 """pass: the bound holds. fail: it is breached. missing: it could not be evaluated (no data, NaN, empty slice,
-no baseline). inconclusive: the data cannot tell (reserved for confidence-aware gates). Only pass ships."""
+no baseline). inconclusive: the data cannot tell (the interval straddles the threshold, or too few examples).
+Only pass ships."""
 
 
 class _Record(BaseModel):
@@ -44,6 +45,22 @@ class GateOutcome(_Record):
     """Examples behind the candidate's value, when known."""
     reason: str
     """Why this status, in words."""
+    uncertainty: Literal["interval", "point"] = "point"
+    """interval: decided by a confidence interval; point: by the point estimate alone (no uncertainty known)."""
+    method: str | None = None
+    """The interval method, e.g. "Wilson score", "Newcombe hybrid score", "order statistics (distribution-free)"."""
+    confidence: float | None = None
+    """One-sided confidence of the decision (0.95 unless the spec or gate sets it)."""
+    interval: tuple[float | None, float | None] | None = None
+    """(lower, upper) bounds of the compared quantity, each one-sided at `confidence`, on the observed value's
+    scale: for relative bounds, the baseline's value plus the interval of the difference (or times the interval
+    of the ratio), so both are compared with `threshold`. null inside: unbounded (too few examples, timeouts)."""
+    p_value: float | None = None
+    """One-sided p-value for "the bound is breached" (1.0 when the estimate itself is not beyond the threshold)."""
+    p_adjusted: float | None = None
+    """`p_value` after the spec's family-wise correction; a fail needs it <= 1 - confidence."""
+    evidence_needed: int | None = None
+    """For inconclusive checks: roughly how many examples per arm would decide it at the observed effect."""
 
 
 class AggregateCallout(_Record):

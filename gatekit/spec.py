@@ -74,6 +74,10 @@ REQUIRED_ARTIFACTS: dict[Stage, tuple[ArtifactName, ...]] = {
 }
 """Which rollback entries a stage needs before it can ship; `rollback.require` adds to these."""
 
+Correction = Literal["holm", "bonferroni", "none"]
+Confidence = Annotated[float, Field(gt=0.5, lt=1, allow_inf_nan=False)]
+MinN = Annotated[int, Field(ge=1)]
+
 AGGREGATE_SLICE = "all"
 EVERY_SLICE = "*"
 
@@ -274,6 +278,12 @@ class Gate(_Model):
     """Passes when observed <= baseline * (1 + pct/100); needs a positive baseline."""
     max_decrease_pct: Annotated[float, Field(ge=0, le=100, allow_inf_nan=False)] | None = None
     """Passes when observed >= baseline * (1 - pct/100); needs a positive baseline."""
+    confidence: Confidence | None = None
+    """One-sided confidence of this gate's decisions; default: the spec's `confidence`."""
+    min_n: MinN | None = None
+    """Fewest examples a slice needs before this gate can pass; default: the spec's `min_n`."""
+    require_uncertainty: bool | None = None
+    """Make a value with no n, stderr or per-example values inconclusive; default: the spec's setting."""
 
     @field_validator("slices")
     @classmethod
@@ -391,6 +401,15 @@ class Spec(_Model):
     """The release gates; at least one."""
     budget: Budget = Budget()
     rollback: RollbackManifest
+    confidence: Confidence = 0.95
+    """One-sided confidence of every decision: pass needs the interval's harmful-side bound to clear the
+    threshold, fail needs its favourable-side bound beyond it. Gates may override it."""
+    min_n: MinN | None = None
+    """Fewest examples a slice needs before any gate can pass on it (fewer: inconclusive). Gates may override it."""
+    correction: Correction = "holm"
+    """Family-wise correction of fail decisions over all checks: holm, bonferroni or none. Pass needs none."""
+    require_uncertainty: bool = False
+    """Make a value with no n, stderr or per-example values inconclusive instead of a flagged point comparison."""
     require_lock: bool = False
     """Refuse to ship unless the spec is locked (`gatekit lock`): an unlocked spec asks to revise."""
     ledger: NonEmptyStr | None = None

@@ -18,6 +18,7 @@ from rich.text import Text
 from gatekit.evaluate import fmt
 
 if TYPE_CHECKING:
+    from gatekit.outcomes import GateOutcome
     from gatekit.report import RenderOptions
     from gatekit.verdict import Verdict
 
@@ -101,7 +102,7 @@ def _header(console: Console, verdict: Verdict) -> None:
 def _table(title: str, *columns: str) -> Table:
     table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
     for column in columns:
-        numeric = column in {"observed", "baseline", "threshold", "margin", "n", "spent", "limit", "change"}
+        numeric = column in {"observed", "interval", "baseline", "threshold", "margin", "n", "spent", "limit", "change"}
         # Names and numbers stay on one line so rows can be scanned; only free text and URIs wrap.
         wraps = column in {"detail", "uri", "item"}
         table.add_column(column, justify="right" if numeric else "left", overflow="fold", no_wrap=not wraps)
@@ -110,7 +111,18 @@ def _table(title: str, *columns: str) -> Table:
 
 def _gates(console: Console, verdict: Verdict) -> None:
     table = _table(
-        "Gates", "gate", "metric", "slice", "bound", "observed", "baseline", "threshold", "margin", "n", "status"
+        "Gates",
+        "gate",
+        "metric",
+        "slice",
+        "bound",
+        "observed",
+        "interval",
+        "baseline",
+        "threshold",
+        "margin",
+        "n",
+        "status",
     )
     for o in verdict.gates:
         table.add_row(
@@ -119,6 +131,7 @@ def _gates(console: Console, verdict: Verdict) -> None:
             Text(o.slice),
             Text(o.bound),
             _num(o.observed),
+            _interval(o),
             _num(o.baseline),
             _num(o.threshold),
             _num(o.margin, signed=True),
@@ -126,9 +139,24 @@ def _gates(console: Console, verdict: Verdict) -> None:
             _status(o.status),
         )
     console.print(table)
+    if any(o.uncertainty == "point" and o.observed is not None for o in verdict.gates):
+        console.print(
+            Text(
+                "interval 'point': point estimate, no uncertainty known (no n, stderr or per-example values)",
+                style="dim",
+            )
+        )
     counts = ", ".join(f"{n} {status}" for status, n in verdict.counts.items() if n)
     console.print(Text(f"{len(verdict.gates)} checks: {counts}", style="dim"))
     console.print()
+
+
+def _interval(o: GateOutcome) -> Text:
+    """The one-sided confidence bounds of the compared quantity (method and level are in the reason)."""
+    if o.interval is None:
+        return Text("point" if o.uncertainty == "point" and o.observed is not None else "—", style="dim")
+    lower, upper = o.interval
+    return Text(f"{'-inf' if lower is None else f'{lower:.3g}'}–{'+inf' if upper is None else f'{upper:.3g}'}")
 
 
 def _hypothesis(console: Console, verdict: Verdict) -> None:
