@@ -80,7 +80,9 @@ def check(
     baseline: Annotated[
         Optional[Path], typer.Option(help="Baseline results; overrides `baseline:` in the spec.")  # noqa: UP045
     ] = None,
-    format: Annotated[str, typer.Option("--format", "-f", help="Report format: table or json.")] = "table",
+    format: Annotated[
+        str, typer.Option("--format", "-f", help="Report format: table, json, junit, markdown, github or html.")
+    ] = "table",
     output: Annotated[
         Optional[Path], typer.Option("--output", "-o", help="Write the report here (atomically) instead of stdout.")  # noqa: UP045
     ] = None,
@@ -104,27 +106,50 @@ def check(
             help="The decision ledger (SQLite) to record into; default .gatekit/ledger.db.", show_default=False
         ),
     ] = None,
+    report: Annotated[
+        Optional[list[str]],  # noqa: UP045
+        typer.Option(
+            "--report",
+            metavar="FORMAT=PATH",
+            help="Also write a report in FORMAT to PATH (atomically), e.g. junit=out/gates.xml; repeatable. "
+            "PATH '-' is stdout; the --format report then goes to stderr (or --output).",
+        ),
+    ] = None,
 ) -> int:
     """Evaluate the candidate against the spec and print the verdict. Exit 0 ship, 3 revise, 4 stop."""
     from gatekit.api import run_check
-    from gatekit.report import get_renderer
+    from gatekit.report import RenderOptions, get_renderer, parse_report_targets
 
-    renderer = get_renderer(format)  # an unknown format is a usage error before any work is done
+    # Unknown formats and clashing paths are usage errors before any work is done.
+    renderer = get_renderer(format)
+    targets = parse_report_targets(report or [], output)
     run = run_check(
         spec, candidate=candidate, baseline=baseline, verify_artifacts=verify_artifacts, record=record, ledger=ledger
     )
     verdict = run.verdict
     if run.decision_id is not None:
         typer.echo(f"recorded decision #{run.decision_id} in {run.ledger}", err=True)
-    options = _render_options(width, color if output is None else False)
-    report = renderer(verdict, options)  # type: ignore[arg-type]
-    if output is None:
-        sys.stdout.write(report)
-    else:
-        from gatekit.atomic import write_atomic
+    stdout_taken = any(t.path is None for t in targets)
+    options = _render_options(width, color if output is None and not stdout_taken else bool(color))
+    main_report = renderer(verdict, options)  # type: ignore[arg-type]
+    # Files are for machines and diffs: fixed width unless asked, never colour.
+    file_options = RenderOptions(width=max(width or 120, 60), color=False)
+    extra = [(t, get_renderer(t.format)(verdict, file_options)) for t in targets]
+    from gatekit.atomic import write_atomic
 
-        write_atomic(output, report)
+    if output is not None:
+        write_atomic(output, main_report)
         typer.echo(f"{verdict.summary} (report: {output})", err=True)
+    elif stdout_taken:
+        sys.stderr.write(main_report)
+    else:
+        sys.stdout.write(main_report)
+    for target, text in extra:
+        if target.path is None:
+            sys.stdout.write(text)
+        else:
+            write_atomic(target.path, text)
+            typer.echo(f"wrote {target.format} report: {target.path}", err=True)
     return verdict.exit_code
 
 
@@ -186,13 +211,25 @@ def init(
 @app.command()
 def schema(
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write the schema here.")] = None,  # noqa: UP045
+    verdict: Annotated[
+        bool, typer.Option("--verdict", help="The schema of the verdict (`check --format json`) instead.")
+    ] = False,
 ) -> int:
-    """Print the JSON Schema of the gate spec (for editors: `# yaml-language-server: $schema=...`)."""
+    """Print the JSON Schema of the gate spec (for editors: `# yaml-language-server: $schema=...`).
+
+    With --verdict, the schema of the JSON verdict: versioned by `schema_version`, changed only by additions.
+    """
     import json
 
-    from gatekit.spec import Spec
+    if verdict:
+        from gatekit.verdict import Verdict
 
-    text = json.dumps(Spec.model_json_schema(), indent=2) + "\n"
+        document = Verdict.model_json_schema()
+    else:
+        from gatekit.spec import Spec
+
+        document = Spec.model_json_schema()
+    text = json.dumps(document, indent=2) + "\n"
     if output is None:
         sys.stdout.write(text)
     else:
