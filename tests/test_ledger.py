@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 import sqlite3
@@ -123,8 +124,6 @@ def test_record_stores_the_results_file_digests(gate: Path, tmp_path: Path) -> N
     run_check(gate, ledger=db)
     with sqlite3.connect(db) as connection:
         row = connection.execute("SELECT candidate_sha256, baseline_sha256 FROM decisions").fetchone()
-    import hashlib
-
     expected = tuple(
         "sha256:" + hashlib.sha256((gate.parent / name).read_bytes()).hexdigest()
         for name in ("candidate.yaml", "baseline.yaml")
@@ -241,3 +240,15 @@ def test_show_of_an_unknown_id_fails_clearly(gate: Path, tmp_path: Path, gatekit
     run_check(gate, ledger=db)
     result = gatekit("show", "7", "--ledger", db)
     assert (result.code, result.err) == (2, f"error: {db}: no decision #7 in the ledger\n")
+
+
+def test_history_as_json_filters_by_gate(gate: Path, example: Path, tmp_path: Path, gatekit: Gatekit) -> None:
+    db = tmp_path / "ledger.db"
+    gatekit("check", example, "--ledger", db)
+    gatekit("check", gate, "--ledger", db)
+    result = gatekit("history", "tiny", "--ledger", db, "--format", "json")
+    rows = json.loads(result.out)
+    assert (result.code, [(r["id"], r["spec"], r["verdict"], r["lock"]) for r in rows]) == (
+        0,
+        [(2, "tiny", "ship", "unlocked")],
+    )
