@@ -289,7 +289,7 @@ def verify(
     if failed:
         typer.echo(f"{spec}: {_count(len(failed), 'artifact')} failed verification: {', '.join(failed)}", err=True)
         return int(ExitCode.REVISE)
-    typer.echo(f"{spec}: no artifact missing or mismatched ({len(checked)} of the manifest's entries checked)", err=True)
+    typer.echo(f"{spec}: no artifact missing or mismatched ({len(checked)} manifest entries checked)", err=True)
     return int(ExitCode.SHIP)
 
 
