@@ -31,6 +31,10 @@ class Cell:
     threshold: str
     margin: str
     title: str
+    interval: str | None = None
+    """The decision's confidence interval, when the check has one."""
+    evidence: str | None = None
+    """For inconclusive checks: how much more data would decide it."""
 
 
 @dataclass(frozen=True)
@@ -88,6 +92,8 @@ def grid(verdict: Verdict) -> tuple[list[str], list[GridRow]]:
                 threshold=num(check.threshold),
                 margin=num(check.margin, signed=True),
                 title=check.reason,
+                interval=None if check.interval is None else f"[{num(check.interval[0])}, {num(check.interval[1])}]",
+                evidence=None if check.evidence_needed is None else f"~{check.evidence_needed} per arm to decide",
             )
             for name in slices
         )

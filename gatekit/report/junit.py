@@ -102,6 +102,11 @@ def _gate_details(o: GateOutcome) -> str:
         f"on_fail: {o.on_fail}",
         f"reason: {o.reason}",
     ]
+    if o.interval is not None:
+        low, high = o.interval
+        lines.append(f"interval: [{_num(low)}, {_num(high)}] ({o.method or 'n/a'}, confidence {_num(o.confidence)})")
+    if o.evidence_needed is not None:
+        lines.append(f"evidence_needed: about {o.evidence_needed} examples per arm")
     return "\n".join(lines)
 
 

@@ -110,7 +110,7 @@ def _lines(verdict: Verdict) -> list[str]:
     problems = [o for o in verdict.gates if o.status != "pass"]
     if problems:
         lines += ["### Needs attention", "", *_GATE_HEADER, *(_gate_row(o) for o in problems), ""]
-        lines += [f"- {code(_subject(o))}: {text(o.reason)}" for o in problems]
+        lines += [f"- {code(_subject(o))}: {text(o.reason)}{_uncertainty(o)}" for o in problems]
         lines.append("")
 
     if verdict.aggregate_callouts:
@@ -147,6 +147,15 @@ def _lines(verdict: Verdict) -> list[str]:
         f"<sub>gatekit {text(verdict.gatekit_version)}, verdict schema {verdict.schema_version}</sub>",
     ]
     return lines
+
+
+def _uncertainty(o: GateOutcome) -> str:
+    parts = []
+    if o.interval is not None:
+        parts.append(f"interval \\[{_num(o.interval[0])}, {_num(o.interval[1])}\\]")
+    if o.evidence_needed is not None:
+        parts.append(f"about {o.evidence_needed} examples per arm would decide it")
+    return "".join(f"; {part}" for part in parts)
 
 
 def _subject(o: GateOutcome) -> str:
