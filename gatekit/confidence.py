@@ -492,5 +492,6 @@ def _needed_after_correction(o: GateOutcome, alpha: float) -> int | None:
     gap = abs(o.observed - o.threshold)
     if gap == 0:
         return None
-    factor = ((stats.z_value(1 - alpha) + stats.z_value(stats.DEFAULT_POWER)) * stderr / gap) ** 2
-    return max(o.n + 1, math.ceil(o.n * factor))
+    root = (stats.z_value(1 - alpha) + stats.z_value(stats.DEFAULT_POWER)) * stderr / gap
+    needed = o.n * root * root
+    return max(o.n + 1, math.ceil(needed)) if math.isfinite(needed) else None

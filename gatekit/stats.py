@@ -161,10 +161,11 @@ def welch_df(se_c: float, n_c: int | None, se_b: float, n_b: int | None) -> int 
     """Welch-Satterthwaite degrees of freedom (rounded down), or None when a sample size is unknown."""
     if n_c is None or n_b is None or n_c < 2 or n_b < 2:
         return None
-    a, b = se_c**2, se_b**2
+    a, b = se_c * se_c, se_b * se_b
     if a + b == 0:
         return None
-    return max(1, math.floor((a + b) ** 2 / (a * a / (n_c - 1) + b * b / (n_b - 1))))
+    df = (a + b) * (a + b) / (a * a / (n_c - 1) + b * b / (n_b - 1))
+    return max(1, math.floor(df)) if math.isfinite(df) else None
 
 
 def sample_mean_stderr(values: FloatArray) -> tuple[float, float]:
@@ -184,10 +185,16 @@ def log_ratio_bounds(  # noqa: PLR0917 - two (estimate, stderr) pairs
     """
     if m_c <= 0 or m_b <= 0:
         raise ValueError("the log-ratio method needs positive means")
-    var = (se_c / m_c) ** 2 + (se_b / m_b) ** 2 - 2 * covariance / (m_c * m_b)
+    r_c, r_b = se_c / m_c, se_b / m_b
+    var = r_c * r_c + r_b * r_b - (2 * covariance / m_c / m_b if covariance else 0.0)
     half = z_value(confidence) * math.sqrt(max(var, 0.0))
     log_r = math.log(m_c / m_b)
-    return math.exp(log_r - half), math.exp(log_r + half)
+    return _exp(log_r - half), _exp(log_r + half)
+
+
+def _exp(x: float) -> float:
+    # A huge standard error at an extreme confidence (p-value bisection) overflows exp: that bound is unbounded.
+    return math.exp(x) if x < 709 else math.inf
 
 
 # --- quantiles -------------------------------------------------------------------------------------------
@@ -351,5 +358,6 @@ def evidence_needed(n: int, bounds: Bounds, estimate: float, threshold: float, c
         return None
     z = z_value(confidence)
     stderr = (upper - lower) / (2 * z)
-    factor = ((z + z_value(DEFAULT_POWER)) * stderr / gap) ** 2
-    return max(n + 1, math.ceil(n * factor))
+    root = (z + z_value(DEFAULT_POWER)) * stderr / gap
+    needed = n * root * root
+    return max(n + 1, math.ceil(needed)) if math.isfinite(needed) else None
