@@ -118,7 +118,7 @@ def check(
 ) -> int:
     """Evaluate the candidate against the spec and print the verdict. Exit 0 ship, 3 revise, 4 stop."""
     from gatekit.api import run_check
-    from gatekit.report import RenderOptions, get_renderer, parse_report_targets
+    from gatekit.report import RenderOptions, get_renderer, parse_report_targets, printable
 
     # Unknown formats and clashing paths are usage errors before any work is done.
     renderer = get_renderer(format)
@@ -139,7 +139,7 @@ def check(
 
     if output is not None:
         write_atomic(output, main_report)
-        typer.echo(f"{verdict.summary} (report: {output})", err=True)
+        typer.echo(printable(f"{verdict.summary} (report: {output})"), err=True)
     elif stdout_taken:
         sys.stderr.write(main_report)
     else:

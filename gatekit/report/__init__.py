@@ -7,6 +7,7 @@ stay off the start-up path of commands that do not render.
 from __future__ import annotations
 
 import importlib
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +15,24 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from gatekit.verdict import Verdict
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_NAMED_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def printable(text: str) -> str:
+    """`text` with control characters shown as escapes (`\\n`, `\\x1b`).
+
+    Names come from spec and results files: a newline in a slice name must not start a new line in a log
+    (where `::error` would be a GitHub workflow command), and an ESC must not drive the terminal.
+    """
+    return _CONTROL.sub(
+        lambda m: _NAMED_ESCAPES.get(
+            m.group(), f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100 else f"\\u{ord(m.group()):04x}"
+        ),
+        text,
+    )
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from rich.table import Table
 from rich.text import Text
 
 from gatekit.evaluate import fmt
+from gatekit.report import printable
 
 if TYPE_CHECKING:
     from gatekit.outcomes import GateOutcome
@@ -47,14 +48,19 @@ _STATUS_STYLE = {
 _VERDICT_STYLE = {"ship": "bold white on green", "revise": "bold black on yellow", "stop": "bold white on red"}
 
 
+def _text(text: str, style: str = "") -> Text:
+    """Every string goes through here: data from spec and results files is shown, never interpreted."""
+    return Text(printable(text), style=style)
+
+
 def _status(status: str) -> Text:
-    return Text(status.upper().replace("_", " "), style=_STATUS_STYLE.get(status, ""))
+    return _text(status.upper().replace("_", " "), style=_STATUS_STYLE.get(status, ""))
 
 
 def _num(value: float | None, signed: bool = False) -> Text:
     if value is None:
-        return Text("—", style="dim")
-    return Text(("+" if signed and value > 0 else "") + fmt(value))
+        return _text("—", style="dim")
+    return _text(("+" if signed and value > 0 else "") + fmt(value))
 
 
 def render(verdict: Verdict, options: RenderOptions) -> str:
@@ -73,7 +79,7 @@ def render(verdict: Verdict, options: RenderOptions) -> str:
     _header(console, verdict)
     _gates(console, verdict)
     for callout in verdict.aggregate_callouts:
-        console.print(Text(f"! {callout.id}: {callout.message}", style="bold yellow"))
+        console.print(_text(f"! {callout.id}: {callout.message}", style="bold yellow"))
     if verdict.aggregate_callouts:
         console.print()
     _hypothesis(console, verdict)
@@ -82,19 +88,19 @@ def render(verdict: Verdict, options: RenderOptions) -> str:
     _artifacts(console, verdict)
     _preregistration(console, verdict)
     _reasons(console, verdict)
-    console.print(Text(f" {verdict.verdict.upper()} ", style=_VERDICT_STYLE[verdict.verdict]), Text(verdict.summary))
+    console.print(_text(f" {verdict.verdict.upper()} ", style=_VERDICT_STYLE[verdict.verdict]), _text(verdict.summary))
     return buffer.getvalue()
 
 
 def _header(console: Console, verdict: Verdict) -> None:
     spec = verdict.spec
-    line = Text.assemble(("gatekit ", "bold"), (spec.name, "bold"), f"  ({spec.path})")
+    line = Text.assemble(("gatekit ", "bold"), (printable(spec.name), "bold"), printable(f"  ({spec.path})"))
     console.print(line)
     against = f" vs baseline {verdict.baseline.model}" if verdict.baseline else ""
-    console.print(Text(f"candidate {verdict.candidate.model}{against}"))
+    console.print(_text(f"candidate {verdict.candidate.model}{against}"))
     console.print(
-        Text(f"hypothesis ({spec.stage}, {spec.owner}, written {spec.written.isoformat()}): ")
-        + Text(spec.statement, style="italic")
+        _text(f"hypothesis ({spec.stage}, {spec.owner}, written {spec.written.isoformat()}): ")
+        + _text(spec.statement, style="italic")
     )
     console.print()
 
@@ -126,37 +132,37 @@ def _gates(console: Console, verdict: Verdict) -> None:
     )
     for o in verdict.gates:
         table.add_row(
-            Text(o.id),
-            Text(o.metric),
-            Text(o.slice),
-            Text(o.bound),
+            _text(o.id),
+            _text(o.metric),
+            _text(o.slice),
+            _text(o.bound),
             _num(o.observed),
             _interval(o),
             _num(o.baseline),
             _num(o.threshold),
             _num(o.margin, signed=True),
-            Text(str(o.n) if o.n is not None else "—"),
+            _text(str(o.n) if o.n is not None else "—"),
             _status(o.status),
         )
     console.print(table)
     if any(o.uncertainty == "point" and o.observed is not None for o in verdict.gates):
         console.print(
-            Text(
+            _text(
                 "interval 'point': point estimate, no uncertainty known (no n, stderr or per-example values)",
                 style="dim",
             )
         )
     counts = ", ".join(f"{n} {status}" for status, n in verdict.counts.items() if n)
-    console.print(Text(f"{len(verdict.gates)} checks: {counts}", style="dim"))
+    console.print(_text(f"{len(verdict.gates)} checks: {counts}", style="dim"))
     console.print()
 
 
 def _interval(o: GateOutcome) -> Text:
     """The one-sided confidence bounds of the compared quantity (method and level are in the reason)."""
     if o.interval is None:
-        return Text("point" if o.uncertainty == "point" and o.observed is not None else "—", style="dim")
+        return _text("point" if o.uncertainty == "point" and o.observed is not None else "—", style="dim")
     lower, upper = o.interval
-    return Text(f"{'-inf' if lower is None else f'{lower:.3g}'}–{'+inf' if upper is None else f'{upper:.3g}'}")
+    return _text(f"{'-inf' if lower is None else f'{lower:.3g}'}–{'+inf' if upper is None else f'{upper:.3g}'}")
 
 
 def _hypothesis(console: Console, verdict: Verdict) -> None:
@@ -165,7 +171,7 @@ def _hypothesis(console: Console, verdict: Verdict) -> None:
     table = _table("Hypothesis check (informational)", "metric", "baseline", "observed", "change", "status")
     for h in verdict.hypothesis:
         table.add_row(
-            Text(h.metric), _num(h.baseline), _num(h.candidate), _num(h.change, signed=True), _status(h.status)
+            _text(h.metric), _num(h.baseline), _num(h.candidate), _num(h.change, signed=True), _status(h.status)
         )
     console.print(table)
     console.print()
@@ -173,12 +179,12 @@ def _hypothesis(console: Console, verdict: Verdict) -> None:
 
 def _budget(console: Console, verdict: Verdict) -> None:
     if not verdict.budget:
-        console.print(Text("Budget: none set", style="dim"))
+        console.print(_text("Budget: none set", style="dim"))
         console.print()
         return
     table = _table("Budget", "item", "spent", "limit", "status", "detail")
     for b in verdict.budget:
-        table.add_row(Text(b.item), _num(b.spent), _num(b.limit), _status(b.status), Text(b.reason))
+        table.add_row(_text(b.item), _num(b.spent), _num(b.limit), _status(b.status), _text(b.reason))
     console.print(table)
     console.print()
 
@@ -190,11 +196,11 @@ def _rollback(console: Console, verdict: Verdict) -> None:
         if a.status == "not_required" and a.uri is None:
             continue
         table.add_row(
-            Text(a.name),
-            Text(a.uri or "—"),
-            Text(_short_pin(a.pin)),
+            _text(a.name),
+            _text(a.uri or "—"),
+            _text(_short_pin(a.pin)),
             _status(a.status),
-            Text("" if a.status == "pinned" else a.reason),
+            _text("" if a.status == "pinned" else a.reason),
         )
     console.print(table)
     console.print()
@@ -205,7 +211,7 @@ def _artifacts(console: Console, verdict: Verdict) -> None:
         return
     table = _table("Rollback artifacts (verified on disk)", "entry", "uri", "status", "detail")
     for v in verdict.artifacts:
-        table.add_row(Text(v.name), Text(v.uri), _status(v.status), Text(v.message))
+        table.add_row(_text(v.name), _text(v.uri), _status(v.status), _text(v.message))
     console.print(table)
     console.print()
 
@@ -216,20 +222,20 @@ def _preregistration(console: Console, verdict: Verdict) -> None:
         return
     table = _table("Pre-registration", "check", "status", "detail")
     if lock is not None:
-        table.add_row(Text("lock"), _status(lock.status), Text(lock.message))
+        table.add_row(_text("lock"), _status(lock.status), _text(lock.message))
         if lock.relocked:  # every lock event, so a re-lock is never silent
             for i, event in enumerate(lock.events, 1):
                 git = f", git {event.git_commit[:12]}" if event.git_commit else ""
                 when = event.locked_at.strftime("%Y-%m-%d %H:%M:%SZ")
                 table.add_row(
-                    Text(f"lock event {i}"),
-                    Text(""),
-                    Text(f"{_short_pin(event.digest)} at {when} (gatekit {event.gatekit_version}{git})"),
+                    _text(f"lock event {i}"),
+                    _text(""),
+                    _text(f"{_short_pin(event.digest)} at {when} (gatekit {event.gatekit_version}{git})"),
                 )
     if provenance is not None:
-        table.add_row(Text("results"), _status(provenance.status), Text(provenance.message))
+        table.add_row(_text("results"), _status(provenance.status), _text(provenance.message))
     digest = lock.spec_digest if lock is not None else provenance.spec_digest if provenance is not None else ""
-    table.add_row(Text("spec digest"), Text(""), Text(digest))
+    table.add_row(_text("spec digest"), _text(""), _text(digest))
     console.print(table)
     console.print()
 
@@ -243,13 +249,13 @@ def _short_pin(pin: str | None) -> str:
 def _reasons(console: Console, verdict: Verdict) -> None:
     if not verdict.reasons:
         return
-    console.print(Text("Reasons", style="bold"))
+    console.print(_text("Reasons", style="bold"))
     for r in verdict.reasons:
         console.print(
             Text.assemble(
                 (f"  {r.leads_to.upper():<7}", _VERDICT_STYLE[r.leads_to].split(" on ")[0]),
-                Text(f"{r.subject}: "),
-                Text(r.message),
+                _text(f"{r.subject}: "),
+                _text(r.message),
             )
         )
     console.print()
