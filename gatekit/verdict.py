@@ -189,7 +189,7 @@ def _summary(decision: Decision, reasons: Sequence[Reason], gates: Sequence[Gate
         return f"SHIP: all {len(gates)} gate checks passed, the budget held and the rollback manifest is complete"
     deciding = [r for r in reasons if r.leads_to == decision]
     groups = Counter((r.kind, r.status) for r in deciding)
-    parts = [f"{n} {kind} check{'s' if n > 1 else ''} {_PAST[status]}" for (kind, status), n in groups.items()]
+    parts = [_describe(kind, status, n) for (kind, status), n in groups.items()]
     named = ", ".join(r.subject for r in deciding[:3]) + (", ..." if len(deciding) > 3 else "")
     text = f"{decision.upper()}: {'; '.join(parts)} ({named})"
     others = len(reasons) - len(deciding)
@@ -198,17 +198,27 @@ def _summary(decision: Decision, reasons: Sequence[Reason], gates: Sequence[Gate
     return text
 
 
-_PAST = {
-    "fail": "failed",
-    "missing": "missing",
-    "inconclusive": "inconclusive",
-    "unpinned": "unpinned",
-    "changed": "changed after locking",
-    "locked_after_results": "locked after the results",
-    "unlocked": "not locked",
-    "mismatch": "mismatched",
-    "unreadable": "unreadable",
+_NOUNS = {
+    "gate": ("gate check", "gate checks"),
+    "budget": ("budget line", "budget lines"),
+    "rollback": ("rollback entry", "rollback entries"),
+    "artifact": ("rollback artifact", "rollback artifacts"),
 }
+_PAST = {"fail": "failed", "mismatch": "mismatched"}
+_FACTS = {
+    ("lock", "changed"): "the spec was changed after it was locked",
+    ("lock", "locked_after_results"): "the spec was locked after the results were produced",
+    ("lock", "unlocked"): "the spec is not locked",
+    ("provenance", "mismatch"): "the results name a different gate digest",
+}
+
+
+def _describe(kind: str, status: str, n: int) -> str:
+    """One group of reasons in words: '2 gate checks failed', 'the spec was changed after it was locked'."""
+    if (kind, status) in _FACTS:
+        return _FACTS[(kind, status)]
+    singular, plural = _NOUNS.get(kind, (f"{kind} check", f"{kind} checks"))
+    return f"{n} {singular if n == 1 else plural} {_PAST.get(status, status.replace('_', ' '))}"
 
 
 def build_verdict(
