@@ -105,46 +105,61 @@ def _header(console: Console, verdict: Verdict) -> None:
     console.print()
 
 
+_NUMERIC = frozenset({"observed", "interval", "baseline", "threshold", "margin", "n", "spent", "limit", "change"})
+_UNCUT = _NUMERIC | {"status", "bound"}
+"""Columns whose cells are never cut: a cropped number ("0.05" for 0.058) is a wrong number."""
+
+
 def _table(title: str, *columns: str) -> Table:
     table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
     for column in columns:
-        numeric = column in {"observed", "interval", "baseline", "threshold", "margin", "n", "spent", "limit", "change"}
-        # Names and numbers stay on one line so rows can be scanned; only free text and URIs wrap.
-        wraps = column in {"detail", "uri", "item"}
-        table.add_column(column, justify="right" if numeric else "left", overflow="fold", no_wrap=not wraps)
+        # Names fold onto a second line when space is short; numbers and statuses keep their full width.
+        table.add_column(
+            column, justify="right" if column in _NUMERIC else "left", overflow="fold", no_wrap=column in _UNCUT
+        )
     return table
 
 
-def _gates(console: Console, verdict: Verdict) -> None:
-    table = _table(
-        "Gates",
-        "gate",
-        "metric",
-        "slice",
-        "bound",
-        "observed",
-        "interval",
-        "baseline",
-        "threshold",
-        "margin",
-        "n",
-        "status",
-    )
-    for o in verdict.gates:
-        table.add_row(
-            _text(o.id),
-            _text(o.metric),
-            _text(o.slice),
-            _text(o.bound),
-            _num(o.observed),
-            _interval(o),
-            _num(o.baseline),
-            _num(o.threshold),
-            _num(o.margin, signed=True),
-            _text(str(o.n) if o.n is not None else "—"),
-            _status(o.status),
-        )
+def _print_table(console: Console, table: Table) -> None:
+    for column in table.columns:
+        header = str(column.header)
+        widths = [len(header)] + [_cell_len(c) for c in column.cells]
+        if header in _UNCUT:
+            column.min_width = max(widths)
+        else:  # a name folds only when it is long, not because the numbers took the room
+            column.min_width = min(max(widths), 16)
     console.print(table)
+
+
+def _cell_len(cell: object) -> int:
+    return cell.cell_len if isinstance(cell, Text) else len(str(cell))
+
+
+def _gates(console: Console, verdict: Verdict) -> None:
+    """One table per gate, titled with its metric: the rows are its slices and bounds."""
+    by_gate: dict[str, list[GateOutcome]] = {}
+    for o in verdict.gates:
+        by_gate.setdefault(o.id, []).append(o)
+    console.print(_text("Gates", style="bold"))
+    for gate_id, outcomes in by_gate.items():
+        first = outcomes[0]
+        title = f"{gate_id} · {first.metric}" + (" · stops the release on a breach" if first.on_fail == "stop" else "")
+        table = _table(
+            printable(title), "slice", "bound", "observed", "interval", "baseline", "threshold", "margin", "n", "status"
+        )
+        for o in outcomes:
+            table.add_row(
+                _text(o.slice),
+                _text(o.bound),
+                _num(o.observed),
+                _interval(o),
+                _num(o.baseline),
+                _num(o.threshold),
+                _num(o.margin, signed=True),
+                _text(str(o.n) if o.n is not None else "—"),
+                _status(o.status),
+            )
+        _print_table(console, table)
     if any(o.uncertainty == "point" and o.observed is not None for o in verdict.gates):
         console.print(
             _text(
@@ -173,7 +188,7 @@ def _hypothesis(console: Console, verdict: Verdict) -> None:
         table.add_row(
             _text(h.metric), _num(h.baseline), _num(h.candidate), _num(h.change, signed=True), _status(h.status)
         )
-    console.print(table)
+    _print_table(console, table)
     console.print()
 
 
@@ -185,7 +200,7 @@ def _budget(console: Console, verdict: Verdict) -> None:
     table = _table("Budget", "item", "spent", "limit", "status", "detail")
     for b in verdict.budget:
         table.add_row(_text(b.item), _num(b.spent), _num(b.limit), _status(b.status), _text(b.reason))
-    console.print(table)
+    _print_table(console, table)
     console.print()
 
 
@@ -202,7 +217,7 @@ def _rollback(console: Console, verdict: Verdict) -> None:
             _status(a.status),
             _text("" if a.status == "pinned" else a.reason),
         )
-    console.print(table)
+    _print_table(console, table)
     console.print()
 
 
@@ -212,7 +227,7 @@ def _artifacts(console: Console, verdict: Verdict) -> None:
     table = _table("Rollback artifacts (verified on disk)", "entry", "uri", "status", "detail")
     for v in verdict.artifacts:
         table.add_row(_text(v.name), _text(v.uri), _status(v.status), _text(v.message))
-    console.print(table)
+    _print_table(console, table)
     console.print()
 
 
@@ -236,7 +251,7 @@ def _preregistration(console: Console, verdict: Verdict) -> None:
         table.add_row(_text("results"), _status(provenance.status), _text(provenance.message))
     digest = lock.spec_digest if lock is not None else provenance.spec_digest if provenance is not None else ""
     table.add_row(_text("spec digest"), _text(""), _text(digest))
-    console.print(table)
+    _print_table(console, table)
     console.print()
 
 
