@@ -43,9 +43,17 @@ def load_spec(path: Path | str) -> LoadedSpec:
     return LoadedSpec(spec, path, document)
 
 
-def load_results(path: Path | str, spec: Spec | None = None) -> Results:
-    """Load a results file in gatekit's own format; `spec` supplies metric kinds for range checks."""
+def load_results(path: Path | str, spec: Spec | None = None, fmt: str | None = None) -> Results:
+    """Load a results file; `spec` supplies metric kinds for range checks and the derived metrics of tables.
+
+    The format is `fmt` when given (see `gatekit.adapters.FORMATS`), else it is detected: per-example tables
+    by suffix (.jsonl, .csv, .parquet), Inspect `.eval` logs by suffix, and JSON by content (lm-eval results,
+    Inspect log, promptfoo output, or gatekit's own format). YAML is always gatekit's own format.
+    """
     path = Path(path)
+    fmt = fmt or _detect_format(path)
+    if fmt != "gatekit":
+        return _load_foreign(path, spec, fmt)
     document = load_document(path, max_bytes=RESULTS_MAX_BYTES, error=ResultsError)
     if not isinstance(document.data, dict):
         raise ResultsError.at(
@@ -57,3 +65,40 @@ def load_results(path: Path | str, spec: Spec | None = None) -> Results:
     kinds = {name: d.kind for name, d in spec.metrics.items()} if spec else {}
     record = validate_model(ResultsRecord, document, error=ResultsError, context={"metric_kinds": kinds})
     return record.to_results(str(path))
+
+
+def _detect_format(path: Path) -> str:
+    from gatekit.rows import table_format
+
+    table = table_format(path)
+    if table == "jsonl":
+        from gatekit.adapters import detect_jsonl
+
+        return (detect_jsonl(path) if path.is_file() else None) or "jsonl"
+    if table is not None:
+        return table
+    suffix = path.suffix.lower()
+    if suffix == ".eval":
+        return "inspect"
+    if suffix == ".json" and path.is_file():
+        from gatekit.adapters import detect, read_json
+
+        return detect(read_json(path)) or "gatekit"
+    return "gatekit"
+
+
+def _load_foreign(path: Path, spec: Spec | None, fmt: str) -> Results:
+    from gatekit.rows import TABLE_SUFFIXES
+
+    if fmt in TABLE_SUFFIXES.values():
+        from gatekit.rows import read_table, table_columns, table_results
+
+        if spec is None:
+            raise ResultsError.at("a per-example table is read against a spec's derived metrics", str(path))
+        # Without `table.id_column`, an `id` column pairs examples when the table has one.
+        optional = () if spec.table.id_column else ("id",)
+        return table_results(read_table(path, fmt, table_columns(spec), optional=optional), spec)
+    from gatekit.adapters import load_with, read_json
+
+    data = read_json(path) if path.suffix.lower() == ".json" and fmt != "lm-eval-samples" else None
+    return load_with(fmt, path, data, spec)

@@ -1,0 +1,175 @@
+"""Adapters for lm-evaluation-harness, Inspect and promptfoo files, on small files in each tool's format."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from gatekit.adapters import detect, minimal_spec, read_json
+from gatekit.adapters.lm_eval import split_metric_key
+from gatekit.errors import ResultsError
+from gatekit.load import load_results
+from gatekit.spec import Spec
+
+FIXTURES = Path(__file__).parent / "fixtures" / "adapters"
+
+
+def spec_with(**extra: object) -> Spec:
+    data = minimal_spec().model_dump(mode="python", by_alias=True, exclude_defaults=True)
+    data.update(extra)
+    return Spec.model_validate({**data, "version": 1})
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("lm_eval_results.json", "lm-eval"),
+        ("inspect_log.json", "inspect"),
+        ("promptfoo_results.json", "promptfoo"),
+    ],
+)
+def test_format_is_detected_from_content(name: str, expected: str) -> None:
+    assert detect(read_json(FIXTURES / name)) == expected
+
+
+@pytest.mark.parametrize(
+    ("key", "expected"),
+    [
+        ("acc,none", ("acc", "none")),
+        ("exact_match,strict-match", ("exact_match", "strict-match")),
+        ("f1,macro,none", ("f1,macro", "none")),
+        ("acc", ("acc", None)),
+    ],
+)
+def test_lm_eval_metric_key_splits_on_last_comma(key: str, expected: tuple[str, str | None]) -> None:
+    assert split_metric_key(key) == expected
+
+
+def test_lm_eval_keeps_every_filter_as_its_own_metric() -> None:
+    results = load_results(FIXTURES / "lm_eval_results.json")
+    assert results.metrics["exact_match,strict-match"]["gsm8k"].value == 0.4
+    assert results.metrics["exact_match,flexible-extract"]["gsm8k"].value == 0.45
+
+
+def test_lm_eval_group_listed_twice_is_one_slice_with_leaf_count() -> None:
+    acc = load_results(FIXTURES / "lm_eval_results.json").metrics["acc,none"]
+    assert sorted(acc) == ["mmlu", "mmlu_humanities", "mmlu_stem"]
+    assert (acc["mmlu"].value, acc["mmlu"].n) == (0.6, 200)
+
+
+def test_lm_eval_stderr_na_or_absent_is_none() -> None:
+    metrics = load_results(FIXTURES / "lm_eval_results.json").metrics
+    assert metrics["acc,none"]["mmlu"].stderr is None
+    assert metrics["em,none"]["mc_taco"].stderr is None
+    assert metrics["acc,none"]["mmlu_stem"].stderr == 0.046
+
+
+def test_lm_eval_n_and_model() -> None:
+    results = load_results(FIXTURES / "lm_eval_results.json")
+    assert results.metrics["exact_match,strict-match"]["gsm8k"].n == 1319
+    assert results.model == "org/model"
+
+
+def test_lm_eval_limit_run_is_flagged_partial() -> None:
+    measurement = load_results(FIXTURES / "lm_eval_limit.json").metrics["exact_match,strict-match"]["gsm8k"]
+    assert measurement.n == 50
+    assert measurement.problem == (
+        "partial run: 50 of 1319 samples evaluated (`--limit`); set table.allow_partial to gate on it"
+    )
+
+
+def test_lm_eval_limit_run_accepted_when_spec_allows_partial() -> None:
+    spec = spec_with(table={"allow_partial": True})
+    results = load_results(FIXTURES / "lm_eval_limit.json", spec)
+    assert results.metrics["exact_match,strict-match"]["gsm8k"].problem is None
+    assert len(results.notes) == 1
+
+
+SAMPLES = FIXTURES / "samples_gsm8k_2026-01-01T00-00-00.jsonl"
+EM = {
+    "em": {
+        "from": {"column": "exact_match", "aggregate": "rate", "where": {"column": "filter", "equals": "strict-match"}}
+    }
+}
+
+
+def test_lm_eval_samples_select_one_filter_and_slice_by_doc_field() -> None:
+    spec = spec_with(metrics=EM, table={"slice_by": ["doc.level"]})
+    em = load_results(SAMPLES, spec).metrics["em"]
+    assert {k: (m.value, m.n) for k, m in em.items()} == {
+        "all": (0.5, 4),
+        "doc.level=easy": (0.5, 2),
+        "doc.level=hard": (0.5, 2),
+    }
+    assert em["all"].samples is not None
+    assert em["all"].samples.ids is not None
+    assert em["all"].samples.ids.tolist() == [0, 1, 2, 3]
+
+
+def test_lm_eval_samples_without_filter_selection_is_duplicate_ids() -> None:
+    spec = spec_with(metrics={"em": {"from": {"column": "exact_match", "aggregate": "rate"}}})
+    with pytest.raises(ResultsError, match=r"duplicate example id 0 .*once per filter"):
+        load_results(SAMPLES, spec)
+
+
+def test_promptfoo_pass_rate_and_score_are_recomputed_from_rows() -> None:
+    metrics = load_results(FIXTURES / "promptfoo_results.json").metrics
+    assert metrics["pass_rate"]["all"].value == pytest.approx(2 / 3)
+    assert metrics["score"]["all"].value == pytest.approx(2.5 / 3)  # prompts[].metrics.score is the sum 2.5
+    assert metrics["cost_usd"]["all"].value == pytest.approx(0.004)
+
+
+def test_promptfoo_assertion_failure_error_is_not_infra_error() -> None:
+    # Row r1 has `error` set and failureReason 1: an ordinary failure, counted in the pass rate.
+    assert load_results(FIXTURES / "promptfoo_results.json").metrics["pass_rate"]["all"].problem is None
+
+
+def test_promptfoo_infra_error_makes_pass_rate_missing() -> None:
+    measurement = load_results(FIXTURES / "promptfoo_infra_error.json").metrics["pass_rate"]["all"]
+    assert measurement.problem is not None
+    assert "1 of 4 rows have a bad 'success' value" in measurement.problem
+
+
+def test_promptfoo_vars_are_slices() -> None:
+    spec = spec_with(table={"slice_by": ["vars.lang"]})
+    pass_rate = load_results(FIXTURES / "promptfoo_results.json", spec).metrics["pass_rate"]
+    assert {k: m.value for k, m in pass_rate.items()} == {
+        "all": pytest.approx(2 / 3),
+        "vars.lang=en": 1.0,
+        "vars.lang=de": 0.0,
+    }
+
+
+@pytest.mark.parametrize("name", ["inspect_log.json", "inspect_log.eval"])
+def test_inspect_aggregate_metric_with_stderr_and_scored_n(name: str) -> None:
+    measurement = load_results(FIXTURES / name).metrics["match/accuracy"]["all"]
+    assert (measurement.value, measurement.stderr, measurement.n, measurement.problem) == (0.5, 0.29, 3, None)
+
+
+def test_inspect_log_not_successful_is_unusable() -> None:
+    measurement = load_results(FIXTURES / "inspect_cancelled.json").metrics["match/accuracy"]["all"]
+    assert measurement.problem == "the Inspect log's status is 'cancelled', not 'success'"
+
+
+INSPECT_SPEC = {"correct": {"from": {"column": "score.match", "aggregate": "mean"}}}
+
+
+@pytest.mark.parametrize("name", ["inspect_log.json", "inspect_log.eval"])
+def test_inspect_scores_cip_per_sample_with_metadata_slices(name: str) -> None:
+    spec = spec_with(metrics=INSPECT_SPEC, table={"slice_by": ["metadata.subject"]})
+    correct = load_results(FIXTURES / name, spec).metrics["correct"]
+    assert {k: m.value for k, m in correct.items()} == {
+        "all": pytest.approx(2.5 / 4),
+        "metadata.subject=add": 0.5,
+        "metadata.subject=mul": 0.75,
+    }
+
+
+def test_inspect_unscored_sample_is_a_bad_row() -> None:
+    spec = spec_with(metrics=INSPECT_SPEC)
+    measurement = load_results(FIXTURES / "inspect_unscored.json", spec).metrics["correct"]["all"]
+    assert measurement.problem is not None
+    assert (
+        "1 of 4 rows have a bad 'score.match' value (1 bad rows in column 'score.match' (1 NaN" in measurement.problem
+    )
