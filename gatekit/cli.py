@@ -404,6 +404,24 @@ def show(
     return 0
 
 
+@app.command("inspect")
+def inspect_results(
+    path: Annotated[Path, typer.Argument(help="A results file: table, harness output or gatekit YAML/JSON.")],
+    spec: Annotated[
+        Optional[Path], typer.Option(help="Compute the spec's derived metrics and slices too.")  # noqa: UP045
+    ] = None,
+    format: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option("--format", help="Force the input format instead of detecting it (see gatekit.adapters)."),
+    ] = None,
+) -> int:
+    """Show what gatekit sees in a results file: columns, metrics, slices and n, so gates use real names."""
+    from gatekit.inspect_view import describe
+
+    sys.stdout.write(describe(path, spec, format))
+    return 0
+
+
 def _count(n: int, noun: str) -> str:
     return f"{n} {noun}{'' if n == 1 else 's'}"
 

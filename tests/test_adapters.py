@@ -173,3 +173,35 @@ def test_inspect_unscored_sample_is_a_bad_row() -> None:
     assert (
         "1 of 4 rows have a bad 'score.match' value (1 bad rows in column 'score.match' (1 NaN" in measurement.problem
     )
+
+
+def test_inspect_command_lists_metrics_slices_and_n() -> None:
+    import contextlib
+    import io
+
+    from gatekit.cli import main
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        code = main(["inspect", str(FIXTURES / "lm_eval_results.json")])
+    assert code == 0
+    assert "  exact_match,flexible-extract: 1 slices\n    gsm8k: 0.45, n=1319, stderr=0.0137\n" in out.getvalue()
+
+
+def test_inspect_rejects_unknown_forced_format() -> None:
+    from gatekit.cli import main
+
+    assert main(["inspect", "--format", "nope", str(FIXTURES / "lm_eval_results.json")]) == 2
+
+
+def test_validate_path_imports_neither_numpy_nor_pyarrow() -> None:
+    import subprocess
+    import sys
+
+    spec = Path(__file__).parents[1] / "examples" / "incident-bot" / "gate.yaml"
+    code = (
+        f"import sys; from gatekit.cli import main; main(['validate', {str(spec)!r}]); "
+        "print(sorted(m for m in ('numpy', 'pyarrow') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip().splitlines()[-1] == "[]"
