@@ -24,6 +24,7 @@ import datetime as dt
 import json
 import os
 import sqlite3
+import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -157,9 +158,28 @@ def _connect(path: Path, *, write: bool) -> Iterator[sqlite3.Connection]:
         connection.close()
 
 
+def _enable_wal(connection: sqlite3.Connection) -> None:
+    """Switch the file to WAL once (the mode persists in the file).
+
+    Changing the journal mode needs an exclusive lock, and SQLite can refuse it with "database is locked"
+    at once, without waiting on the busy timeout, while another process opens the same new file: two CI jobs
+    creating the ledger together. That refusal is retried until the busy timeout.
+    """
+    deadline = time.monotonic() + BUSY_TIMEOUT_SECONDS
+    while True:
+        try:
+            if connection.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+                connection.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as e:
+            if "locked" not in str(e) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
+
+
 def _prepare(connection: sqlite3.Connection) -> None:
     # WAL lets readers and one writer work at once; FULL sync makes a committed record survive a power cut.
-    connection.execute("PRAGMA journal_mode=WAL")
+    _enable_wal(connection)
     connection.execute("PRAGMA synchronous=FULL")
     connection.execute("PRAGMA foreign_keys=ON")
     connection.execute("BEGIN IMMEDIATE")
