@@ -19,7 +19,7 @@ test: $(BIN)/python browser
 	$(BIN)/pip install --quiet -c constraints.txt -e ".[test]"
 	$(BIN)/python -m pytest
 	$(BIN)/ruff check .
-	$(BIN)/ruff format --check .
+	$(BIN)/ruff format --check gatekit tests bench
 	$(BIN)/mypy
 
 # Headless Chromium (Debian's package) for the HTML scorecard's browser test. Needs root; where it cannot be
