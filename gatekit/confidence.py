@@ -31,6 +31,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
+import numpy as np
+
 from gatekit import stats
 from gatekit.bounds import BoundKind, Side, passes
 from gatekit.results import Measurement
@@ -330,14 +332,31 @@ def _quantile_interval(
     if cand.samples is None or (base is not None and base.samples is None):
         return NoInterval(f"{POINT_FLAG} (a quantile's interval needs the per-example values)", "point")
     c_values = cand.samples.values
+    c_sorted = np.sort(c_values)  # once: the p-value search asks for bounds at many confidence levels
     if base is None:
         return Interval(
-            "order statistics (distribution-free)", lambda c: stats.quantile_bounds(c_values, q, c), len(c_values)
+            "order statistics (distribution-free)",
+            lambda c: stats.sorted_quantile_bounds(c_sorted, q, c),
+            len(c_values),
         )
     assert base_value is not None
     assert base.samples is not None
-    pairs = _paired(cand, base)
     ratio = bound.name.endswith("_pct")
+    if max(len(c_values), len(base.samples.values)) > stats.BOOTSTRAP_MAX_N:
+        b_sorted = np.sort(base.samples.values)
+        # Bounds on the change are expressed on the baseline's scale, like the bootstrap's below.
+        b_q = base_value
+
+        def large_n_bounds(c: float) -> stats.Bounds:
+            lo, hi = stats.quantile_change_bounds(c_sorted, b_sorted, q, c, ratio=ratio)
+            return (b_q * lo, b_q * hi) if ratio else (b_q + lo, b_q + hi)
+
+        return Interval(
+            f"order statistics of each arm at alpha/2 (distribution-free, n > {stats.BOOTSTRAP_MAX_N})",
+            large_n_bounds,
+            len(c_values),
+        )
+    pairs = _paired(cand, base)
     c_arr, b_arr = pairs if pairs is not None else (c_values, base.samples.values)
     replicates = stats.bootstrap_difference(c_arr, b_arr, q, ratio=ratio, paired=pairs is not None)
     method = (

@@ -166,3 +166,24 @@ def test_evidence_needed_matches_the_sample_size_formula() -> None:
     expected = (sp.norm.ppf(0.95) + sp.norm.ppf(0.8)) ** 2 * (0.058 * 0.942 + 0.05 * 0.95) / 0.002**2
 
     assert stats.evidence_needed(1000, bounds, 0.008, 0.01, 0.95) == math.ceil(expected)
+
+
+def test_quantile_change_bounds_combine_each_arm_at_half_alpha() -> None:
+    candidate = np.sort(np.arange(1.0, 3001.0) * 1.1)
+    baseline = np.arange(1.0, 3001.0)
+    lo_c, hi_c = stats.sorted_quantile_bounds(candidate, 0.95, 0.975)
+    lo_b, hi_b = stats.sorted_quantile_bounds(baseline, 0.95, 0.975)
+
+    assert stats.quantile_change_bounds(candidate, baseline, 0.95, 0.95, ratio=False) == (lo_c - hi_b, hi_c - lo_b)
+    assert stats.quantile_change_bounds(candidate, baseline, 0.95, 0.95, ratio=True) == (lo_c / hi_b, hi_c / lo_b)
+    lower, upper = stats.quantile_change_bounds(candidate, baseline, 0.95, 0.95, ratio=True)
+    assert lower < 1.1 < upper
+
+
+def test_quantile_change_bounds_with_timeouts_cannot_pass_a_ceiling() -> None:
+    candidate = np.sort(np.concatenate([np.arange(1.0, 2901.0), np.full(100, np.inf)]))
+    baseline = np.arange(1.0, 3001.0)
+
+    _, upper = stats.quantile_change_bounds(candidate, baseline, 0.99, 0.95, ratio=False)
+
+    assert upper == math.inf
