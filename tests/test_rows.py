@@ -244,7 +244,11 @@ def test_property_a_rate_is_usable_only_when_every_cell_is_a_boolean(
     path = tmp / "rows.jsonl"
     path.write_text("".join(json.dumps({"correct": c, "latency_ms": 1.0}) + "\n" for c in column), encoding="utf-8")
     measurement = load_results(path, make_spec()).metrics["acc"]["all"]
-    clean = all(isinstance(c, bool) or (type(c) in (int, float) and c in (0, 1)) for c in column)
+    # Clean: all JSON booleans, or all 0/1 numbers. A column that mixes the two is treated as bad rows (fail
+    # closed): hypothesis found [False, 0], which the reader flags rather than guesses about.
+    all_bools = all(isinstance(c, bool) for c in column)
+    all_01 = all(type(c) in (int, float) and c in (0, 1) for c in column)
+    clean = all_bools or all_01
     if clean:
         assert measurement.problem is None
         assert math.isfinite(measurement.value)
