@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 from gatekit.errors import ResultsError
 from gatekit.results import Measurement, Results, Samples
 from gatekit.spec import AGGREGATE_SLICE, ColumnAggregate, RowFilter, Spec, TableOptions
+from gatekit.yamlio import DuplicateJsonKeyError, loads_strict
 
 if TYPE_CHECKING:
     import numpy as np
@@ -221,28 +222,15 @@ def _read_jsonl(path: Path, columns: _Wanted | None) -> Table:
     return Table(str(path), data, first_line=1)
 
 
-class _DuplicateKeyError(ValueError):
-    pass
-
-
-def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in out:
-            raise _DuplicateKeyError(key)
-        out[key] = value
-    return out
-
-
 def _read_jsonl_slowly(path: Path, columns: _Wanted | None) -> Table:
     """The exact reader: locates damaged lines and keeps ill-typed cells as counted bad cells."""
     rows: list[dict[str, Any]] = []
     with path.open(encoding="utf-8") as f:
         for number, line in enumerate(f, start=1):
             try:
-                row = json.loads(line, object_pairs_hook=_no_duplicates)
-            except _DuplicateKeyError as e:
-                raise ResultsError.at(f"key {e.args[0]!r} appears twice in one object", str(path), number) from None
+                row = loads_strict(line)
+            except DuplicateJsonKeyError as e:
+                raise ResultsError.at(f"key {e.key!r} appears twice in one object", str(path), number) from None
             except json.JSONDecodeError as e:
                 truncated = not line.endswith("\n")
                 what = "truncated last line" if truncated else "not valid JSON"

@@ -325,17 +325,29 @@ def load_yaml_text(text: str, name: str, *, error: type[GatekitError]) -> Docume
     return Document(data, name, lambda: locator)
 
 
+class DuplicateJsonKeyError(ValueError):
+    """A JSON object names the same key twice. `key` is the name."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(f"duplicate key {key!r}")
+        self.key = key
+
+
 def _reject_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     result: dict[str, Any] = {}
     for key, value in pairs:
         if key in result:
-            raise _JsonDuplicateKeyError(key)
+            raise DuplicateJsonKeyError(key)
         result[key] = value
     return result
 
 
-class _JsonDuplicateKeyError(ValueError):
-    pass
+def loads_strict(text: str | bytes) -> Any:
+    """`json.loads` that raises `DuplicateJsonKeyError` where `json` would silently keep the last value.
+
+    Every JSON that gatekit reads goes through here. NaN and Infinity load as floats (reported as missing).
+    """
+    return json.loads(text, object_pairs_hook=_reject_duplicate_keys)
 
 
 def load_json_text(text: str, name: str, *, error: type[GatekitError]) -> Document:
@@ -345,8 +357,8 @@ def load_json_text(text: str, name: str, *, error: type[GatekitError]) -> Docume
     positions of later validation errors come from composing the same text as YAML, only when needed.
     """
     try:
-        data = json.loads(text, object_pairs_hook=_reject_duplicate_keys)
-    except _JsonDuplicateKeyError:
+        data = loads_strict(text)
+    except DuplicateJsonKeyError:
         # The strict YAML composer sees JSON as flow YAML and reports the duplicate with its position.
         load_yaml_text(text, name, error=error)
         raise error.at("duplicate key in JSON object", name) from None  # pragma: no cover
@@ -472,12 +484,14 @@ __all__ = [
     "RESULTS_MAX_BYTES",
     "SPEC_MAX_BYTES",
     "Document",
+    "DuplicateJsonKeyError",
     "Locator",
     "StrictLoader",
     "format_path",
     "load_document",
     "load_json_text",
     "load_yaml_text",
+    "loads_strict",
     "read_text",
     "validate_model",
 ]

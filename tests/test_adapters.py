@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -111,6 +112,29 @@ def test_lm_eval_samples_without_filter_selection_is_duplicate_ids() -> None:
     spec = spec_with(metrics={"em": {"from": {"column": "exact_match", "aggregate": "rate"}}})
     with pytest.raises(ResultsError, match=r"duplicate example id 0 .*once per filter"):
         load_results(SAMPLES, spec)
+
+
+def test_lm_eval_samples_line_with_a_repeated_key_is_an_error(tmp_path: Path) -> None:
+    lines = SAMPLES.read_text(encoding="utf-8").splitlines()
+    lines[1] = lines[1][:-1] + ', "exact_match": 1.0}'  # json.loads alone would keep this last value silently
+    path = tmp_path / SAMPLES.name
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+    with pytest.raises(ResultsError, match=r"\.jsonl:2: key 'exact_match' appears twice in one object"):
+        load_results(path, spec_with(metrics=EM))
+
+
+def test_inspect_eval_member_with_a_repeated_key_is_an_error(tmp_path: Path) -> None:
+    path = tmp_path / "log.eval"
+    with zipfile.ZipFile(FIXTURES / "inspect_log.eval") as source, zipfile.ZipFile(path, "w") as target:
+        for name in source.namelist():
+            data = source.read(name)
+            if name == "header.json":
+                data = data.rstrip()[:-1] + b', "status": "success"}'
+            target.writestr(name, data)
+
+    with pytest.raises(ResultsError, match=r"not a readable Inspect \.eval log: duplicate key 'status'"):
+        load_results(path)
 
 
 def test_promptfoo_pass_rate_and_score_are_recomputed_from_rows() -> None:

@@ -21,6 +21,7 @@ from typing import Any
 from gatekit.errors import ResultsError
 from gatekit.results import Measurement, Results
 from gatekit.spec import Spec
+from gatekit.yamlio import DuplicateJsonKeyError, loads_strict
 
 NAME = "inspect"
 SCORE_VALUES = {"C": 1.0, "I": 0.0, "P": 0.5, "N": 0.0}
@@ -36,14 +37,14 @@ def _read_eval_zip(path: Path) -> dict[str, Any]:
             names = archive.namelist()
             if "header.json" not in names:
                 raise ResultsError.at("not an Inspect .eval log (no header.json in the archive)", str(path))
-            log = json.loads(archive.read("header.json"))
+            log = loads_strict(archive.read("header.json"))
             log["samples"] = [
-                json.loads(archive.read(name))
+                loads_strict(archive.read(name))
                 for name in sorted(names)
                 if name.startswith("samples/") and name.endswith(".json")
             ]
             return dict(log)
-    except (zipfile.BadZipFile, json.JSONDecodeError, KeyError) as e:
+    except (zipfile.BadZipFile, json.JSONDecodeError, DuplicateJsonKeyError, KeyError) as e:
         raise ResultsError.at(f"not a readable Inspect .eval log: {e}", str(path)) from None
 
 

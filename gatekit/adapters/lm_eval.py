@@ -28,6 +28,7 @@ from typing import Any
 from gatekit.errors import ResultsError
 from gatekit.results import Measurement, Results
 from gatekit.spec import Spec
+from gatekit.yamlio import DuplicateJsonKeyError, loads_strict
 
 NAME = "lm-eval"
 SAMPLES_NAME = "lm-eval-samples"
@@ -180,7 +181,9 @@ def _read_lines(path: Path) -> list[Any]:
             if not line.strip():
                 raise ResultsError.at("blank line in a JSONL file", str(path), number)
             try:
-                records.append(json.loads(line))
+                records.append(loads_strict(line))
+            except DuplicateJsonKeyError as e:
+                raise ResultsError.at(f"key {e.key!r} appears twice in one object", str(path), number) from None
             except json.JSONDecodeError as e:
                 raise ResultsError.at(f"not valid JSON: {e.msg}", str(path), number, e.colno) from None
     return records
