@@ -36,6 +36,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from gatekit import __version__
 from gatekit.errors import LockError, OutputError
 from gatekit.spec import SHA256_DIGEST, Spec
+from gatekit.yamlio import DuplicateJsonKeyError, loads_strict
 
 LOCK_VERSION = 1
 CANONICAL_FORM = "gatekit-spec-json-v1"
@@ -274,9 +275,11 @@ def read_lock(path: Path) -> LockFile | None:
     except (OSError, UnicodeDecodeError) as e:
         raise LockError.at(f"cannot read the lock file: {e}", str(path)) from e
     try:
-        data = json.loads(text)
+        data = loads_strict(text)
     except json.JSONDecodeError as e:
         raise LockError.at(f"the lock file is not valid JSON: {e.msg}", str(path), e.lineno, e.colno) from e
+    except DuplicateJsonKeyError as e:
+        raise LockError.at(f"the lock file is malformed: {e}", str(path)) from e
     try:
         return LockFile.model_validate(data)
     except ValidationError as e:

@@ -181,6 +181,13 @@ def test_read_lock_rejects_an_empty_history(tmp_path: Path) -> None:
         read_lock(path)
 
 
+def test_read_lock_rejects_a_repeated_key(tmp_path: Path) -> None:
+    path = tmp_path / "gate.yaml.lock"
+    path.write_text('{"spec": "gate.yaml", "spec": "other.yaml", "events": []}')
+    with pytest.raises(LockError, match="the lock file is malformed: duplicate key 'spec'"):
+        read_lock(path)
+
+
 def test_lock_outside_git_records_no_commit(gate: Path) -> None:
     lock_at(gate, BEFORE_RESULTS)
     lock = read_lock(lock_path_for(gate))
