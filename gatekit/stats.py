@@ -204,15 +204,31 @@ def _exp(x: float) -> float:
 # --- quantiles -------------------------------------------------------------------------------------------
 
 
-@functools.lru_cache(maxsize=256)
-def _binomial_cdf(n: int, p: float) -> FloatArray:
-    """P(B <= k) for k = 0..n, B ~ Binomial(n, p), summed in log space so large n does not underflow."""
-    k = np.arange(n + 1, dtype=np.float64)
-    log_choose = np.concatenate(([0.0], np.cumsum(np.log(n - k[1:] + 1) - np.log(k[1:]))))
+_FULL_CDF_MAX_N = 20_000
+"""Up to this n the binomial CDF is tabulated at every k; above it only within 14 standard deviations of the
+mean plus a margin, where every rank a bound can ask for lies (the mass outside is below 1e-19, far under
+the smallest alpha the p-value search tries, 1e-12)."""
+
+
+@functools.lru_cache(maxsize=1024)
+def _binomial_cdf(n: int, p: float) -> tuple[int, FloatArray]:
+    """(k0, P(B <= k) for k = k0..k1), B ~ Binomial(n, p), summed in log space so large n does not
+    underflow. Below k0 the CDF is (numerically) 0, above k1 it is 1."""
+    if n <= _FULL_CDF_MAX_N:
+        k0, k1 = 0, n
+    else:
+        spread = 14 * math.sqrt(n * p * (1 - p)) + 10
+        k0, k1 = max(0, math.floor(n * p - spread)), min(n, math.ceil(n * p + spread))
+    k = np.arange(k0, k1 + 1, dtype=np.float64)
+    log_choose_k0 = math.lgamma(n + 1) - math.lgamma(k0 + 1) - math.lgamma(n - k0 + 1)
+    steps = np.log(n - k[1:] + 1) - np.log(k[1:])
+    log_choose = log_choose_k0 + np.concatenate(([0.0], np.cumsum(steps)))
     log_pmf = log_choose + k * math.log(p) + (n - k) * math.log1p(-p)
-    cdf = np.cumsum(np.exp(log_pmf))
+    pmf = np.exp(log_pmf - log_pmf.max())
+    # Normalised over the table: this cancels the rounding in lgamma of a large n, a constant factor.
+    cdf = np.cumsum(pmf / pmf.sum())
     cdf.setflags(write=False)
-    return cdf
+    return k0, cdf
 
 
 def binomial_cdf(k: int, n: int, p: float) -> float:
@@ -221,7 +237,12 @@ def binomial_cdf(k: int, n: int, p: float) -> float:
         return 0.0
     if k >= n:
         return 1.0
-    return float(min(_binomial_cdf(n, p)[k], 1.0))
+    k0, cdf = _binomial_cdf(n, p)
+    if k < k0:
+        return 0.0
+    if k - k0 >= len(cdf):
+        return 1.0
+    return float(min(cdf[k - k0], 1.0))
 
 
 def quantile_ranks(n: int, q: float, confidence: float) -> tuple[int | None, int | None]:
@@ -230,9 +251,9 @@ def quantile_ranks(n: int, q: float, confidence: float) -> tuple[int | None, int
     u is the smallest rank with P(B <= u-1) >= confidence, B ~ Bin(n, q); l the largest with
     P(B <= l-1) <= 1 - confidence. None when n is too small for such a bound (n = 1000, q = 0.95: 938, 962).
     """
-    cdf = _binomial_cdf(n, q)
-    upper = int(np.searchsorted(cdf, confidence - 1e-12, side="left")) + 1
-    lower = int(np.searchsorted(cdf, 1 - confidence + 1e-12, side="right"))
+    k0, cdf = _binomial_cdf(n, q)
+    upper = k0 + int(np.searchsorted(cdf, confidence - 1e-12, side="left")) + 1
+    lower = k0 + int(np.searchsorted(cdf, 1 - confidence + 1e-12, side="right"))
     return (lower if lower >= 1 else None), (upper if upper <= n else None)
 
 

@@ -80,22 +80,31 @@ def test_quantile_ranks_of_the_reference_case() -> None:
     assert stats.quantile_ranks(1000, 0.95, 0.95) == (938, 962)
 
 
-@pytest.mark.parametrize("n", [59, 100, 1000, 4000])
-def test_quantile_upper_rank_is_the_smallest_with_enough_coverage(n: int) -> None:
-    _, upper = stats.quantile_ranks(n, 0.95, 0.95)
+# Above 20,000 examples the binomial CDF is tabulated only near its mean; the ranks must not change.
+_RANK_CASES = [
+    (n, q, c)
+    for n in (59, 100, 1000, 4000, 20_001, 250_000, 5_000_000)
+    for q, c in ((0.95, 0.95), (0.99, 0.95), (0.5, 0.999), (0.9, 1 - 1e-12))
+    if n * (1 - q) > 40
+]
+
+
+@pytest.mark.parametrize(("n", "q", "confidence"), _RANK_CASES)
+def test_quantile_upper_rank_is_the_smallest_with_enough_coverage(n: int, q: float, confidence: float) -> None:
+    _, upper = stats.quantile_ranks(n, q, confidence)
     assert upper is not None
 
-    assert sp.binom.cdf(upper - 1, n, 0.95) >= 0.95
-    assert sp.binom.cdf(upper - 2, n, 0.95) < 0.95
+    assert sp.binom.cdf(upper - 1, n, q) >= confidence - 1e-12
+    assert sp.binom.cdf(upper - 2, n, q) < confidence - 1e-12
 
 
-@pytest.mark.parametrize("n", [59, 100, 1000, 4000])
-def test_quantile_lower_rank_is_the_largest_with_enough_coverage(n: int) -> None:
-    lower, _ = stats.quantile_ranks(n, 0.95, 0.95)
+@pytest.mark.parametrize(("n", "q", "confidence"), _RANK_CASES)
+def test_quantile_lower_rank_is_the_largest_with_enough_coverage(n: int, q: float, confidence: float) -> None:
+    lower, _ = stats.quantile_ranks(n, q, confidence)
     assert lower is not None
 
-    assert sp.binom.sf(lower - 1, n, 0.95) >= 0.95
-    assert sp.binom.sf(lower, n, 0.95) < 0.95
+    assert sp.binom.sf(lower - 1, n, q) >= confidence - 1e-12
+    assert sp.binom.sf(lower, n, q) < confidence - 1e-12
 
 
 def test_a_p95_upper_bound_needs_59_samples() -> None:
