@@ -125,18 +125,18 @@ class Judgement:
 
 
 def _n(m: Measurement) -> int | None:
-    return len(m.samples.values) if m.samples is not None else m.n
+    return m.samples.n if m.samples is not None else m.n
 
 
 def _counts(m: Measurement) -> tuple[float, int] | str | None:
     """(events, n) of a proportion, a reason why they disagree, or None when n is unknown."""
     if m.samples is not None:
-        values = m.samples.values
-        if len(values) == 0:
+        if m.samples.n == 0:
             return None
-        if not bool(((values == 0) | (values == 1)).all()):
+        events = m.samples.summary().events
+        if events is None:
             return "a proportion's per-example values must be 0 or 1"
-        return float(values.sum()), len(values)
+        return events, m.samples.n
     if m.n is None:
         return None
     k = round(m.value * m.n)
@@ -150,14 +150,31 @@ def _counts(m: Measurement) -> tuple[float, int] | str | None:
 
 def _paired(cand: Measurement, base: Measurement) -> tuple[stats.FloatArray, stats.FloatArray] | None:
     """Candidate and baseline values aligned by example id, when both carry the same set of ids."""
-    if cand.samples is None or base.samples is None or cand.samples.ids is None or base.samples.ids is None:
+    if cand.samples is None or base.samples is None or cand.samples.n != base.samples.n:
         return None
-    c_ids, b_ids = list(cand.samples.ids), list(base.samples.ids)
-    if len(c_ids) != len(b_ids) or set(c_ids) != set(b_ids) or len(set(c_ids)) != len(c_ids):
+    c_ids, b_ids = cand.samples.ids, base.samples.ids
+    if c_ids is None or b_ids is None:
         return None
-    position = {example: i for i, example in enumerate(b_ids)}
-    order = [position[example] for example in c_ids]
-    return cand.samples.values, base.samples.values[order]
+    c_values, b_values = cand.samples.values, base.samples.values
+    try:
+        # Sorting both id lists pairs them in O(n log n): same length, each unique, equal once sorted.
+        c_order, b_order = np.argsort(c_ids, kind="stable"), np.argsort(b_ids, kind="stable")
+        c_sorted, b_sorted = c_ids[c_order], b_ids[b_order]
+        if len(c_sorted) > 1 and bool((c_sorted[1:] == c_sorted[:-1]).any()):
+            return None
+        if not np.array_equal(c_sorted, b_sorted):
+            return None
+    except TypeError:  # ids of mixed types do not sort: pair them through a dict instead
+        position = {example: i for i, example in enumerate(b_ids.tolist())}
+        if len(position) != len(b_ids) or len(set(c_ids.tolist())) != len(c_ids):
+            return None
+        order = [position.get(example, -1) for example in c_ids.tolist()]
+        if -1 in order:
+            return None
+        return c_values, b_values[order]
+    aligned = np.empty_like(b_values)
+    aligned[c_order] = b_values[b_order]  # the baseline in the candidate's example order
+    return c_values, aligned
 
 
 def _has_ids(cand: Measurement, base: Measurement) -> bool:
@@ -166,10 +183,10 @@ def _has_ids(cand: Measurement, base: Measurement) -> bool:
 
 def _mean_se(m: Measurement) -> tuple[float, float, int | None] | None:
     """(estimate, stderr, n) of a mean from per-example values or a reported stderr."""
-    if m.samples is not None and len(m.samples.values) >= 2:
-        mean, se = stats.sample_mean_stderr(m.samples.values)
-        if math.isfinite(se):
-            return mean, se, len(m.samples.values)
+    if m.samples is not None and m.samples.n >= 2:
+        summary = m.samples.summary()
+        if math.isfinite(summary.stderr):
+            return summary.mean, summary.stderr, m.samples.n
     if m.stderr is not None:
         return m.value, m.stderr, m.n
     return None
@@ -331,19 +348,20 @@ def _quantile_interval(
             )
     if cand.samples is None or (base is not None and base.samples is None):
         return NoInterval(f"{POINT_FLAG} (a quantile's interval needs the per-example values)", "point")
-    c_values = cand.samples.values
-    c_sorted = np.sort(c_values)  # once: the p-value search asks for bounds at many confidence levels
+    # Sorted once per slice: the p-value search asks for bounds at many confidence levels.
+    c_sorted = cand.samples.sorted_values()
+    n_c = cand.samples.n
     if base is None:
         return Interval(
             "order statistics (distribution-free)",
             lambda c: stats.sorted_quantile_bounds(c_sorted, q, c),
-            len(c_values),
+            n_c,
         )
     assert base_value is not None
     assert base.samples is not None
     ratio = bound.name.endswith("_pct")
-    if max(len(c_values), len(base.samples.values)) > stats.BOOTSTRAP_MAX_N:
-        b_sorted = np.sort(base.samples.values)
+    if max(n_c, base.samples.n) > stats.BOOTSTRAP_MAX_N:
+        b_sorted = base.samples.sorted_values()
         # Bounds on the change are expressed on the baseline's scale, like the bootstrap's below.
         b_q = base_value
 
@@ -354,10 +372,10 @@ def _quantile_interval(
         return Interval(
             f"order statistics of each arm at alpha/2 (distribution-free, n > {stats.BOOTSTRAP_MAX_N})",
             large_n_bounds,
-            len(c_values),
+            n_c,
         )
     pairs = _paired(cand, base)
-    c_arr, b_arr = pairs if pairs is not None else (c_values, base.samples.values)
+    c_arr, b_arr = pairs if pairs is not None else (cand.samples.values, base.samples.values)
     replicates = stats.bootstrap_difference(c_arr, b_arr, q, ratio=ratio, paired=pairs is not None)
     method = (
         f"{'paired ' if pairs is not None else ''}percentile bootstrap of the {'ratio' if ratio else 'difference'} "
@@ -368,7 +386,7 @@ def _quantile_interval(
         lo, hi = stats.percentile_bounds(replicates, c)
         return (base_value * lo, base_value * hi) if ratio else (base_value + lo, base_value + hi)
 
-    return Interval(method, bounds, len(c_values))
+    return Interval(method, bounds, n_c)
 
 
 # --- deciding --------------------------------------------------------------------------------------------

@@ -91,7 +91,8 @@ def _load_foreign(path: Path, spec: Spec | None, fmt: str) -> Results:
     from gatekit.rows import TABLE_SUFFIXES
 
     if fmt in TABLE_SUFFIXES.values():
-        from gatekit.rows import read_table, table_columns, table_results
+        from gatekit.aggregate import table_columns, table_results
+        from gatekit.rows import read_table
 
         if spec is None:
             raise ResultsError.at("a per-example table is read against a spec's derived metrics", str(path))

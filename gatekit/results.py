@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -33,16 +33,92 @@ if TYPE_CHECKING:  # numpy stays off the import path of `gatekit validate` and `
 
 
 @dataclass(frozen=True)
+class SampleSummary:
+    """What most intervals need from the per-example values, computed once: the mean, its standard error
+    (sample SD / sqrt(n); inf below two examples) and, when every value is 0 or 1, the event count."""
+
+    mean: float
+    stderr: float
+    events: float | None
+
+
 class Samples:
     """The per-example values behind a measurement: what intervals and paired comparisons are computed from.
 
     `values` holds one float per example: 0.0/1.0 for a rate, the score for a mean, the latency for a
     quantile (a timed-out request is +inf: slowest, never dropped). `ids`, when known, are the example ids
     in the same order, unique within the slice; they pair candidate and baseline examples.
+
+    A per-example table gives each slice its values on first use (`fetch`, with `has_ids` saying whether
+    ids come with them) and its summary up front, so a gate that needs only the mean or the event count
+    never copies a slice's rows. `is_sorted` says the values come in ascending order (ids in that order).
     """
 
-    values: npt.NDArray[np.float64]
-    ids: npt.NDArray[Any] | None = None
+    __slots__ = ("_fetch", "_has_ids", "_ids", "_is_sorted", "_sorted", "_summary", "_values", "n")
+
+    def __init__(
+        self,
+        values: npt.NDArray[np.float64] | None = None,
+        ids: npt.NDArray[Any] | None = None,
+        *,
+        fetch: Callable[[], tuple[npt.NDArray[np.float64], npt.NDArray[Any] | None]] | None = None,
+        n: int | None = None,
+        summary: SampleSummary | None = None,
+        is_sorted: bool = False,
+        has_ids: bool = False,
+    ) -> None:
+        if (values is None) == (fetch is None):
+            raise ValueError("give the values or a function that fetches them, not both")
+        if values is None and n is None:
+            raise ValueError("fetched samples need their count up front")
+        self._values = values
+        self._ids = ids
+        self._has_ids = ids is not None or (fetch is not None and has_ids)
+        self._fetch = fetch
+        self.n: int = len(values) if values is not None else n  # type: ignore[assignment]
+        self._summary = summary
+        self._is_sorted = is_sorted
+        self._sorted: npt.NDArray[np.float64] | None = None
+
+    def _load(self) -> None:
+        if self._fetch is not None:
+            self._values, self._ids = self._fetch()
+            self._fetch = None
+
+    @property
+    def values(self) -> npt.NDArray[np.float64]:
+        self._load()
+        assert self._values is not None
+        return self._values
+
+    @property
+    def ids(self) -> npt.NDArray[Any] | None:
+        if not self._has_ids:
+            return None
+        self._load()
+        return self._ids
+
+    def summary(self) -> SampleSummary:
+        if self._summary is None:
+            import numpy as np
+
+            values = self.values
+            n = len(values)
+            mean = float(np.mean(values)) if n else math.nan
+            stderr = float(np.std(values, ddof=1) / math.sqrt(n)) if n > 1 else math.inf
+            binary = bool(((values == 0) | (values == 1)).all())
+            self._summary = SampleSummary(mean, stderr, float(values.sum()) if binary else None)
+        return self._summary
+
+    def sorted_values(self) -> npt.NDArray[np.float64]:
+        """The values in ascending order (+inf last), sorted once."""
+        if self._is_sorted:
+            return self.values
+        if self._sorted is None:
+            import numpy as np
+
+            self._sorted = np.sort(self.values)
+        return self._sorted
 
 
 @dataclass(frozen=True)

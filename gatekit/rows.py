@@ -16,16 +16,13 @@ from __future__ import annotations
 
 import csv
 import json
-import math
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gatekit.errors import ResultsError
-from gatekit.results import Measurement, Results, Samples
-from gatekit.spec import AGGREGATE_SLICE, ColumnAggregate, RowFilter, Spec, TableOptions
 from gatekit.yamlio import DuplicateJsonKeyError, loads_strict
 
 if TYPE_CHECKING:
@@ -36,9 +33,9 @@ if TYPE_CHECKING:
 TABLE_SUFFIXES = {".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
 QUANTILES = {"p50": 0.5, "p90": 0.9, "p95": 0.95, "p99": 0.99}
 
-# Why a cell is bad. 0 is a good cell. The codes index _REASONS.
-_OK, _NULL, _NOT_NUMBER, _NAN, _INF, _NEGATIVE, _NOT_BOOL, _FILTER_BAD = range(8)
-_REASONS = (
+# Why a cell is bad. 0 is a good cell. The codes index REASONS.
+OK, _NULL, _NOT_NUMBER, _NAN, _INF, _NEGATIVE, _NOT_BOOL, FILTER_BAD = range(8)
+REASONS = (
     "",
     "null or empty",
     "not a number",
@@ -106,7 +103,7 @@ class _Wanted:
     optional: tuple[str, ...] = ()
 
 
-def _check_columns(wanted: _Wanted | Sequence[str] | None, present: Sequence[str], source: str) -> list[str] | None:
+def check_columns(wanted: _Wanted | Sequence[str] | None, present: Sequence[str], source: str) -> list[str] | None:
     if wanted is None:
         return None
     if not isinstance(wanted, _Wanted):
@@ -135,7 +132,7 @@ def _read_parquet(path: Path, columns: _Wanted | None) -> Table:
     if len(set(names)) != len(names):
         dup = next(n for n in names if names.count(n) > 1)
         raise ResultsError.at(f"column {dup!r} appears twice", str(path))
-    wanted = _check_columns(columns, names, str(path))
+    wanted = check_columns(columns, names, str(path))
     # Text columns come back dictionary-encoded: slices group on the codes without hashing strings again.
     text = [n for n in (wanted or names) if pa.types.is_string(schema.field(n).type)]
     try:
@@ -161,7 +158,7 @@ def _read_csv(path: Path, columns: _Wanted | None) -> Table:
             raise ResultsError.at(f"column {i + 1} of the header has no name", str(path), 1)
         if name in header[:i]:
             raise ResultsError.at(f"column {name!r} appears twice in the header", str(path), 1)
-    wanted = _check_columns(columns, header, str(path)) or header
+    wanted = check_columns(columns, header, str(path)) or header
     convert = pacsv.ConvertOptions(
         include_columns=wanted,
         # Every cell is read as text and converted by gatekit's own rules: pyarrow would read `NA`, `null` and
@@ -216,7 +213,7 @@ def _read_jsonl(path: Path, columns: _Wanted | None) -> Table:
     except pa.ArrowInvalid:
         # Damaged lines, mixed types in a column, duplicate keys: read again line by line to say where.
         return _read_jsonl_slowly(path, columns)
-    wanted = _check_columns(columns, data.column_names, str(path))
+    wanted = check_columns(columns, data.column_names, str(path))
     if wanted is not None:
         data = data.select(wanted)
     return Table(str(path), data, first_line=1)
@@ -253,7 +250,7 @@ def rows_to_table(
     import pyarrow as pa
 
     present = list(dict.fromkeys(key for row in rows for key in row))
-    wanted = _check_columns(columns, present, source) or present
+    wanted = check_columns(columns, present, source) or present
     arrays: dict[str, pa.Array] = {}
     problems: dict[str, npt.NDArray[np.int8]] = {}
     for name in wanted:
@@ -273,7 +270,7 @@ def rows_to_table(
                 keep = lambda c: isinstance(c, bool)  # noqa: E731
             else:
                 keep = lambda c: isinstance(c, (int, float)) and not isinstance(c, bool)  # noqa: E731
-            codes = np.array([_OK if c is None or keep(c) else _NOT_NUMBER for c in cells], dtype=np.int8)
+            codes = np.array([OK if c is None or keep(c) else _NOT_NUMBER for c in cells], dtype=np.int8)
             if bools >= numbers and texts < bools:
                 codes[codes == _NOT_NUMBER] = _NOT_BOOL
             arrays[name] = pa.array([c if keep(c) else None for c in cells])
@@ -286,10 +283,23 @@ def rows_to_table(
 
 @dataclass(frozen=True)
 class Decoded:
-    """One column as float64 values and a reason code per row (0 = good)."""
+    """One column as float64 values and a reason code per row (0 = good); `reasons` is None when every row
+    is good (the common case, told without a per-row pass over reason codes)."""
 
     values: npt.NDArray[np.float64]
-    reasons: npt.NDArray[np.int8]
+    reasons: npt.NDArray[np.int8] | None
+
+    def bad(self) -> npt.NDArray[np.bool_] | None:
+        """Rows with a bad cell, or None when there are none."""
+        if self.reasons is None:
+            return None
+        mask = self.reasons != OK
+        return mask if mask.any() else None
+
+
+def plain_column(table: Table, name: str) -> pa.ChunkedArray:
+    """A column with dictionary encoding undone."""
+    return _plain(_chunked(table, name))
 
 
 def _chunked(table: Table, name: str) -> pa.ChunkedArray:
@@ -316,8 +326,11 @@ def decode_numbers(table: Table, name: str, *, role: str, non_negative: bool = F
 
     array = _chunked(table, name)
     n = len(array)
-    reasons = np.zeros(n, dtype=np.int8)
     kind = array.type.value_type if pa.types.is_dictionary(array.type) else array.type
+    clean = _decode_clean(table, name, array, kind, role=role, non_negative=non_negative)
+    if clean is not None:
+        return Decoded(clean, None)
+    reasons = np.zeros(n, dtype=np.int8)
     if pa.types.is_string(kind) or pa.types.is_large_string(kind):
         text = _plain(array)
         if table.text_cells:
@@ -349,8 +362,8 @@ def decode_numbers(table: Table, name: str, *, role: str, non_negative: bool = F
         reasons[:] = _NOT_BOOL if role == "rate" else _NOT_NUMBER
     if name in table.cell_problems:
         extra = table.cell_problems[name]
-        reasons = np.where(extra != _OK, extra, reasons).astype(np.int8)
-    good = reasons == _OK
+        reasons = np.where(extra != OK, extra, reasons).astype(np.int8)
+    good = reasons == OK
     nan = good & np.isnan(values)
     reasons[nan] = _NAN
     if role == "rate":
@@ -360,20 +373,49 @@ def decode_numbers(table: Table, name: str, *, role: str, non_negative: bool = F
         timed_out = reasons == _NULL
         values = values.copy() if not values.flags.writeable else values
         values[timed_out] = np.inf
-        reasons[timed_out] = _OK
+        reasons[timed_out] = OK
     else:
         reasons[good & np.isinf(values)] = _INF
     if non_negative:
-        reasons[(reasons == _OK) & (values < 0)] = _NEGATIVE
+        reasons[(reasons == OK) & (values < 0)] = _NEGATIVE
     return Decoded(values, reasons)
+
+
+def _decode_clean(
+    table: Table, name: str, array: pa.ChunkedArray, kind: pa.DataType, *, role: str, non_negative: bool
+) -> npt.NDArray[np.float64] | None:
+    """The values of a typed column without a single bad cell, checked in a few vectorised passes; None
+    when some cell may be bad (the caller then finds which, and why)."""
+    import numpy as np
+    import pyarrow as pa
+
+    if table.text_cells or name in table.cell_problems or array.null_count:
+        return None
+    if pa.types.is_boolean(kind):
+        if role != "rate":
+            return None
+        return np.asarray(array.to_numpy(), dtype=np.float64)
+    if not (pa.types.is_integer(kind) or pa.types.is_floating(kind)):
+        return None
+    values = np.asarray(array.cast(pa.float64()).to_numpy(), dtype=np.float64)
+    if not np.isfinite(values).all():
+        return None  # NaN, or an infinity (a timed-out latency is +inf, and that too is decided row by row)
+    if role == "rate" and not ((values == 0.0) | (values == 1.0)).all():
+        return None
+    if non_negative and len(values) and values.min() < 0:
+        return None
+    return values
 
 
 @dataclass(frozen=True)
 class SliceColumn:
-    """A slice dimension: a group code per row, the group labels, and rows with no value."""
+    """A slice dimension: a group code per row, the group labels, and rows with no value.
+
+    `codes` index `labels`; a row with no value has the code len(labels). They come in the narrowest
+    unsigned type that holds that code (uint8 for up to 254 labels), so grouping sorts are radix sorts."""
 
     name: str
-    codes: npt.NDArray[np.int64]
+    codes: npt.NDArray[np.unsignedinteger[Any]] | npt.NDArray[np.int64]
     labels: list[str]
     missing: npt.NDArray[np.bool_]
 
@@ -391,424 +433,25 @@ def decode_slices(table: Table, name: str) -> SliceColumn:
         array = pc.dictionary_encode(array)
     array = array.unify_dictionaries()
     if array.num_chunks == 0:
-        return SliceColumn(name, np.zeros(0, dtype=np.int64), [], np.zeros(0, dtype=bool))
+        return SliceColumn(name, np.zeros(0, dtype=np.uint8), [], np.zeros(0, dtype=bool))
     dictionary = array.chunk(0).dictionary
     labels = [str(v) for v in dictionary.cast(pa.string()).to_pylist()]
-    if array.null_count:
-        codes = np.concatenate([np.asarray(pc.fill_null(c.indices, 0).to_numpy()) for c in array.chunks])
-        missing = array.is_null().to_numpy(zero_copy_only=False)
-    else:
-        codes = np.concatenate([c.indices.to_numpy() for c in array.chunks])
-        missing = np.zeros(len(codes), dtype=bool)
-    codes = codes.astype(np.int64, copy=False)
+    no_value = len(labels)
+    dtype = next((t for t in (np.uint8, np.uint16, np.uint32) if no_value <= np.iinfo(t).max), np.int64)
+    codes = np.empty(len(array), dtype=dtype)
+    start = 0
+    for chunk in array.chunks:
+        indices = pc.fill_null(chunk.indices, 0) if chunk.null_count else chunk.indices
+        codes[start : start + len(chunk)] = indices.to_numpy(zero_copy_only=False)
+        start += len(chunk)
+    missing = array.is_null().to_numpy(zero_copy_only=False) if array.null_count else np.zeros(len(codes), dtype=bool)
     if "" in labels:
-        missing = missing | (codes == labels.index(""))
+        missing |= codes == labels.index("")
     if name in table.cell_problems:
-        missing = missing | (table.cell_problems[name] != _OK)
+        missing |= table.cell_problems[name] != OK
+    if missing.any():
+        codes[missing] = no_value
     return SliceColumn(name, codes, labels, missing)
-
-
-# ------------------------------------------------------------------------------------------------- grouping
-
-
-@dataclass
-class _Grouping:
-    """Rows of a slice dimension in group order, so each slice is a contiguous run."""
-
-    names: list[str]
-    codes: npt.NDArray[np.int64]
-    missing: npt.NDArray[np.bool_] | None
-    columns: tuple[str, ...]
-    _order: npt.NDArray[np.intp] | None = None
-    _counts: npt.NDArray[np.int64] | None = None
-
-    def sorted_order(self) -> npt.NDArray[np.intp] | None:
-        """Row indices in group order (stable); None for the single `all` group (rows are already in order)."""
-        import numpy as np
-
-        if len(self.names) == 1:
-            return None
-        if self._order is None:
-            # Stable sort of small integer codes: numpy uses a radix sort for 16-bit keys, O(rows).
-            small = self.codes.astype(np.uint16) if len(self.names) <= 65535 else self.codes
-            self._order = np.argsort(small, kind="stable")
-        return self._order
-
-    def counts(self) -> npt.NDArray[np.int64]:
-        import numpy as np
-
-        if self._counts is None:
-            self._counts = np.bincount(self.codes, minlength=len(self.names))
-        return self._counts
-
-
-def _groupings(table: Table, options: TableOptions) -> list[_Grouping]:
-    import numpy as np
-
-    n = table.data.num_rows
-    groupings = [_Grouping([AGGREGATE_SLICE], np.zeros(n, dtype=np.int64), None, ())]
-    decoded: dict[str, SliceColumn] = {}
-    for name in dict.fromkeys([*options.slice_by, *(c for pair in options.slice_cross for c in pair)]):
-        decoded[name] = decode_slices(table, name)
-    for name in options.slice_by:
-        col = decoded[name]
-        groupings.append(_Grouping([f"{name}={v}" for v in col.labels], col.codes, _any(col.missing), (name,)))
-    for a_name, b_name in options.slice_cross:
-        a, b = decoded[a_name], decoded[b_name]
-        width = len(b.labels)
-        labels = [f"{a_name}={x},{b_name}={y}" for x in a.labels for y in b.labels]
-        crossed = a.codes * width + b.codes
-        groupings.append(_Grouping(labels, crossed, _any(a.missing | b.missing), (a_name, b_name)))
-    return groupings
-
-
-def _any(mask: npt.NDArray[np.bool_]) -> npt.NDArray[np.bool_] | None:
-    return mask if mask.any() else None
-
-
-# ------------------------------------------------------------------------------------------------- metrics
-
-
-def table_columns(spec: Spec, present: Iterable[str] | None = None) -> list[str]:
-    """The columns a check reads from a table: slices, id, and each derived metric's column and filter."""
-    options = spec.table
-    wanted = [*options.slice_by, *(c for pair in options.slice_cross for c in pair)]
-    for definition in spec.metrics.values():
-        source = definition.from_
-        if source is None:
-            continue
-        if source.column is not None:
-            wanted.append(source.column)
-        if source.where is not None:
-            wanted.append(source.where.column)
-    id_column = options.id_column
-    if id_column is None and present is not None and "id" in present:
-        id_column = "id"
-    if id_column is not None:
-        wanted.append(id_column)
-    return list(dict.fromkeys(wanted))
-
-
-def derived_metrics(spec: Spec) -> dict[str, ColumnAggregate]:
-    return {name: d.from_ for name, d in spec.metrics.items() if d.from_ is not None}
-
-
-def table_results(
-    table: Table,
-    spec: Spec,
-    *,
-    model: str | None = None,
-    extra: dict[str, dict[str, Measurement]] | None = None,
-    notes: Sequence[str] = (),
-) -> Results:
-    """Every derived metric of the spec on every slice of the table."""
-    import numpy as np
-
-    definitions = derived_metrics(spec)
-    if not definitions and not extra:
-        raise ResultsError.at(
-            "a per-example table needs metrics computed from its columns: add "
-            "`metrics: {name: {from: {column: ..., aggregate: rate|mean|sum|count|p95 ...}}}` to the spec",
-            table.source,
-        )
-    options = spec.table
-    id_column = options.id_column or ("id" if "id" in table.columns else None)
-    if id_column is not None:
-        _check_columns([id_column], table.columns, table.source)
-    ids = _ids(table, id_column) if id_column else None
-    groupings = _groupings(table, options)
-    decode_cache: dict[tuple[str, str], Decoded] = {}
-    cache: dict[tuple[int, int], npt.NDArray[np.float64]] = {}
-    all_notes = list(notes)
-    metrics: dict[str, dict[str, Measurement]] = dict(extra or {})
-    for metric, source in definitions.items():
-        role = "rate" if source.aggregate == "rate" else "quantile" if source.aggregate in QUANTILES else "number"
-        if source.column is not None:
-            key = (source.column, role)
-            if key not in decode_cache:
-                decode_cache[key] = decode_numbers(
-                    table, source.column, role=role, non_negative=source.column in options.non_negative
-                )
-            column = decode_cache[key]
-            values, reasons = column.values, column.reasons
-        else:
-            values = np.ones(table.data.num_rows)
-            reasons = np.zeros(table.data.num_rows, dtype=np.int8)
-        selected = _filter_mask(table, source.where) if source.where is not None else None
-        if selected is not None:
-            reasons = np.where(selected.bad & (reasons == _OK), np.int8(_FILTER_BAD), reasons).astype(np.int8)
-            rowset: npt.NDArray[np.bool_] | None = selected.keep | selected.bad
-        else:
-            rowset = None
-        if ids is not None:
-            _check_unique_ids(table, id_column or "", ids, rowset, metric)
-        metrics[metric] = _measure_metric(
-            table, metric, source, values, reasons, rowset, ids, groupings, options.drop_invalid, all_notes, cache
-        )
-    return Results(
-        source=table.source,
-        model=model or Path(table.source).stem,
-        metrics=metrics,
-        notes=tuple(all_notes),
-    )
-
-
-@dataclass(frozen=True)
-class _Selection:
-    keep: npt.NDArray[np.bool_]
-    bad: npt.NDArray[np.bool_]
-
-
-def _filter_mask(table: Table, where: RowFilter) -> _Selection:
-
-    if isinstance(where.equals, str):
-        column = decode_slices(table, where.column)
-        index = column.labels.index(where.equals) if where.equals in column.labels else -1
-        return _Selection((column.codes == index) & ~column.missing, column.missing)
-    role = "rate" if isinstance(where.equals, bool) else "number"
-    decoded = decode_numbers(table, where.column, role=role)
-    bad = decoded.reasons != _OK
-    return _Selection((decoded.values == float(where.equals)) & ~bad, bad)
-
-
-def _ids(table: Table, column: str) -> npt.NDArray[Any]:
-    import numpy as np
-
-    array = _plain(_chunked(table, column))
-    if array.null_count:
-        first = int(np.flatnonzero(array.is_null().to_numpy(zero_copy_only=False))[0])
-        raise ResultsError.at(f"example id column {column!r} is empty at {table.where(first)}", table.source)
-    return np.asarray(array.to_numpy(zero_copy_only=False))
-
-
-def _check_unique_ids(
-    table: Table, column: str, ids: npt.NDArray[Any], rowset: npt.NDArray[np.bool_] | None, metric: str
-) -> None:
-    import numpy as np
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    chosen = ids if rowset is None else ids[rowset]
-    counts = pc.value_counts(pa.array(chosen))
-    repeated = pc.filter(counts, pc.greater(counts.field("counts"), 1))
-    if len(repeated) == 0:
-        return
-    first = repeated[0]["values"].as_py()
-    rows = np.flatnonzero(ids == first)
-    if rowset is not None:
-        rows = rows[rowset[rows]]
-    hint = (
-        "; a harness samples file repeats each example once per filter: add `where: {column: filter, equals: ...}`"
-        if "filter" in table.columns
-        else ""
-    )
-    raise ResultsError.at(
-        f"duplicate example id {first!r} in column {column!r} (rows used by {metric!r}) at "
-        f"{table.where(int(rows[0]))} and {table.where(int(rows[1]))}{hint}",
-        table.source,
-        int(rows[1]) + table.first_line if table.first_line else 0,
-    )
-
-
-def _min_n_for_quantile(q: float) -> int:
-    # Smallest n for which the sample maximum is a 95% one-sided upper bound of the q-quantile
-    # (1 - q**n >= 0.95): with fewer examples no distribution-free bound on p95 exists (p95 needs 59).
-    return math.ceil(math.log(0.05) / math.log(q))
-
-
-def _measure_metric(  # noqa: PLR0917 - internal, called once
-    table: Table,
-    metric: str,
-    source: ColumnAggregate,
-    values: npt.NDArray[np.float64],
-    reasons: npt.NDArray[np.int8],
-    rowset: npt.NDArray[np.bool_] | None,
-    ids: npt.NDArray[Any] | None,
-    groupings: list[_Grouping],
-    drop_invalid: bool,
-    notes: list[str],
-    cache: dict[tuple[int, int], npt.NDArray[np.float64]],
-) -> dict[str, Measurement]:
-    import numpy as np
-
-    bad = reasons != _OK
-    if rowset is not None:
-        bad &= rowset
-    any_bad = bool(bad.any())
-    column = source.column or "(rows)"
-    summary = ""
-    if any_bad:
-        reason_counts = np.bincount(reasons[bad], minlength=len(_REASONS))
-        detail = ", ".join(f"{int(c)} {_REASONS[r]}" for r, c in enumerate(reason_counts) if c)
-        first = table.where(int(np.flatnonzero(bad)[0]))
-        summary = f"{int(bad.sum())} bad rows in column {column!r} ({detail}; first at {first})"
-        if drop_invalid:
-            notes.append(f"{table.source}: {metric}: dropped {summary} (drop_invalid)")
-    out: dict[str, Measurement] = {}
-    for grouping in groupings:
-        absent = grouping.missing
-        if absent is not None and rowset is not None:
-            absent = absent & rowset
-        n_absent = int(absent.sum()) if absent is not None else 0
-        slice_problem = None
-        if n_absent:
-            assert absent is not None
-            names = " or ".join(repr(c) for c in grouping.columns)
-            first_absent = table.where(int(np.flatnonzero(absent)[0]))
-            slice_problem = f"{n_absent} rows have no {names} value (first at {first_absent})"
-            if drop_invalid:
-                notes.append(f"{table.source}: {metric}: {slice_problem}; they are left out of these slices")
-                slice_problem = None
-        n_groups = len(grouping.names)
-        whole = rowset is None and not any_bad and not n_absent
-        if whole:
-            # The common case: every row counts. Group order and the grouped column are shared by metrics.
-            rows_per_group = grouping.counts()
-            counts = rows_per_group
-            order = grouping.sorted_order()
-            key = (id(values), id(grouping))
-            if key not in cache:
-                cache[key] = values if order is None else values[order]
-            grouped_values = cache[key]
-            grouped_ids = None if ids is None else (ids if order is None else ids[order])
-            bad_per_group = None
-        else:
-            used = np.ones(len(values), dtype=bool) if rowset is None else rowset
-            if n_absent:
-                assert absent is not None
-                used = used & ~absent
-            rows_per_group = np.bincount(grouping.codes[used], minlength=n_groups)
-            bad_per_group = np.bincount(grouping.codes[bad & used], minlength=n_groups) if any_bad else None
-            valid = used & ~bad if any_bad else used
-            order = grouping.sorted_order()
-            picked = np.flatnonzero(valid) if order is None else order[valid[order]]
-            grouped_values = values[picked]
-            grouped_ids = None if ids is None else ids[picked]
-            counts = np.bincount(grouping.codes[picked], minlength=n_groups)
-        offsets = np.concatenate([[0], np.cumsum(counts)])
-        if source.aggregate in QUANTILES or source.aggregate == "count":
-            stats = _segment_stats(source, grouped_values, offsets)
-        else:
-            row_codes = grouping.codes if whole else grouping.codes[picked]
-            row_values = values if whole else values[picked]
-            stats = _group_sums(source, row_codes, row_values, counts, cache)
-        for g, label in enumerate(grouping.names):
-            if rows_per_group[g] == 0:
-                continue  # no row of this metric in this slice: the slice does not exist for the metric
-            lo, hi = int(offsets[g]), int(offsets[g + 1])
-            samples = Samples(grouped_values[lo:hi], None if grouped_ids is None else grouped_ids[lo:hi])
-            problem = slice_problem
-            n_bad = int(bad_per_group[g]) if bad_per_group is not None else 0
-            if n_bad and not drop_invalid and problem is None:
-                problem = (
-                    f"{n_bad} of {int(rows_per_group[g])} rows have a bad {column!r} value "
-                    f"({summary}); set table.drop_invalid to use the rest"
-                )
-            out[label] = _measurement(source, hi - lo, stats[0][g], stats[1][g], samples, problem)
-    return out
-
-
-def _group_sums(
-    source: ColumnAggregate,
-    codes: npt.NDArray[np.int64],
-    values: npt.NDArray[np.float64],
-    counts: npt.NDArray[np.int64],
-    cache: dict[tuple[int, int], npt.NDArray[np.float64]],
-) -> tuple[list[float], list[float | None]]:
-    """Sum, mean and stderr per group with weighted bincounts, in row order (no gather needed)."""
-    import numpy as np
-
-    key = (id(values), -1)
-    if key not in cache:
-        # Centred on the overall mean, so that sums of squares keep their precision; shared by groupings.
-        cache[key] = values - (float(values.mean()) if len(values) else 0.0)
-    centred = cache[key]
-    n_groups = len(counts)
-    nonempty = counts > 0
-    out = np.full(n_groups, np.nan)
-    stderrs: list[float | None] = [None] * n_groups
-    # The value from plain sums (a rate's sum of 0/1 is an exact count); the centred sums only for the stderr.
-    totals = np.bincount(codes, weights=values, minlength=n_groups)
-    if source.aggregate == "sum":
-        out[nonempty] = totals[nonempty]
-        return out.tolist(), stderrs
-    square_key = (id(values), -2)
-    if square_key not in cache:
-        cache[square_key] = centred * centred
-    sums = np.bincount(codes, weights=centred, minlength=n_groups)[nonempty]
-    squares = np.bincount(codes, weights=cache[square_key], minlength=n_groups)[nonempty]
-    n = counts[nonempty].astype(np.float64)
-    out[nonempty] = totals[nonempty] / n
-    means = sums / n
-    # Sample SD / sqrt(n); for a 0/1 column this is sqrt(p(1-p)/(n-1)), the convention lm-eval uses.
-    with np.errstate(invalid="ignore", divide="ignore"):
-        se = np.sqrt(np.maximum(squares - n * means * means, 0.0) / (n - 1)) / np.sqrt(n)
-    for g, value in zip(np.flatnonzero(nonempty).tolist(), se.tolist(), strict=True):
-        stderrs[g] = value if math.isfinite(value) and counts[g] > 1 else None
-    return out.tolist(), stderrs
-
-
-def _segment_stats(
-    source: ColumnAggregate, grouped: npt.NDArray[np.float64], offsets: npt.NDArray[np.int64]
-) -> tuple[list[float], list[float | None]]:
-    """Value and stderr of each contiguous segment: vectorised sums (reduceat), per-segment partition for
-    quantiles. Empty segments give NaN."""
-    import numpy as np
-
-    counts = np.diff(offsets)
-    n_groups = len(counts)
-    aggregate = source.aggregate
-    nonempty = counts > 0
-    starts = offsets[:-1][nonempty]
-    values = np.full(n_groups, np.nan)
-    stderrs: list[float | None] = [None] * n_groups
-    if aggregate in QUANTILES:
-        q = QUANTILES[aggregate]
-        for g in np.flatnonzero(nonempty):
-            # Inverted CDF (nearest rank): the smallest value with at least q of the examples at or below it.
-            values[g] = np.quantile(grouped[offsets[g] : offsets[g + 1]], q, method="inverted_cdf")
-        return values.tolist(), stderrs
-    if aggregate == "count":
-        return counts.astype(np.float64).tolist(), stderrs
-    if not len(starts):
-        return values.tolist(), stderrs
-    # Sums per segment about a common shift (the overall mean), so that sums of squares keep their precision.
-    shift = float(grouped.mean()) if len(grouped) else 0.0
-    centred = grouped - shift
-    sums = np.add.reduceat(centred, starts)
-    if aggregate == "sum":
-        values[nonempty] = sums + shift * counts[nonempty]
-        return values.tolist(), stderrs
-    n = counts[nonempty]
-    centred *= centred
-    squares = np.add.reduceat(centred, starts)
-    means = sums / n
-    values[nonempty] = means + shift
-    # Sample SD / sqrt(n); for a 0/1 column this is sqrt(p(1-p)/(n-1)), the convention lm-eval uses.
-    with np.errstate(invalid="ignore", divide="ignore"):
-        se = np.sqrt(np.maximum(squares - n * means * means, 0.0) / (n - 1)) / np.sqrt(n)
-    for g, value in zip(np.flatnonzero(nonempty).tolist(), se.tolist(), strict=True):
-        stderrs[g] = value if math.isfinite(value) and counts[g] > 1 else None
-    return values.tolist(), stderrs
-
-
-def _measurement(  # noqa: PLR0917 - internal
-    source: ColumnAggregate,
-    n: int,
-    value: float,
-    stderr: float | None,
-    samples: Samples,
-    problem: str | None,
-) -> Measurement:
-    if n == 0:
-        return Measurement(math.nan, 0, None, samples, problem or "every row of this slice is bad")
-    if source.aggregate in QUANTILES:
-        need = _min_n_for_quantile(QUANTILES[source.aggregate])
-        if n < need and problem is None:
-            problem = (
-                f"{source.aggregate} needs at least {need} examples for a distribution-free bound; this slice has {n}"
-            )
-    return Measurement(value, n, stderr, samples, problem)
 
 
 # -------------------------------------------------------------------------------------------------- inspect
@@ -845,14 +488,13 @@ def summarize_table(table: Table, max_examples: int = 8) -> list[ColumnSummary]:
             type_name = "text"
             if table.text_cells:
                 decoded = decode_numbers(table, name, role="number")
-                good = int((decoded.reasons == _OK).sum())
-                if good == len(array):
+                if decoded.bad() is None:
                     type_name = "number"
                 elif all(v in (*_CSV_TRUE, *_CSV_FALSE) for v in unique.to_pylist()):
                     type_name = "boolean"
         elif pa.types.is_floating(kind) or pa.types.is_integer(kind):
             decoded = decode_numbers(table, name, role="number")
-            problems = _reason_counts(decoded.reasons)
+            problems = _reason_counts(decoded.reasons) if decoded.reasons is not None else {}
             type_name = "number"
         elif pa.types.is_boolean(kind):
             type_name = "boolean"
@@ -868,5 +510,5 @@ def summarize_table(table: Table, max_examples: int = 8) -> list[ColumnSummary]:
 def _reason_counts(reasons: npt.NDArray[np.int8]) -> dict[str, int]:
     import numpy as np
 
-    counts = np.bincount(reasons, minlength=len(_REASONS))
-    return {_REASONS[r]: int(c) for r, c in enumerate(counts) if r != _OK and c}
+    counts = np.bincount(reasons, minlength=len(REASONS))
+    return {REASONS[r]: int(c) for r, c in enumerate(counts) if r != OK and c}

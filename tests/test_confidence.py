@@ -336,3 +336,22 @@ def test_table_shows_the_interval_and_flags_point_rows() -> None:
 
     assert "0.0413–0.0748" in table
     assert "interval 'point': point estimate, no uncertainty known" in table
+
+
+@pytest.mark.parametrize(
+    ("cand_ids", "base_ids"),
+    [
+        (["a", "a", "b"], ["a", "b", "c"]),  # a repeated id cannot be paired
+        (["a", "b", "c"], ["a", "b", "b"]),
+        ([1, 2, "c"], [1, 2, "c"]),  # numbers and text in one id list
+    ],
+)
+def test_ids_pair_only_when_both_sides_hold_the_same_unique_ids(cand_ids: list[object], base_ids: list[object]) -> None:
+    values = [1, 0, 1] * 30
+    cand = rows(values, [f"{i}-{x}" if isinstance(x, str) else x * 1000 + i for i in range(30) for x in cand_ids])
+    base = rows(values, [f"{i}-{x}" if isinstance(x, str) else x * 1000 + i for i in range(30) for x in base_ids])
+
+    outcome = check(REFUSAL, cand, base)
+
+    paired = cand_ids == base_ids
+    assert (outcome.method == "Newcombe paired score") is paired

@@ -108,7 +108,8 @@ def load(path: Path, data: Any, spec: Spec | None) -> Results:
     model = str((log.get("eval") or {}).get("model") or path.stem)
     rows = sample_rows(log)
     if spec is not None and rows and any(d.from_ is not None for d in spec.metrics.values()):
-        from gatekit.rows import rows_to_table, table_columns, table_results
+        from gatekit.aggregate import table_columns, table_results
+        from gatekit.rows import rows_to_table
 
         present = set().union(*rows)
         table = rows_to_table(rows, source, table_columns(spec, present))

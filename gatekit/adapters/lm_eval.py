@@ -151,7 +151,8 @@ def _sample_count(
 
 def load_samples(path: Path, data: Any, spec: Spec | None) -> Results:
     """A samples file as a per-example table, measured with the spec's derived metrics."""
-    from gatekit.rows import rows_to_table, table_columns, table_results
+    from gatekit.aggregate import table_columns, table_results
+    from gatekit.rows import rows_to_table
 
     source = str(path)
     if spec is None:

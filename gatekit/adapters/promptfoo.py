@@ -78,7 +78,8 @@ def rows(data: Any, source: str) -> list[dict[str, Any]]:
 
 
 def load(path: Path, data: Any, spec: Spec | None) -> Results:
-    from gatekit.rows import rows_to_table, table_columns, table_results
+    from gatekit.aggregate import table_columns, table_results
+    from gatekit.rows import rows_to_table
 
     source = str(path)
     table_rows = rows(data, source)

@@ -1,0 +1,669 @@
+"""Per-slice measurements from a per-example table: every derived metric of the spec on every slice.
+
+The spec says how a metric is computed from the columns (`metrics.<name>.from: {column, aggregate, where}`)
+and which columns cut the rows into slices (`table.slice_by`, `table.slice_cross`; `all` is always there).
+Everything is vectorised numpy over whole columns, never a Python loop over rows:
+
+* rates, means and sums are weighted bincounts over one "cube" code per row, the cross of every slice
+  column; each slice column and each cross is a marginal of the cube. That is one pass per value column
+  however many cuts the spec asks for. When the cross has more cells than the table has rows, each cut
+  counts on its own codes instead.
+* quantiles put each cut's rows in slice order once (a stable counting sort of small codes) and sort each
+  slice in place: the sorted slice is both the quantile and the per-example values its bounds need.
+
+Per-example values reach the evaluator as `Samples`: a quantile's sorted slice as it is, a rate's or mean's
+values only when asked for (`fetch`), with the mean, standard error and event count computed here, so a gate
+that needs only those never copies a slice's rows.
+
+Bad cells are never skipped silently: a measurement built from bad rows carries a `problem` and is reported
+missing, unless `table.drop_invalid` is set, in which case the valid rows are used and a note says how many
+were dropped.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from gatekit.errors import ResultsError
+from gatekit.results import Measurement, Results, Samples, SampleSummary
+from gatekit.rows import (
+    FILTER_BAD,
+    OK,
+    QUANTILES,
+    REASONS,
+    Decoded,
+    Table,
+    check_columns,
+    decode_numbers,
+    decode_slices,
+    plain_column,
+)
+from gatekit.spec import AGGREGATE_SLICE, ColumnAggregate, RowFilter, Spec, TableOptions
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+
+    IntArray = npt.NDArray[np.intp]
+    FloatArray = npt.NDArray[np.float64]
+    BoolArray = npt.NDArray[np.bool_]
+
+
+def table_columns(spec: Spec, present: Iterable[str] | None = None) -> list[str]:
+    """The columns a check reads from a table: slices, id, and each derived metric's column and filter."""
+    options = spec.table
+    wanted = [*options.slice_by, *(c for pair in options.slice_cross for c in pair)]
+    for definition in spec.metrics.values():
+        source = definition.from_
+        if source is None:
+            continue
+        if source.column is not None:
+            wanted.append(source.column)
+        if source.where is not None:
+            wanted.append(source.where.column)
+    id_column = options.id_column
+    if id_column is None and present is not None and "id" in present:
+        id_column = "id"
+    if id_column is not None:
+        wanted.append(id_column)
+    return list(dict.fromkeys(wanted))
+
+
+def derived_metrics(spec: Spec) -> dict[str, ColumnAggregate]:
+    return {name: d.from_ for name, d in spec.metrics.items() if d.from_ is not None}
+
+
+def table_results(
+    table: Table,
+    spec: Spec,
+    *,
+    model: str | None = None,
+    extra: dict[str, dict[str, Measurement]] | None = None,
+    notes: Sequence[str] = (),
+) -> Results:
+    """Every derived metric of the spec on every slice of the table."""
+    definitions = derived_metrics(spec)
+    if not definitions and not extra:
+        raise ResultsError.at(
+            "a per-example table needs metrics computed from its columns: add "
+            "`metrics: {name: {from: {column: ..., aggregate: rate|mean|sum|count|p95 ...}}}` to the spec",
+            table.source,
+        )
+    options = spec.table
+    id_column = options.id_column or ("id" if "id" in table.columns else None)
+    if id_column is not None:
+        check_columns([id_column], table.columns, table.source)
+    ids = _ids(table, id_column) if id_column else None
+    layout = _layout(table, options)
+    bins = _Bins(layout)
+    decoded: dict[tuple[str, str], Decoded] = {}
+    filters: dict[RowFilter, _Selection] = {}
+    all_notes = list(notes)
+    metrics: dict[str, dict[str, Measurement]] = dict(extra or {})
+    for metric, source in definitions.items():
+        role = _role(source)
+        if source.column is not None:
+            key = (source.column, role)
+            if key not in decoded:
+                non_negative = source.column in options.non_negative
+                decoded[key] = decode_numbers(table, source.column, role=role, non_negative=non_negative)
+            column = decoded[key]
+        else:
+            # Kept with the decoded columns: binned totals are cached by the identity of the value array.
+            column = decoded.setdefault(("", "count"), _row_count_column(table.data.num_rows))
+        selection = None
+        if source.where is not None:
+            if source.where not in filters:
+                filters[source.where] = _filter_mask(table, source.where)
+            selection = filters[source.where]
+        rows = _metric_rows(column, selection, filter_key=source.where)
+        if ids is not None:
+            _check_unique_ids(table, id_column or "", ids, rows.selected, metric)
+        metrics[metric] = _measure_metric(
+            table, metric, source, column.values, rows, ids, layout, bins, options.drop_invalid, all_notes
+        )
+    return Results(
+        source=table.source,
+        model=model or Path(table.source).stem,
+        metrics=metrics,
+        notes=tuple(all_notes),
+    )
+
+
+def _role(source: ColumnAggregate) -> str:
+    if source.aggregate == "rate":
+        return "rate"
+    return "quantile" if source.aggregate in QUANTILES else "number"
+
+
+def _row_count_column(n: int) -> Decoded:
+    import numpy as np
+
+    return Decoded(np.ones(n), None)
+
+
+# ------------------------------------------------------------------------------------------------ the cuts
+
+
+@dataclass(frozen=True)
+class _Cut:
+    """One way of cutting the rows into slices: `all`, one slice column, or the cross of two."""
+
+    names: list[str]
+    columns: tuple[str, ...]
+    axes: tuple[int, ...]
+    """The slice columns it is made of, as positions in the layout's dimensions."""
+    codes: npt.NDArray[np.integer[Any]] | None
+    """Per row, the index of its slice; len(names) where a row has no value in one of the columns (in the
+    narrowest unsigned type that holds it). None for `all`."""
+    absent: BoolArray | None
+    """Rows with no value in one of the columns, or None when every row has one."""
+
+
+@dataclass(frozen=True)
+class _Source:
+    """Codes that bincounts run over: the cube, one cut's own codes, or none (every row in bin 0)."""
+
+    codes: IntArray | None
+    size: int
+    n_rows: int
+
+
+def _wide(codes: npt.NDArray[np.integer[Any]]) -> IntArray:
+    import numpy as np
+
+    return codes.astype(np.intp, copy=False)  # what bincount counts with; narrower codes it would copy per call
+
+
+@dataclass(frozen=True)
+class _Layout:
+    n_rows: int
+    cuts: list[_Cut]
+    shape: tuple[int, ...]
+    """Per slice column, its label count plus one (the code of a row with no value)."""
+    cube: _Source | None
+    """Per row the cell of the cross of every slice column, when that cross is small enough."""
+    _own: dict[int, _Source] = field(default_factory=dict)
+
+    def source(self, cut: _Cut) -> _Source:
+        if self.cube is not None:
+            return self.cube
+        if cut.codes is None:
+            # `all` is the total of any cut, its rows without a value included.
+            cut = next((c for c in self.cuts if c.codes is not None), cut)
+        if cut.codes is None:
+            return _Source(None, 1, self.n_rows)
+        key = id(cut)
+        if key not in self._own:
+            self._own[key] = _Source(_wide(cut.codes), len(cut.names) + 1, self.n_rows)
+        return self._own[key]
+
+    def reduce(self, cut: _Cut, source: _Source, cells: FloatArray) -> tuple[FloatArray, float]:
+        """Per-slice totals of the cut from totals per cell of the source, and the total of the rows that
+        have no value in one of the cut's columns."""
+        import numpy as np
+
+        if cut.codes is None:
+            return np.array([cells.sum()]), 0.0
+        if source is not self.cube:
+            return cells[:-1], float(cells[-1])
+        cube = cells.reshape(self.shape)
+        others = tuple(i for i in range(len(self.shape)) if i not in cut.axes)
+        marginal = cube.sum(axis=others) if others else cube
+        kept = sorted(cut.axes)
+        if list(cut.axes) != kept:
+            marginal = np.transpose(marginal, [kept.index(a) for a in cut.axes])
+        inner = marginal[tuple(slice(0, -1) for _ in cut.axes)]
+        return inner.ravel(), float(marginal.sum() - inner.sum())
+
+
+_CUBE_MAX_CELLS = 1 << 22
+
+
+def _layout(table: Table, options: TableOptions) -> _Layout:
+    import numpy as np
+
+    n = table.data.num_rows
+    names = list(dict.fromkeys([*options.slice_by, *(c for pair in options.slice_cross for c in pair)]))
+    columns = [decode_slices(table, name) for name in names]
+    # A row with no value has the code after the last label, so that it falls in a bin of its own.
+    codes = [column.codes for column in columns]
+    cuts = [_Cut([AGGREGATE_SLICE], (), (), None, None)]
+    for name in options.slice_by:
+        i = names.index(name)
+        labels = columns[i].labels
+        cuts.append(_Cut([f"{name}={v}" for v in labels], (name,), (i,), codes[i], _any(columns[i].missing)))
+    for a_name, b_name in options.slice_cross:
+        ia, ib = names.index(a_name), names.index(b_name)
+        a, b = columns[ia], columns[ib]
+        width = len(b.labels)
+        missing = a.missing | b.missing
+        crossed = np.where(missing, len(a.labels) * width, _wide(codes[ia]) * width + codes[ib])
+        labels = [f"{a_name}={x},{b_name}={y}" for x in a.labels for y in b.labels]
+        narrow = _small_keys(crossed, len(labels))
+        cuts.append(_Cut(labels, (a_name, b_name), (ia, ib), narrow, _any(missing)))
+    shape = tuple(len(column.labels) + 1 for column in columns)
+    cells = math.prod(shape)
+    cube = None
+    if columns and cells <= min(_CUBE_MAX_CELLS, max(n, 4096)):
+        fine = codes[0].astype(np.intp)
+        for size, coded in zip(shape[1:], codes[1:], strict=True):
+            fine *= size
+            fine += coded
+        cube = _Source(fine, cells, n)
+    return _Layout(n, cuts, shape, cube)
+
+
+def _any(mask: BoolArray) -> BoolArray | None:
+    return mask if mask.any() else None
+
+
+# ------------------------------------------------------------------------------------------- metric rows
+
+
+@dataclass(frozen=True)
+class _Selection:
+    keep: BoolArray
+    bad: BoolArray
+
+
+def _filter_mask(table: Table, where: RowFilter) -> _Selection:
+    import numpy as np
+
+    if isinstance(where.equals, str):
+        column = decode_slices(table, where.column)
+        index = column.labels.index(where.equals) if where.equals in column.labels else -1
+        return _Selection((column.codes == index) & ~column.missing, column.missing)
+    role = "rate" if isinstance(where.equals, bool) else "number"
+    decoded = decode_numbers(table, where.column, role=role)
+    bad = decoded.bad()
+    if bad is None:
+        return _Selection(decoded.values == float(where.equals), np.zeros(len(decoded.values), dtype=bool))
+    return _Selection((decoded.values == float(where.equals)) & ~bad, bad)
+
+
+@dataclass(frozen=True)
+class _MetricRows:
+    """The rows a metric is computed from and which of them are bad. None means "every row" / "none"."""
+
+    selected: BoolArray | None
+    """Rows in the metric's filter (`where`), a row with a bad filter value included."""
+    bad: BoolArray | None
+    """Selected rows with a bad cell in the column or in the filter column."""
+    reasons: npt.NDArray[np.int8] | None
+    """Why each bad row is bad (a code of `REASONS`), when some row is."""
+    filter_key: RowFilter | None = None
+    valid: BoolArray | None = field(default=None)
+    """Selected rows without a bad cell: the rows the values come from."""
+
+
+def _metric_rows(column: Decoded, selection: _Selection | None, *, filter_key: RowFilter | None) -> _MetricRows:
+    import numpy as np
+
+    reasons = column.reasons
+    selected = None
+    if selection is not None:
+        selected = selection.keep | selection.bad
+        if selection.bad.any():
+            base = reasons if reasons is not None else np.zeros(len(selected), dtype=np.int8)
+            reasons = np.where(selection.bad & (base == OK), np.int8(FILTER_BAD), base).astype(np.int8)
+    bad = None
+    if reasons is not None:
+        bad = reasons != OK
+        if selected is not None:
+            bad &= selected
+        if not bad.any():
+            bad, reasons = None, None
+    valid = selected if bad is None else (~bad if selected is None else selected & ~bad)
+    return _MetricRows(selected, bad, reasons, filter_key, valid)
+
+
+def _ids(table: Table, column: str) -> npt.NDArray[Any]:
+    import numpy as np
+
+    array = plain_column(table, column)
+    if array.null_count:
+        first = int(np.flatnonzero(array.is_null().to_numpy(zero_copy_only=False))[0])
+        raise ResultsError.at(f"example id column {column!r} is empty at {table.where(first)}", table.source)
+    return np.asarray(array.to_numpy(zero_copy_only=False))
+
+
+def _check_unique_ids(table: Table, column: str, ids: npt.NDArray[Any], rowset: BoolArray | None, metric: str) -> None:
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    chosen = ids if rowset is None else ids[rowset]
+    counts = pc.value_counts(pa.array(chosen))
+    repeated = pc.filter(counts, pc.greater(counts.field("counts"), 1))
+    if len(repeated) == 0:
+        return
+    first = repeated[0]["values"].as_py()
+    rows = np.flatnonzero(ids == first)
+    if rowset is not None:
+        rows = rows[rowset[rows]]
+    hint = (
+        "; a harness samples file repeats each example once per filter: add `where: {column: filter, equals: ...}`"
+        if "filter" in table.columns
+        else ""
+    )
+    raise ResultsError.at(
+        f"duplicate example id {first!r} in column {column!r} (rows used by {metric!r}) at "
+        f"{table.where(int(rows[0]))} and {table.where(int(rows[1]))}{hint}",
+        table.source,
+        int(rows[1]) + table.first_line if table.first_line else 0,
+    )
+
+
+# ------------------------------------------------------------------------------------------ binned totals
+
+
+class _Bins:
+    """Totals per bin of a source (rows, bad rows, sums, centred squares), computed once and shared by
+    every metric and cut that asks for the same thing."""
+
+    def __init__(self, layout: _Layout) -> None:
+        self.layout = layout
+        self._cache: dict[tuple[object, ...], FloatArray] = {}
+
+    def rows(self, source: _Source, rows: _MetricRows) -> FloatArray:
+        key = ("rows", id(source.codes), rows.filter_key)
+        if key not in self._cache:
+            self._cache[key] = _count(source, rows.selected)
+        return self._cache[key]
+
+    def bad(self, source: _Source, rows: _MetricRows, column: int) -> FloatArray | None:
+        if rows.bad is None:
+            return None
+        key = ("bad", id(source.codes), column, rows.filter_key)
+        if key not in self._cache:
+            self._cache[key] = _count(source, rows.bad)
+        return self._cache[key]
+
+    def sums(self, source: _Source, rows: _MetricRows, values: FloatArray) -> FloatArray:
+        import numpy as np
+
+        key = ("sums", id(source.codes), id(values), rows.filter_key)
+        if key not in self._cache:
+            weights = values if rows.valid is None else np.where(rows.valid, values, 0.0)
+            self._cache[key] = _weighted(source, weights)
+        return self._cache[key]
+
+    def squares(self, source: _Source, rows: _MetricRows, values: FloatArray, shift: float) -> FloatArray:
+        """Sums of (value - shift)^2 over valid rows: centred, so that the variance keeps its precision."""
+
+        key = ("squares", id(source.codes), id(values), rows.filter_key)
+        if key not in self._cache:
+            centred = values - shift
+            if rows.valid is not None:
+                centred[~rows.valid] = 0.0
+            centred *= centred
+            self._cache[key] = _weighted(source, centred)
+        return self._cache[key]
+
+
+def _count(source: _Source, mask: BoolArray | None) -> FloatArray:
+    import numpy as np
+
+    if source.codes is None:
+        return np.array([float(source.n_rows if mask is None else np.count_nonzero(mask))])
+    codes = source.codes if mask is None else source.codes[mask]
+    return np.bincount(codes, minlength=source.size).astype(np.float64)
+
+
+def _weighted(source: _Source, weights: FloatArray) -> FloatArray:
+    import numpy as np
+
+    if source.codes is None:
+        return np.array([float(weights.sum())])
+    totals: FloatArray = np.bincount(source.codes, weights=weights, minlength=source.size).astype(
+        np.float64, copy=False
+    )
+    return totals
+
+
+# ------------------------------------------------------------------------------------------------ measuring
+
+
+@dataclass(frozen=True)
+class _CutRows:
+    """How many of a metric's rows fall in each slice of a cut, and how many have no slice value."""
+
+    rows: FloatArray
+    bad: FloatArray | None
+    valid: FloatArray
+    absent: int
+
+
+def _measure_metric(  # noqa: PLR0917 - internal, called once per metric
+    table: Table,
+    metric: str,
+    source: ColumnAggregate,
+    values: FloatArray,
+    rows: _MetricRows,
+    ids: npt.NDArray[Any] | None,
+    layout: _Layout,
+    bins: _Bins,
+    drop_invalid: bool,
+    notes: list[str],
+) -> dict[str, Measurement]:
+    import numpy as np
+
+    column = source.column or "(rows)"
+    summary = ""
+    if rows.bad is not None:
+        assert rows.reasons is not None
+        reason_counts = np.bincount(rows.reasons[rows.bad], minlength=len(REASONS))
+        detail = ", ".join(f"{int(c)} {REASONS[r]}" for r, c in enumerate(reason_counts) if c)
+        first = table.where(int(np.flatnonzero(rows.bad)[0]))
+        summary = f"{int(rows.bad.sum())} bad rows in column {column!r} ({detail}; first at {first})"
+        if drop_invalid:
+            notes.append(f"{table.source}: {metric}: dropped {summary} (drop_invalid)")
+    shift = _overall_mean(values, rows.valid) if source.aggregate in ("mean", "sum") else 0.0
+    out: dict[str, Measurement] = {}
+    for cut in layout.cuts:
+        counted = _cut_rows(layout, bins, cut, rows, column_key=id(values))
+        slice_problem = None
+        if counted.absent:
+            assert cut.absent is not None
+            absent = cut.absent if rows.selected is None else cut.absent & rows.selected
+            names = " or ".join(repr(c) for c in cut.columns)
+            first_absent = table.where(int(np.flatnonzero(absent)[0]))
+            slice_problem = f"{counted.absent} rows have no {names} value (first at {first_absent})"
+            if drop_invalid:
+                notes.append(f"{table.source}: {metric}: {slice_problem}; they are left out of these slices")
+                slice_problem = None
+        if source.aggregate in QUANTILES:
+            found = _quantile_slices(cut, rows, values, ids, QUANTILES[source.aggregate])
+        else:
+            found = _summed_slices(layout, bins, cut, source, rows, values, ids, counted.valid, shift)
+        for g, label in enumerate(cut.names):
+            n_rows = int(counted.rows[g])
+            if n_rows == 0:
+                continue  # no row of this metric in this slice: the slice does not exist for the metric
+            problem = slice_problem
+            n_bad = int(counted.bad[g]) if counted.bad is not None else 0
+            if n_bad and not drop_invalid and problem is None:
+                problem = (
+                    f"{n_bad} of {n_rows} rows have a bad {column!r} value "
+                    f"({summary}); set table.drop_invalid to use the rest"
+                )
+            out[label] = _measurement(source, found(g), problem)
+    return out
+
+
+def _overall_mean(values: FloatArray, valid: BoolArray | None) -> float:
+
+    chosen = values if valid is None else values[valid]
+    return float(chosen.mean()) if len(chosen) else 0.0
+
+
+def _cut_rows(layout: _Layout, bins: _Bins, cut: _Cut, rows: _MetricRows, *, column_key: int) -> _CutRows:
+    source = layout.source(cut)
+    per_slice, absent = layout.reduce(cut, source, bins.rows(source, rows))
+    bad_cells = bins.bad(source, rows, column_key)
+    bad = layout.reduce(cut, source, bad_cells)[0] if bad_cells is not None else None
+    valid = per_slice if bad is None else per_slice - bad
+    return _CutRows(per_slice, bad, valid, round(absent))
+
+
+@dataclass(frozen=True)
+class _Found:
+    """What one slice's measurement is made of."""
+
+    value: float
+    n: int
+    stderr: float | None = None
+    samples: Samples | None = None
+
+
+def _summed_slices(  # noqa: PLR0917 - internal
+    layout: _Layout,
+    bins: _Bins,
+    cut: _Cut,
+    source: ColumnAggregate,
+    rows: _MetricRows,
+    values: FloatArray,
+    ids: npt.NDArray[Any] | None,
+    counts: FloatArray,
+    shift: float,
+) -> Any:
+    """Rate, mean, sum or count of each slice of the cut, from binned totals."""
+    import numpy as np
+
+    aggregate = source.aggregate
+    if aggregate == "count":
+        return lambda g: _Found(float(counts[g]), int(counts[g]))
+    origin = layout.source(cut)
+    totals = layout.reduce(cut, origin, bins.sums(origin, rows, values))[0]
+    n = np.maximum(counts, 1.0)
+    if aggregate == "rate":
+        # Exact counts: var = k (n - k) / (n (n - 1)), the sample variance of 0/1 values.
+        with np.errstate(invalid="ignore", divide="ignore"):
+            variance = totals * (counts - totals) / (n * (counts - 1))
+    else:
+        squares = layout.reduce(cut, origin, bins.squares(origin, rows, values, shift))[0]
+        offset = totals / n - shift
+        with np.errstate(invalid="ignore", divide="ignore"):
+            variance = np.maximum(squares - counts * offset * offset, 0.0) / (counts - 1)
+    gather = _SliceRows(cut, rows.valid, values, ids)
+
+    def found(g: int) -> _Found:
+        size = int(counts[g])
+        var = float(variance[g]) if size > 1 else math.nan
+        if aggregate == "sum":
+            # The sum's standard error is n times the mean's: sqrt(n) * SD. No per-example values: an
+            # interval on a sum is a t interval on that stderr, never one on the mean.
+            stderr = math.sqrt(size * var) if math.isfinite(var) else None
+            return _Found(float(totals[g]), size, stderr)
+        mean = float(totals[g]) / size if size else math.nan
+        se = math.sqrt(var / size) if math.isfinite(var) else None
+        events = float(totals[g]) if aggregate == "rate" else None
+        summary = SampleSummary(mean, se if se is not None else math.inf, events)
+        samples = Samples(fetch=lambda: gather.slice(g), n=size, summary=summary, has_ids=ids is not None)
+        return _Found(mean, size, se, samples)
+
+    return found
+
+
+class _SliceRows:
+    """A cut's valid rows in slice order, put in order the first time any slice asks for its values (only
+    paired comparisons and small-sample bootstraps ever do)."""
+
+    def __init__(self, cut: _Cut, valid: BoolArray | None, values: FloatArray, ids: npt.NDArray[Any] | None) -> None:
+        self._cut, self._valid, self._values, self._ids = cut, valid, values, ids
+        self._order: IntArray | None = None
+        self._offsets: IntArray | None = None
+
+    def slice(self, g: int) -> tuple[FloatArray, npt.NDArray[Any] | None]:
+        if self._order is None:
+            self._order, self._offsets = _slice_order(self._cut, self._valid, len(self._values))
+        assert self._offsets is not None
+        picked = self._order[self._offsets[g] : self._offsets[g + 1]]
+        return self._values[picked], None if self._ids is None else self._ids[picked]
+
+
+def _slice_order(cut: _Cut, valid: BoolArray | None, n_rows: int) -> tuple[IntArray, IntArray]:
+    """Valid row indices grouped by slice (row order kept within a slice), and where each slice starts."""
+    import numpy as np
+
+    if cut.codes is None:
+        order = np.arange(n_rows) if valid is None else np.flatnonzero(valid)
+        return order, np.array([0, len(order)])
+    size = len(cut.names)
+    codes = cut.codes if valid is None else np.where(valid, cut.codes, size)
+    counts = np.bincount(codes, minlength=size + 1)
+    order = np.argsort(_small_keys(codes, size), kind="stable")[: n_rows - int(counts[size])]
+    return order, np.concatenate([[0], np.cumsum(counts[:size])])
+
+
+def _small_keys(codes: npt.NDArray[np.integer[Any]], largest: int) -> npt.NDArray[np.integer[Any]]:
+    """Codes in the narrowest unsigned type: numpy's stable sort of 8- and 16-bit keys is a radix sort,
+    one pass per byte."""
+    import numpy as np
+
+    if largest <= np.iinfo(np.uint8).max:
+        return codes.astype(np.uint8, copy=False)
+    if largest <= np.iinfo(np.uint16).max:
+        return codes.astype(np.uint16, copy=False)
+    return codes
+
+
+def _quantile_slices(cut: _Cut, rows: _MetricRows, values: FloatArray, ids: npt.NDArray[Any] | None, q: float) -> Any:
+    """Each slice's values sorted, its q-quantile (nearest rank) and the sorted values as its samples."""
+    import numpy as np
+
+    if cut.codes is None and rows.valid is None:
+        ordered, ordered_ids, offsets = values.copy(), None if ids is None else ids.copy(), np.array([0, len(values)])
+    else:
+        order, offsets = _slice_order(cut, rows.valid, len(values))
+        ordered = values[order]
+        ordered_ids = None if ids is None else ids[order]
+    for g in range(len(offsets) - 1):
+        lo, hi = int(offsets[g]), int(offsets[g + 1])
+        if hi - lo < 2:
+            continue
+        if ordered_ids is None:
+            ordered[lo:hi].sort()
+        else:
+            within = np.argsort(ordered[lo:hi], kind="stable")
+            ordered[lo:hi] = ordered[lo:hi][within]
+            ordered_ids[lo:hi] = ordered_ids[lo:hi][within]
+    level = Fraction(q).limit_denominator(10_000)
+
+    def found(g: int) -> _Found:
+        lo, hi = int(offsets[g]), int(offsets[g + 1])
+        size = hi - lo
+        segment = ordered[lo:hi]
+        samples = Samples(segment, None if ordered_ids is None else ordered_ids[lo:hi], is_sorted=True)
+        if size == 0:
+            return _Found(math.nan, 0, None, samples)
+        # Nearest rank (inverted CDF): the smallest value with at least q of the examples at or below it.
+        rank = max(1, -(-level.numerator * size // level.denominator))
+        return _Found(float(segment[rank - 1]), size, None, samples)
+
+    return found
+
+
+def _min_n_for_quantile(q: float) -> int:
+    # Smallest n for which the sample maximum is a 95% one-sided upper bound of the q-quantile
+    # (1 - q**n >= 0.95): with fewer examples no distribution-free bound on p95 exists (p95 needs 59).
+    return math.ceil(math.log(0.05) / math.log(q))
+
+
+def _measurement(source: ColumnAggregate, found: _Found, problem: str | None) -> Measurement:
+    if found.n == 0:
+        return Measurement(math.nan, 0, None, found.samples, problem or "every row of this slice is bad")
+    if source.aggregate in QUANTILES:
+        need = _min_n_for_quantile(QUANTILES[source.aggregate])
+        if found.n < need and problem is None:
+            problem = (
+                f"{source.aggregate} needs at least {need} examples for a distribution-free bound; "
+                f"this slice has {found.n}"
+            )
+    return Measurement(found.value, found.n, found.stderr, found.samples, problem)

@@ -1,0 +1,207 @@
+"""Per-slice aggregates of a per-example table, checked against a plain Python reference.
+
+The fast path counts every cut as a marginal of one cube (the cross of all slice columns); when that cross is
+too large each cut counts on its own codes. Both must give what a loop over the rows gives.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import gatekit.aggregate
+from gatekit.adapters import minimal_spec
+from gatekit.aggregate import table_results
+from gatekit.results import Measurement, Results
+from gatekit.rows import rows_to_table
+from gatekit.spec import Spec
+
+METRICS = {
+    "acc": {"from": {"column": "correct", "aggregate": "rate"}},
+    "score": {"from": {"column": "score", "aggregate": "mean"}},
+    "cost": {"from": {"column": "score", "aggregate": "sum"}},
+    "n_rows": {"from": {"aggregate": "count"}},
+    "p90": {"from": {"column": "score", "aggregate": "p90"}},
+    "harmless_acc": {"from": {"column": "correct", "aggregate": "rate", "where": {"column": "kind", "equals": "a"}}},
+}
+
+
+def make_spec(**table: Any) -> Spec:
+    data = minimal_spec().model_dump(mode="python", by_alias=True, exclude_defaults=True)
+    return Spec.model_validate({**data, "version": 1, "metrics": METRICS, "table": table})
+
+
+def measure(rows: list[dict[str, Any]], **table: Any) -> Results:
+    return table_results(rows_to_table(rows, "rows.jsonl", first_line=1), make_spec(**table))
+
+
+# --- the reference: a loop over the rows ------------------------------------------------------------------
+
+
+def _good(metric: str, row: dict[str, Any], rows: list[dict[str, Any]]) -> bool:
+    column = METRICS[metric]["from"].get("column")
+    if column is None:
+        return True
+    cell = row.get(column)
+    if metric in ("acc", "harmless_acc"):
+        # A column of mixed kinds keeps its majority kind; on a tie text wins, so no boolean is good.
+        texts = sum(isinstance(r.get(column), str) for r in rows)
+        booleans = sum(isinstance(r.get(column), bool) for r in rows)
+        return isinstance(cell, bool) and booleans > texts
+    return isinstance(cell, (int, float)) and not isinstance(cell, bool) and math.isfinite(cell)
+
+
+def _in_slice(row: dict[str, Any], label: str) -> bool:
+    if label == "all":
+        return True
+    return all(row.get(part.split("=", 1)[0]) == part.split("=", 1)[1] for part in label.split(","))
+
+
+def reference(rows: list[dict[str, Any]], metric: str, label: str) -> tuple[float, int, float | None] | None:
+    """(value, n, stderr) of one slice with bad rows dropped; None when the slice has no row of the metric."""
+    where = METRICS[metric]["from"].get("where")
+    chosen = [r for r in rows if _in_slice(r, label) and (where is None or r.get("kind") == where["equals"])]
+    if not chosen:
+        return None
+    column = METRICS[metric]["from"].get("column")
+    cells = [float(r[column]) if column else 1.0 for r in chosen if _good(metric, r, rows)]
+    n = len(cells)
+    aggregate = METRICS[metric]["from"]["aggregate"]
+    if aggregate == "count":
+        return float(n), n, None
+    if n == 0:
+        return math.nan, 0, None
+    sd = float(np.std(cells, ddof=1)) if n > 1 else None
+    if aggregate == "sum":
+        return math.fsum(cells), n, (math.sqrt(n) * sd if sd is not None else None)
+    if aggregate == "p90":
+        return sorted(cells)[math.ceil(0.9 * n) - 1], n, None
+    return math.fsum(cells) / n, n, (sd / math.sqrt(n) if sd is not None else None)
+
+
+def labels(rows: list[dict[str, Any]], slice_by: list[str], cross: list[list[str]]) -> set[str]:
+    out = {"all"}
+    for column in slice_by:
+        out |= {f"{column}={r[column]}" for r in rows if r.get(column) is not None}
+    for a, b in cross:
+        out |= {f"{a}={r[a]},{b}={r[b]}" for r in rows if r.get(a) is not None and r.get(b) is not None}
+    return out
+
+
+def assert_matches_reference(results: Results, rows: list[dict[str, Any]], slice_by: list[str], cross: Any) -> None:
+    for metric in METRICS:
+        got = results.metrics[metric]
+        expected_labels = {label for label in labels(rows, slice_by, cross) if reference(rows, metric, label)}
+        assert set(got) == expected_labels, metric
+        for label in expected_labels:
+            expected = reference(rows, metric, label)
+            assert expected is not None
+            value, n, stderr = expected
+            measured = got[label]
+            assert measured.n == n, (metric, label)
+            if math.isnan(value):
+                assert math.isnan(measured.value)
+                assert measured.problem == "every row of this slice is bad"
+                continue
+            assert measured.value == pytest.approx(value, rel=1e-9, abs=1e-12), (metric, label)
+            if stderr is None:
+                assert measured.stderr is None, (metric, label)
+            else:
+                # One pass over shifted sums: a zero variance comes out as about 1e-16 * offset^2 (stderr ~1e-8).
+                assert measured.stderr == pytest.approx(stderr, rel=1e-6, abs=1e-6), (metric, label)
+
+
+# --- generated tables -------------------------------------------------------------------------------------
+
+_slice_value = st.one_of(st.none(), st.sampled_from(["x", "y", "z"]))
+_row = st.fixed_dictionaries(
+    {
+        "task": _slice_value,
+        "lang": st.one_of(st.none(), st.sampled_from(["en", "de"])),
+        "kind": st.sampled_from(["a", "b"]),
+        "correct": st.one_of(st.booleans(), st.booleans(), st.booleans(), st.just("maybe")),
+        "score": st.one_of(
+            st.floats(-5, 5, allow_nan=False).map(lambda v: round(v, 3)),
+            st.floats(-5, 5, allow_nan=False).map(lambda v: round(v, 3)),
+            st.just(math.nan),
+        ),
+    }
+)
+
+
+@settings(max_examples=80, deadline=None)
+@given(rows=st.lists(_row, min_size=1, max_size=40), cube=st.booleans())
+def test_property_every_slice_matches_a_loop_over_its_rows(rows: list[dict[str, Any]], cube: bool) -> None:
+    slice_by, cross = ["task", "lang"], [["task", "lang"]]
+    with pytest.MonkeyPatch.context() as patch:
+        if not cube:
+            patch.setattr(gatekit.aggregate, "_CUBE_MAX_CELLS", 0)
+        results = measure(rows, slice_by=slice_by, slice_cross=cross, drop_invalid=True)
+
+    assert_matches_reference(results, rows, slice_by, cross)
+
+
+@settings(max_examples=40, deadline=None)
+@given(rows=st.lists(_row, min_size=1, max_size=30))
+def test_property_cube_and_per_cut_counting_agree_exactly_on_problems(rows: list[dict[str, Any]]) -> None:
+    spec = {"slice_by": ["lang", "task"], "slice_cross": [["lang", "task"]]}
+    with_cube = measure(rows, **spec)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(gatekit.aggregate, "_CUBE_MAX_CELLS", 0)
+        per_cut = measure(rows, **spec)
+
+    def shown(results: Results) -> dict[tuple[str, str], tuple[Any, ...]]:
+        # Values to 12 digits: the two paths add the same numbers in a different order.
+        return {
+            (metric, label): (f"{m.value:.12g}", m.n, m.problem)
+            for metric, slices in results.metrics.items()
+            for label, m in slices.items()
+        }
+
+    assert shown(with_cube) == shown(per_cut)
+
+
+# --- single behaviours ------------------------------------------------------------------------------------
+
+
+def test_a_sum_carries_the_stderr_of_a_sum_and_no_per_example_values() -> None:
+    rows = [{"score": v, "correct": True, "kind": "a"} for v in (1.0, 2.0, 3.0, 6.0)]
+
+    total = measure(rows).metrics["cost"]["all"]
+
+    assert (total.value, total.n, total.samples) == (12.0, 4, None)
+    assert total.stderr == pytest.approx(math.sqrt(4) * float(np.std([1, 2, 3, 6], ddof=1)))
+
+
+def test_a_rate_fetches_its_slice_rows_in_row_order_only_when_asked() -> None:
+    rows = [
+        {"id": f"e{i}", "task": "x" if i % 2 else "y", "correct": i % 3 == 0, "score": 0.0, "kind": "a"}
+        for i in range(9)
+    ]
+
+    measured = measure(rows, slice_by=["task"]).metrics["acc"]["task=x"]
+
+    assert measured.samples is not None
+    assert measured.samples.n == 4
+    assert measured.samples.summary().events == 1.0  # e3 only; known without fetching the rows
+    assert measured.samples.ids is not None
+    assert list(measured.samples.ids) == ["e1", "e3", "e5", "e7"]
+    assert list(measured.samples.values) == [0.0, 1.0, 0.0, 0.0]
+
+
+def test_quantile_samples_are_sorted_with_their_ids() -> None:
+    scores = [5.0, 1.0, 4.0, 2.0, 3.0]
+    rows = [{"id": f"e{i}", "score": s, "correct": True, "kind": "a"} for i, s in enumerate(scores)]
+
+    measured: Measurement = measure(rows).metrics["p90"]["all"]
+
+    assert measured.samples is not None
+    assert list(measured.samples.values) == [1.0, 2.0, 3.0, 4.0, 5.0]
+    assert measured.samples.ids is not None
+    assert list(measured.samples.ids) == ["e1", "e3", "e4", "e2", "e0"]
+    assert measured.value == 5.0  # nearest rank: ceil(0.9 * 5) = 5
