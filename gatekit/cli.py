@@ -118,11 +118,13 @@ def check(
 ) -> int:
     """Evaluate the candidate against the spec and print the verdict. Exit 0 ship, 3 revise, 4 stop."""
     from gatekit.api import run_check
+    from gatekit.memory import keep_freed_memory
     from gatekit.report import RenderOptions, get_renderer, parse_report_targets, printable
 
     # Unknown formats and clashing paths are usage errors before any work is done.
     renderer = get_renderer(format)
     targets = parse_report_targets(report or [], output)
+    keep_freed_memory()
     run = run_check(
         spec, candidate=candidate, baseline=baseline, verify_artifacts=verify_artifacts, record=record, ledger=ledger
     )
@@ -417,7 +419,9 @@ def inspect_results(
 ) -> int:
     """Show what gatekit sees in a results file: columns, metrics, slices and n, so gates use real names."""
     from gatekit.inspect_view import describe
+    from gatekit.memory import keep_freed_memory
 
+    keep_freed_memory()
     sys.stdout.write(describe(path, spec, format))
     return 0
 
