@@ -95,6 +95,9 @@ class Verdict(_Record):
     """Whether the candidate results name this gate's digest (null when not assessed)."""
     artifacts: tuple[ArtifactVerification, ...] | None = None
     """Rollback artifacts verified on disk (`--verify-artifacts`); null when verification was not asked for."""
+    notes: tuple[str, ...] = ()
+    """What reading the results noted without stopping the check, each naming its file: rows dropped under
+    `drop_invalid` (with the count), rows left out of a slice. A note never changes the verdict."""
 
 
 def gate_subject(outcome: GateOutcome) -> str:
@@ -270,4 +273,5 @@ def build_verdict(
         lock=lock,
         results_provenance=provenance,
         artifacts=artifacts,
+        notes=(*candidate.notes, *(baseline.notes if baseline is not None else ())),
     )

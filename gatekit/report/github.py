@@ -104,6 +104,15 @@ def render(verdict: Verdict, options: RenderOptions) -> str:
                 file=verdict.spec.path,
             ).command()
         )
+    if verdict.notes:
+        lines.append(
+            Annotation(
+                level="notice",
+                title=f"gatekit: {len(verdict.notes)} note(s) from reading the results",
+                message="\n".join(verdict.notes),
+                file=verdict.spec.path,
+            ).command()
+        )
     lines.append(
         Annotation(
             level="notice",

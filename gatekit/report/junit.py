@@ -162,6 +162,13 @@ def render(verdict: Verdict, options: RenderOptions) -> str:
             )
         suites.append(suite)
 
+    if verdict.notes:
+        # Notes never fail anything: passing cases, so that CI test views still show them.
+        suite = _Suite(root, "results-notes", spec_path)
+        for index, note in enumerate(verdict.notes, start=1):
+            suite.case(f"note.{index}", "results-notes", problem=None, message=note, details=note)
+        suites.append(suite)
+
     for suite in suites:
         suite.close()
     root.attrib.update(

@@ -118,6 +118,11 @@ def _lines(verdict: Verdict) -> list[str]:
         lines += [f"- {code(c.id)}: {text(c.message)}" for c in verdict.aggregate_callouts]
         lines.append("")
 
+    if verdict.notes:
+        lines += ["### Notes from reading the results", ""]
+        lines += [f"- {text(note)}" for note in verdict.notes]
+        lines.append("")
+
     budget_problems = [b for b in verdict.budget if b.status != "pass"]
     if budget_problems:
         lines += ["### Budget", ""]

@@ -82,6 +82,10 @@ def render(verdict: Verdict, options: RenderOptions) -> str:
         console.print(_text(f"! {callout.id}: {callout.message}", style="bold yellow"))
     if verdict.aggregate_callouts:
         console.print()
+    for note in verdict.notes:
+        console.print(_text(f"note: {note}", style="yellow"))
+    if verdict.notes:
+        console.print()
     _hypothesis(console, verdict)
     _budget(console, verdict)
     _rollback(console, verdict)
