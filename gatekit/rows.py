@@ -256,6 +256,9 @@ def rows_to_table(
     for name in wanted:
         cells = [row.get(name) for row in rows]
         try:
+            if any(isinstance(c, bool) for c in cells) and any(type(c) in (int, float) for c in cells):
+                # pyarrow would quietly turn false into 0.0 in a column of numbers: mixed kinds are bad cells.
+                raise pa.ArrowInvalid("booleans mixed with numbers")
             arrays[name] = pa.array(cells)
             if pa.types.is_null(arrays[name].type):
                 arrays[name] = pa.array(cells, type=pa.string())
