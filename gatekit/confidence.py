@@ -181,6 +181,28 @@ def _has_ids(cand: Measurement, base: Measurement) -> bool:
     return all(m.samples is not None and m.samples.ids is not None for m in (cand, base))
 
 
+def _unpaired_note(cand: Measurement, base: Measurement) -> str:
+    """Why examples that carry ids could not be paired, with the counts of unmatched ids; "" without ids."""
+    if not _has_ids(cand, base):
+        return ""
+    assert cand.samples is not None
+    assert base.samples is not None
+    c_ids, b_ids = cand.samples.ids, base.samples.ids
+    assert c_ids is not None
+    assert b_ids is not None
+    try:
+        only_c = int((~np.isin(c_ids, b_ids)).sum())
+        only_b = int((~np.isin(b_ids, c_ids)).sum())
+    except TypeError:
+        return " (unpaired: the example ids differ)"
+    if not only_c and not only_b:
+        return " (unpaired: an example id repeats)"
+    return (
+        f" (unpaired: the example ids differ; {only_c} candidate ids not in the baseline, "
+        f"{only_b} baseline ids not in the candidate)"
+    )
+
+
 def _mean_se(m: Measurement) -> tuple[float, float, int | None] | None:
     """(estimate, stderr, n) of a mean from per-example values or a reported stderr."""
     if m.samples is not None and m.samples.n >= 2:
@@ -232,7 +254,7 @@ def _proportion_relative(  # noqa: PLR0917
     assert base_value is not None
     (k_c, n_c), (k_b, n_b) = counts_c, counts_b
     pairs = _paired(cand, base)
-    unpaired_note = " (unpaired: the example ids differ)" if pairs is None and _has_ids(cand, base) else ""
+    unpaired_note = _unpaired_note(cand, base) if pairs is None else ""
     if bound.name.endswith("_pct"):
         # Zero events make the log ratio undefined; half an event on each side (Haldane) keeps it finite.
         p_c, p_b = (k_c or 0.5) / n_c, (k_b or 0.5) / n_b
@@ -294,7 +316,7 @@ def _mean_relative(
     if estimate_c is None or estimate_b is None:
         return NoInterval(POINT_FLAG, "point")
     (m_c, se_c, nc), (m_b, se_b, nb) = estimate_c, estimate_b
-    unpaired_note = " (unpaired: the example ids differ)" if _has_ids(cand, base) else ""
+    unpaired_note = _unpaired_note(cand, base)
     if ratio:
         return _ratio_interval(m_c, se_c, m_b, se_b, base_value, n_c or 0, "log-ratio delta method" + unpaired_note)
     df = stats.welch_df(se_c, nc, se_b, nb)

@@ -265,7 +265,8 @@ def test_the_same_counts_unpaired_cannot_pass() -> None:
 
     assert (outcome.status, outcome.method) == (
         "inconclusive",
-        "Newcombe hybrid score (unpaired: the example ids differ)",
+        "Newcombe hybrid score (unpaired: the example ids differ; "
+        "1 candidate ids not in the baseline, 1 baseline ids not in the candidate)",
     )
 
 
@@ -285,7 +286,10 @@ def test_different_example_ids_say_the_test_is_unpaired() -> None:
 
     outcome = check(REFUSAL, rows(values, [f"a{i}" for i in range(200)]), rows(values, [f"b{i}" for i in range(200)]))
 
-    assert outcome.method == "Newcombe hybrid score (unpaired: the example ids differ)"
+    assert outcome.method == (
+        "Newcombe hybrid score (unpaired: the example ids differ; "
+        "200 candidate ids not in the baseline, 200 baseline ids not in the candidate)"
+    )
 
 
 def many_slices(bad_slice_value: float, slices: int = 200) -> tuple[Results, Results]:
