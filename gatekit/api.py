@@ -22,6 +22,8 @@ def check(
     verify_artifacts: bool = False,
     record: bool | None = False,
     ledger: str | Path | None = None,
+    candidate_format: str | None = None,
+    baseline_format: str | None = None,
 ) -> Verdict:
     """Hold a candidate's results to a gate spec.
 
@@ -29,7 +31,8 @@ def check(
     these are relative to the working directory). Raises a `gatekit.errors.GatekitError` for bad input.
     The spec is always held to its lock file and the results' `gate_digest`; `verify_artifacts` also hashes
     the local rollback artifacts. `record` and `ledger` decide whether the decision goes into the ledger
-    (see `run_check`); by default the Python API records nothing.
+    (see `run_check`); by default the Python API records nothing. `candidate_format` and `baseline_format`
+    force a results format (see `gatekit.adapters.FORMATS`) instead of detecting it.
     """
     return run_check(
         spec,
@@ -38,6 +41,8 @@ def check(
         verify_artifacts=verify_artifacts,
         record=record,
         ledger=ledger,
+        candidate_format=candidate_format,
+        baseline_format=baseline_format,
     ).verdict
 
 
@@ -58,6 +63,8 @@ def run_check(
     verify_artifacts: bool = False,
     record: bool | None = None,
     ledger: str | Path | None = None,
+    candidate_format: str | None = None,
+    baseline_format: str | None = None,
 ) -> CheckRun:
     """`check`, and record the decision: `record=None` records when a ledger is configured (`ledger`, the
     GATEKIT_LEDGER variable or the spec's `ledger:`), True always (default `.gatekit/ledger.db`), False never.
@@ -65,7 +72,7 @@ def run_check(
     from gatekit.lock import assess_lock, assess_provenance, lock_path_for, read_lock, spec_digest
 
     loaded = load_spec(spec)
-    candidate_results, baseline_results = _load_both(loaded, candidate, baseline)
+    candidate_results, baseline_results = _load_both(loaded, (candidate, candidate_format), (baseline, baseline_format))
     digest = spec_digest(loaded.spec)
     lock_path = lock_path_for(loaded.path)
     lock = assess_lock(
@@ -106,20 +113,23 @@ def run_check(
 
 
 def _load_both(
-    loaded: LoadedSpec, candidate: str | Path | None, baseline: str | Path | None
+    loaded: LoadedSpec,
+    candidate: tuple[str | Path | None, str | None],
+    baseline: tuple[str | Path | None, str | None],
 ) -> tuple[Results, Results | None]:
-    """Candidate and baseline results, read side by side: a large table spends much of its time in numpy and
-    pyarrow, which release the GIL. A candidate error is reported first, as when reading one after the other."""
-    candidate_path = _results_path(loaded, candidate, "candidate")
-    if baseline is None and loaded.spec.baseline is None:
-        return load_results(candidate_path, loaded.spec), None
-    baseline_path = _results_path(loaded, baseline, "baseline")
+    """Candidate and baseline results (each a path override and a format), read side by side: a large table
+    spends most of its time in numpy and pyarrow, which release the GIL. A candidate error is reported first,
+    as when reading one after the other."""
+    candidate_path = _results_path(loaded, candidate[0], "candidate")
+    if baseline[0] is None and loaded.spec.baseline is None:
+        return load_results(candidate_path, loaded.spec, candidate[1]), None
+    baseline_path = _results_path(loaded, baseline[0], "baseline")
     from concurrent.futures import ThreadPoolExecutor
 
     with ThreadPoolExecutor(max_workers=2, thread_name_prefix="gatekit-load") as pool:
-        base_future = pool.submit(load_results, baseline_path, loaded.spec)
+        base_future = pool.submit(load_results, baseline_path, loaded.spec, baseline[1])
         try:
-            candidate_results = load_results(candidate_path, loaded.spec)
+            candidate_results = load_results(candidate_path, loaded.spec, candidate[1])
         except BaseException:
             base_future.cancel()
             raise

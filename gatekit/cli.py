@@ -106,6 +106,14 @@ def check(
             help="The decision ledger (SQLite) to record into; default .gatekit/ledger.db.", show_default=False
         ),
     ] = None,
+    candidate_format: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option(help="Read the candidate as this format instead of detecting it (as in `gatekit inspect`)."),
+    ] = None,
+    baseline_format: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option(help="Read the baseline as this format instead of detecting it."),
+    ] = None,
     report: Annotated[
         Optional[list[str]],  # noqa: UP045
         typer.Option(
@@ -126,7 +134,14 @@ def check(
     targets = parse_report_targets(report or [], output)
     keep_freed_memory()
     run = run_check(
-        spec, candidate=candidate, baseline=baseline, verify_artifacts=verify_artifacts, record=record, ledger=ledger
+        spec,
+        candidate=candidate,
+        baseline=baseline,
+        verify_artifacts=verify_artifacts,
+        record=record,
+        ledger=ledger,
+        candidate_format=candidate_format,
+        baseline_format=baseline_format,
     )
     verdict = run.verdict
     if run.decision_id is not None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from gatekit.errors import ResultsError, SpecError
+from gatekit.errors import ResultsError, SpecError, UsageError
 from gatekit.results import Results, ResultsRecord
 from gatekit.spec import Spec
 from gatekit.yamlio import RESULTS_MAX_BYTES, SPEC_MAX_BYTES, Document, load_document, validate_model
@@ -51,6 +51,11 @@ def load_results(path: Path | str, spec: Spec | None = None, fmt: str | None = N
     Inspect log, promptfoo output, or gatekit's own format). YAML is always gatekit's own format.
     """
     path = Path(path)
+    if fmt is not None:
+        from gatekit.adapters import FORMATS
+
+        if fmt not in FORMATS:
+            raise UsageError(f"unknown results format {fmt!r}; choose one of: {', '.join(FORMATS)}")
     fmt = fmt or _detect_format(path)
     if fmt != "gatekit":
         return _load_foreign(path, spec, fmt)

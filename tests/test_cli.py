@@ -208,3 +208,25 @@ def test_json_schema_rejects_an_unknown_key(gatekit: Callable[..., Run]) -> None
 
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(data, schema)
+
+
+def test_a_results_format_can_be_forced_when_the_name_does_not_tell(
+    gatekit: Callable[..., Run], tmp_path: Path
+) -> None:
+    # The good candidate, copied under a name that detection would read as gatekit YAML; forced, it is YAML.
+    renamed = tmp_path / "candidate.results"
+    renamed.write_text((EXAMPLE / "candidate-good.yaml").read_text(encoding="utf-8"), encoding="utf-8")
+
+    forced = gatekit("check", SPEC, "--candidate", renamed, "--candidate-format", "gatekit", "--format", "json")
+    as_table = gatekit("check", SPEC, "--candidate", renamed, "--candidate-format", "jsonl", "--format", "json")
+
+    assert forced.code == 0
+    assert as_table.code == 2
+    assert "candidate.results" in as_table.err
+
+
+def test_an_unknown_results_format_is_a_usage_error(gatekit: Callable[..., Run]) -> None:
+    result = gatekit("check", SPEC, "--baseline-format", "excel")
+
+    assert result.code == 2
+    assert "unknown results format 'excel'; choose one of: gatekit, jsonl" in result.err
