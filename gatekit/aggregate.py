@@ -23,7 +23,7 @@ were dropped.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -125,7 +125,7 @@ def table_results(
         if ids is not None:
             _check_unique_ids(table, id_column or "", ids, rows.selected, metric)
         metrics[metric] = _measure_metric(
-            table, metric, source, column.values, rows, ids, layout, bins, options.drop_invalid, all_notes
+            table, metric, source, column, rows, ids, layout, bins, options.drop_invalid, all_notes
         )
     return Results(
         source=table.source,
@@ -385,25 +385,31 @@ class _Bins:
             self._cache[key] = _count(source, rows.bad)
         return self._cache[key]
 
-    def sums(self, source: _Source, rows: _MetricRows, values: FloatArray) -> FloatArray:
+    def sums(self, source: _Source, rows: _MetricRows, column: Decoded) -> FloatArray:
         import numpy as np
 
-        key = ("sums", id(source.codes), id(values), rows.filter_key)
+        key = ("sums", id(source.codes), id(column), rows.filter_key)
         if key not in self._cache:
-            weights = values if rows.valid is None else np.where(rows.valid, values, 0.0)
-            self._cache[key] = _weighted(source, weights)
+
+            def weights(chunk: FloatArray, valid: BoolArray | None) -> FloatArray:
+                return chunk if valid is None else np.where(valid, chunk, 0.0)
+
+            self._cache[key] = _weighted_chunks(source, column, rows.valid, weights)
         return self._cache[key]
 
-    def squares(self, source: _Source, rows: _MetricRows, values: FloatArray, shift: float) -> FloatArray:
+    def squares(self, source: _Source, rows: _MetricRows, column: Decoded, shift: float) -> FloatArray:
         """Sums of (value - shift)^2 over valid rows: centred, so that the variance keeps its precision."""
-
-        key = ("squares", id(source.codes), id(values), rows.filter_key)
+        key = ("squares", id(source.codes), id(column), rows.filter_key)
         if key not in self._cache:
-            centred = values - shift
-            if rows.valid is not None:
-                centred[~rows.valid] = 0.0
-            centred *= centred
-            self._cache[key] = _weighted(source, centred)
+
+            def weights(chunk: FloatArray, valid: BoolArray | None) -> FloatArray:
+                centred = chunk - shift
+                if valid is not None:
+                    centred[~valid] = 0.0
+                centred *= centred
+                return centred
+
+            self._cache[key] = _weighted_chunks(source, column, rows.valid, weights)
         return self._cache[key]
 
 
@@ -414,6 +420,29 @@ def _count(source: _Source, mask: BoolArray | None) -> FloatArray:
         return np.array([float(source.n_rows if mask is None else np.count_nonzero(mask))])
     codes = source.codes if mask is None else source.codes[mask]
     return np.bincount(codes, minlength=source.size).astype(np.float64)
+
+
+def _weighted_chunks(
+    source: _Source,
+    column: Decoded,
+    valid: BoolArray | None,
+    weights: Callable[[FloatArray, BoolArray | None], FloatArray],
+) -> FloatArray:
+    """Totals per bin of `weights(chunk, valid rows of the chunk)`, chunk by chunk: the temporaries stay the
+    size of a chunk and the column itself is never copied."""
+    start = 0
+    total: FloatArray | None = None
+    for chunk in column.chunks:
+        stop = start + len(chunk)
+        part = _Source(None if source.codes is None else source.codes[start:stop], source.size, len(chunk))
+        found = _weighted(part, weights(chunk, None if valid is None else valid[start:stop]))
+        if total is None:
+            total = found
+        else:
+            total += found
+        start = stop
+    assert total is not None
+    return total
 
 
 def _weighted(source: _Source, weights: FloatArray) -> FloatArray:
@@ -444,7 +473,7 @@ def _measure_metric(  # noqa: PLR0917 - internal, called once per metric
     table: Table,
     metric: str,
     source: ColumnAggregate,
-    values: FloatArray,
+    column: Decoded,
     rows: _MetricRows,
     ids: npt.NDArray[Any] | None,
     layout: _Layout,
@@ -454,20 +483,20 @@ def _measure_metric(  # noqa: PLR0917 - internal, called once per metric
 ) -> dict[str, Measurement]:
     import numpy as np
 
-    column = source.column or "(rows)"
+    column_name = source.column or "(rows)"
     summary = ""
     if rows.bad is not None:
         assert rows.reasons is not None
         reason_counts = np.bincount(rows.reasons[rows.bad], minlength=len(REASONS))
         detail = ", ".join(f"{int(c)} {REASONS[r]}" for r, c in enumerate(reason_counts) if c)
         first = table.where(int(np.flatnonzero(rows.bad)[0]))
-        summary = f"{int(rows.bad.sum())} bad rows in column {column!r} ({detail}; first at {first})"
+        summary = f"{int(rows.bad.sum())} bad rows in column {column_name!r} ({detail}; first at {first})"
         if drop_invalid:
             notes.append(f"{table.source}: {metric}: dropped {summary} (drop_invalid)")
-    shift = _overall_mean(values, rows.valid) if source.aggregate in ("mean", "sum") else 0.0
+    shift = _overall_mean(column, rows.valid) if source.aggregate in ("mean", "sum") else 0.0
     out: dict[str, Measurement] = {}
     for cut in layout.cuts:
-        counted = _cut_rows(layout, bins, cut, rows, column_key=id(values))
+        counted = _cut_rows(layout, bins, cut, rows, column_key=id(column))
         slice_problem = None
         if counted.absent:
             assert cut.absent is not None
@@ -479,9 +508,9 @@ def _measure_metric(  # noqa: PLR0917 - internal, called once per metric
                 notes.append(f"{table.source}: {metric}: {slice_problem}; they are left out of these slices")
                 slice_problem = None
         if source.aggregate in QUANTILES:
-            found = _quantile_slices(cut, rows, values, ids, QUANTILES[source.aggregate])
+            found = _quantile_slices(cut, rows, column.values, ids, QUANTILES[source.aggregate])
         else:
-            found = _summed_slices(layout, bins, cut, source, rows, values, ids, counted.valid, shift)
+            found = _summed_slices(layout, bins, cut, source, rows, column, ids, counted.valid, shift)
         for g, label in enumerate(cut.names):
             n_rows = int(counted.rows[g])
             if n_rows == 0:
@@ -490,17 +519,23 @@ def _measure_metric(  # noqa: PLR0917 - internal, called once per metric
             n_bad = int(counted.bad[g]) if counted.bad is not None else 0
             if n_bad and not drop_invalid and problem is None:
                 problem = (
-                    f"{n_bad} of {n_rows} rows have a bad {column!r} value "
+                    f"{n_bad} of {n_rows} rows have a bad {column_name!r} value "
                     f"({summary}); set table.drop_invalid to use the rest"
                 )
             out[label] = _measurement(source, found(g), problem)
     return out
 
 
-def _overall_mean(values: FloatArray, valid: BoolArray | None) -> float:
-
-    chosen = values if valid is None else values[valid]
-    return float(chosen.mean()) if len(chosen) else 0.0
+def _overall_mean(column: Decoded, valid: BoolArray | None) -> float:
+    """The mean of the valid values, chunk by chunk: the shift that centres sums of squares."""
+    total, count, start = 0.0, 0, 0
+    for chunk in column.chunks:
+        stop = start + len(chunk)
+        chosen = chunk if valid is None else chunk[valid[start:stop]]
+        total += float(chosen.sum())
+        count += len(chosen)
+        start = stop
+    return total / count if count else 0.0
 
 
 def _cut_rows(layout: _Layout, bins: _Bins, cut: _Cut, rows: _MetricRows, *, column_key: int) -> _CutRows:
@@ -528,7 +563,7 @@ def _summed_slices(  # noqa: PLR0917 - internal
     cut: _Cut,
     source: ColumnAggregate,
     rows: _MetricRows,
-    values: FloatArray,
+    column: Decoded,
     ids: npt.NDArray[Any] | None,
     counts: FloatArray,
     shift: float,
@@ -540,18 +575,18 @@ def _summed_slices(  # noqa: PLR0917 - internal
     if aggregate == "count":
         return lambda g: _Found(float(counts[g]), int(counts[g]))
     origin = layout.source(cut)
-    totals = layout.reduce(cut, origin, bins.sums(origin, rows, values))[0]
+    totals = layout.reduce(cut, origin, bins.sums(origin, rows, column))[0]
     n = np.maximum(counts, 1.0)
     if aggregate == "rate":
         # Exact counts: var = k (n - k) / (n (n - 1)), the sample variance of 0/1 values.
         with np.errstate(invalid="ignore", divide="ignore"):
             variance = totals * (counts - totals) / (n * (counts - 1))
     else:
-        squares = layout.reduce(cut, origin, bins.squares(origin, rows, values, shift))[0]
+        squares = layout.reduce(cut, origin, bins.squares(origin, rows, column, shift))[0]
         offset = totals / n - shift
         with np.errstate(invalid="ignore", divide="ignore"):
             variance = np.maximum(squares - counts * offset * offset, 0.0) / (counts - 1)
-    gather = _SliceRows(cut, rows.valid, values, ids)
+    gather = _SliceRows(cut, rows.valid, column, ids)
 
     def found(g: int) -> _Found:
         size = int(counts[g])
@@ -575,17 +610,17 @@ class _SliceRows:
     """A cut's valid rows in slice order, put in order the first time any slice asks for its values (only
     paired comparisons and small-sample bootstraps ever do)."""
 
-    def __init__(self, cut: _Cut, valid: BoolArray | None, values: FloatArray, ids: npt.NDArray[Any] | None) -> None:
-        self._cut, self._valid, self._values, self._ids = cut, valid, values, ids
+    def __init__(self, cut: _Cut, valid: BoolArray | None, column: Decoded, ids: npt.NDArray[Any] | None) -> None:
+        self._cut, self._valid, self._column, self._ids = cut, valid, column, ids
         self._order: IntArray | None = None
         self._offsets: IntArray | None = None
 
     def slice(self, g: int) -> tuple[FloatArray, npt.NDArray[Any] | None]:
         if self._order is None:
-            self._order, self._offsets = _slice_order(self._cut, self._valid, len(self._values))
+            self._order, self._offsets = _slice_order(self._cut, self._valid, len(self._column))
         assert self._offsets is not None
         picked = self._order[self._offsets[g] : self._offsets[g + 1]]
-        return self._values[picked], None if self._ids is None else self._ids[picked]
+        return self._column.values[picked], None if self._ids is None else self._ids[picked]
 
 
 def _slice_order(cut: _Cut, valid: BoolArray | None, n_rows: int) -> tuple[IntArray, IntArray]:

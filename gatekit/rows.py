@@ -284,13 +284,42 @@ def rows_to_table(
 # ------------------------------------------------------------------------------------------ column decoding
 
 
-@dataclass(frozen=True)
 class Decoded:
     """One column as float64 values and a reason code per row (0 = good); `reasons` is None when every row
-    is good (the common case, told without a per-row pass over reason codes)."""
+    is good (the common case, told without a per-row pass over reason codes).
 
-    values: npt.NDArray[np.float64]
-    reasons: npt.NDArray[np.int8] | None
+    The values may come in `chunks`, in row order: views of the file's own column buffers where they are
+    float64 already, so that sums never copy the column. `values` joins them on first use.
+    """
+
+    __slots__ = ("_values", "chunks", "reasons")
+
+    def __init__(
+        self,
+        values: npt.NDArray[np.float64] | Sequence[npt.NDArray[np.float64]],
+        reasons: npt.NDArray[np.int8] | None,
+    ) -> None:
+        import numpy as np
+
+        if isinstance(values, np.ndarray):
+            self.chunks: tuple[npt.NDArray[np.float64], ...] = (values,)
+            self._values: npt.NDArray[np.float64] | None = values
+        else:
+            self.chunks = tuple(values) or (np.zeros(0),)
+            self._values = self.chunks[0] if len(self.chunks) == 1 else None
+        self.reasons = reasons
+
+    @property
+    def values(self) -> npt.NDArray[np.float64]:
+        if self._values is None:
+            import numpy as np
+
+            self._values = np.concatenate(self.chunks)
+            self.chunks = (self._values,)
+        return self._values
+
+    def __len__(self) -> int:
+        return sum(len(c) for c in self.chunks)
 
     def bad(self) -> npt.NDArray[np.bool_] | None:
         """Rows with a bad cell, or None when there are none."""
@@ -384,30 +413,46 @@ def decode_numbers(table: Table, name: str, *, role: str, non_negative: bool = F
     return Decoded(values, reasons)
 
 
+_MIN_CHUNK_ROWS = 1 << 16
+"""Chunks shorter than this on average are joined: a bincount per tiny chunk costs more than the copy."""
+
+
 def _decode_clean(
     table: Table, name: str, array: pa.ChunkedArray, kind: pa.DataType, *, role: str, non_negative: bool
-) -> npt.NDArray[np.float64] | None:
-    """The values of a typed column without a single bad cell, checked in a few vectorised passes; None
-    when some cell may be bad (the caller then finds which, and why)."""
+) -> list[npt.NDArray[np.float64]] | None:
+    """The values of a typed column without a single bad cell, chunk by chunk (float64 chunks are views,
+    not copies), checked in a few vectorised passes; None when some cell may be bad (the caller then finds
+    which, and why)."""
     import numpy as np
     import pyarrow as pa
 
     if table.text_cells or name in table.cell_problems or array.null_count:
         return None
-    if pa.types.is_boolean(kind):
-        if role != "rate":
+    boolean = pa.types.is_boolean(kind)
+    if (boolean and role != "rate") or not (boolean or pa.types.is_integer(kind) or pa.types.is_floating(kind)):
+        return None
+    if array.num_chunks > 1 and len(array) < _MIN_CHUNK_ROWS * array.num_chunks:
+        array = pa.chunked_array([array.combine_chunks()])
+    chunks = []
+    for chunk in array.chunks:
+        if pa.types.is_float64(chunk.type):
+            values = chunk.to_numpy(zero_copy_only=True)
+        else:
+            values = np.asarray(chunk.cast(pa.float64()).to_numpy(zero_copy_only=False), dtype=np.float64)
+        if not boolean and not _clean_numbers(values, role=role, non_negative=non_negative):
             return None
-        return np.asarray(array.to_numpy(), dtype=np.float64)
-    if not (pa.types.is_integer(kind) or pa.types.is_floating(kind)):
-        return None
-    values = np.asarray(array.cast(pa.float64()).to_numpy(), dtype=np.float64)
+        chunks.append(values)
+    return chunks
+
+
+def _clean_numbers(values: npt.NDArray[np.float64], *, role: str, non_negative: bool) -> bool:
+    import numpy as np
+
     if not np.isfinite(values).all():
-        return None  # NaN, or an infinity (a timed-out latency is +inf, and that too is decided row by row)
+        return False  # NaN, or an infinity (a timed-out latency is +inf, and that too is decided row by row)
     if role == "rate" and not ((values == 0.0) | (values == 1.0)).all():
-        return None
-    if non_negative and len(values) and values.min() < 0:
-        return None
-    return values
+        return False
+    return not (non_negative and len(values) and values.min() < 0)
 
 
 @dataclass(frozen=True)

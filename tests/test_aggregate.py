@@ -7,6 +7,7 @@ too large each cut counts on its own codes. Both must give what a loop over the 
 from __future__ import annotations
 
 import math
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -15,6 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import gatekit.aggregate
+import gatekit.rows
 from gatekit.adapters import minimal_spec
 from gatekit.aggregate import table_results
 from gatekit.results import Measurement, Results
@@ -205,3 +207,31 @@ def test_quantile_samples_are_sorted_with_their_ids() -> None:
     assert measured.samples.ids is not None
     assert list(measured.samples.ids) == ["e1", "e3", "e4", "e2", "e0"]
     assert measured.value == 5.0  # nearest rank: ceil(0.9 * 5) = 5
+
+
+def test_a_parquet_file_in_many_row_groups_gives_the_same_slices(tmp_path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from gatekit.load import load_results
+
+    rng = np.random.default_rng(5)
+    rows = [
+        {
+            "task": str(rng.choice(["x", "y", "z"])),
+            "lang": str(rng.choice(["en", "de"])),
+            "kind": str(rng.choice(["a", "b"])),
+            "correct": bool(rng.random() < 0.7),
+            "score": float(round(rng.normal(), 3)),
+        }
+        for _ in range(300)
+    ]
+    path = tmp_path / "rows.parquet"
+    pq.write_table(pa.Table.from_pylist(rows), path, row_group_size=7)  # 43 chunks per column
+    spec = make_spec(slice_by=["task"], slice_cross=[["task", "lang"]])
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(gatekit.rows, "_MIN_CHUNK_ROWS", 1)  # keep every chunk: sums run chunk by chunk
+        chunked = load_results(path, spec)
+
+    assert_matches_reference(chunked, rows, ["task"], [["task", "lang"]])
