@@ -1,10 +1,10 @@
-"""Per-example results tables: JSONL, CSV and Parquet rows turned into per-slice measurements.
+"""Per-example results tables: reading JSONL, CSV and Parquet rows, and decoding their columns.
 
-A table has one row per example. The spec says how metrics are computed from its columns
-(`metrics.<name>.from: {column, aggregate, where}`) and which columns are slices (`table.slice_by`,
-`table.slice_cross`). Reading is columnar (pyarrow); per-slice aggregates are numpy over contiguous groups,
-never a Python loop over rows. pyarrow and numpy are imported inside functions so that `gatekit validate`
-and `gatekit --version` never load them.
+A table has one row per example. Reading is columnar (pyarrow), limited to the columns a check needs;
+decoding turns a column into float64 values (views of the file's own buffers where it can) and a reason code
+for every bad cell, and a slice column into small integer codes. `gatekit.aggregate` computes the per-slice
+measurements from them. pyarrow and numpy are imported inside functions so that `gatekit validate` and
+`gatekit --version` never load them.
 
 Bad cells are never skipped silently. A non-boolean in a rate column, a NaN, a null, a non-canonical CSV
 number, a negative value in a `non_negative` column or a row without a slice value is counted per column;
