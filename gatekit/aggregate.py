@@ -557,6 +557,10 @@ class _Found:
     samples: Samples | None = None
 
 
+_SliceFinder = Callable[[int], _Found]
+"""What one slice of a cut measures, by the slice's index."""
+
+
 def _summed_slices(  # noqa: PLR0917 - internal
     layout: _Layout,
     bins: _Bins,
@@ -567,7 +571,7 @@ def _summed_slices(  # noqa: PLR0917 - internal
     ids: npt.NDArray[Any] | None,
     counts: FloatArray,
     shift: float,
-) -> Any:
+) -> _SliceFinder:
     """Rate, mean, sum or count of each slice of the cut, from binned totals."""
     import numpy as np
 
@@ -649,7 +653,9 @@ def _small_keys(codes: npt.NDArray[np.integer[Any]], largest: int) -> npt.NDArra
     return codes
 
 
-def _quantile_slices(cut: _Cut, rows: _MetricRows, values: FloatArray, ids: npt.NDArray[Any] | None, q: float) -> Any:
+def _quantile_slices(
+    cut: _Cut, rows: _MetricRows, values: FloatArray, ids: npt.NDArray[Any] | None, q: float
+) -> _SliceFinder:
     """Each slice's values sorted, its q-quantile (nearest rank) and the sorted values as its samples."""
     import numpy as np
 
@@ -685,17 +691,14 @@ def _quantile_slices(cut: _Cut, rows: _MetricRows, values: FloatArray, ids: npt.
     return found
 
 
-def _min_n_for_quantile(q: float) -> int:
-    # Smallest n for which the sample maximum is a 95% one-sided upper bound of the q-quantile
-    # (1 - q**n >= 0.95): with fewer examples no distribution-free bound on p95 exists (p95 needs 59).
-    return math.ceil(math.log(0.05) / math.log(q))
-
-
 def _measurement(source: ColumnAggregate, found: _Found, problem: str | None) -> Measurement:
     if found.n == 0:
         return Measurement(math.nan, 0, None, found.samples, problem or "every row of this slice is bad")
     if source.aggregate in QUANTILES:
-        need = _min_n_for_quantile(QUANTILES[source.aggregate])
+        from gatekit.stats import min_n_for_quantile
+
+        # With fewer examples no distribution-free 95% bound on the quantile exists (p95 needs 59).
+        need = min_n_for_quantile(QUANTILES[source.aggregate], 0.95)
         if found.n < need and problem is None:
             problem = (
                 f"{source.aggregate} needs at least {need} examples for a distribution-free bound; "

@@ -155,23 +155,17 @@ def _paired(cand: Measurement, base: Measurement) -> tuple[stats.FloatArray, sta
     c_ids, b_ids = cand.samples.ids, base.samples.ids
     if c_ids is None or b_ids is None:
         return None
-    c_values, b_values = cand.samples.values, base.samples.values
     try:
         # Sorting both id lists pairs them in O(n log n): same length, each unique, equal once sorted.
         c_order, b_order = np.argsort(c_ids, kind="stable"), np.argsort(b_ids, kind="stable")
-        c_sorted, b_sorted = c_ids[c_order], b_ids[b_order]
-        if len(c_sorted) > 1 and bool((c_sorted[1:] == c_sorted[:-1]).any()):
-            return None
-        if not np.array_equal(c_sorted, b_sorted):
-            return None
-    except TypeError:  # ids of mixed types do not sort: pair them through a dict instead
-        position = {example: i for i, example in enumerate(b_ids.tolist())}
-        if len(position) != len(b_ids) or len(set(c_ids.tolist())) != len(c_ids):
-            return None
-        order = [position.get(example, -1) for example in c_ids.tolist()]
-        if -1 in order:
-            return None
-        return c_values, b_values[order]
+    except TypeError:  # ids that do not compare (a table column never mixes types): leave them unpaired
+        return None
+    c_sorted, b_sorted = c_ids[c_order], b_ids[b_order]
+    if len(c_sorted) > 1 and bool((c_sorted[1:] == c_sorted[:-1]).any()):
+        return None
+    if not np.array_equal(c_sorted, b_sorted):
+        return None
+    c_values, b_values = cand.samples.values, base.samples.values
     aligned = np.empty_like(b_values)
     aligned[c_order] = b_values[b_order]  # the baseline in the candidate's example order
     return c_values, aligned

@@ -75,7 +75,9 @@ class Samples:
         self._ids = ids
         self._has_ids = ids is not None or (fetch is not None and has_ids)
         self._fetch = fetch
-        self.n: int = len(values) if values is not None else n  # type: ignore[assignment]
+        count = len(values) if values is not None else n
+        assert count is not None
+        self.n = count
         self._summary = summary
         self._is_sorted = is_sorted
         self._sorted: npt.NDArray[np.float64] | None = None
@@ -100,12 +102,10 @@ class Samples:
 
     def summary(self) -> SampleSummary:
         if self._summary is None:
-            import numpy as np
+            from gatekit.stats import sample_mean_stderr
 
             values = self.values
-            n = len(values)
-            mean = float(np.mean(values)) if n else math.nan
-            stderr = float(np.std(values, ddof=1) / math.sqrt(n)) if n > 1 else math.inf
+            mean, stderr = sample_mean_stderr(values) if len(values) else (math.nan, math.inf)
             binary = bool(((values == 0) | (values == 1)).all())
             self._summary = SampleSummary(mean, stderr, float(values.sum()) if binary else None)
         return self._summary
