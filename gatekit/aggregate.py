@@ -44,6 +44,7 @@ from gatekit.rows import (
     plain_column,
 )
 from gatekit.spec import AGGREGATE_SLICE, ColumnAggregate, RowFilter, Spec, TableOptions
+from gatekit.stats import min_n_for_quantile, no_spread
 
 if TYPE_CHECKING:
     import numpy as np
@@ -206,20 +207,44 @@ class _Layout:
     def reduce(self, cut: _Cut, source: _Source, cells: FloatArray) -> tuple[FloatArray, float]:
         """Per-slice totals of the cut from totals per cell of the source, and the total of the rows that
         have no value in one of the cut's columns."""
+        shape, others = self._axes(cut, source)
+        marginal = cells.reshape(shape).sum(axis=others)
+        inner = self._slices(cut, source, marginal)
+        return inner, float(marginal.sum() - inner.sum())
+
+    def spread(
+        self, cut: _Cut, source: _Source, squares: FloatArray, counts: FloatArray, sums: FloatArray
+    ) -> FloatArray:
+        """Per-slice sums of squared deviations from the slice's mean, from per-cell ones (each centred on its
+        own cell's mean): within-cell plus n_cell * (mean_cell - mean_slice)^2, so that no large offset is
+        ever subtracted from another (Chan, Golub and LeVeque's pairwise update)."""
+        import numpy as np
+
+        shape, others = self._axes(cut, source)
+        squares, counts, sums = squares.reshape(shape), counts.reshape(shape), sums.reshape(shape)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            slice_mean = sums.sum(axis=others, keepdims=True) / counts.sum(axis=others, keepdims=True)
+            between = np.where(counts > 0, counts * (sums / counts - slice_mean) ** 2, 0.0)
+        return self._slices(cut, source, (squares + between).sum(axis=others))
+
+    def _axes(self, cut: _Cut, source: _Source) -> tuple[tuple[int, ...], tuple[int, ...]]:
+        """The shape of the source's cells and the axes a cut sums over."""
+        if source is self.cube:
+            return self.shape, tuple(i for i in range(len(self.shape)) if i not in cut.axes)
+        return (source.size,), (() if cut.codes is not None else (0,))
+
+    def _slices(self, cut: _Cut, source: _Source, marginal: FloatArray) -> FloatArray:
+        """The cut's slices, in label order, from its marginal (rows without a value left out)."""
         import numpy as np
 
         if cut.codes is None:
-            return np.array([cells.sum()]), 0.0
+            return np.reshape(marginal, (1,))
         if source is not self.cube:
-            return cells[:-1], float(cells[-1])
-        cube = cells.reshape(self.shape)
-        others = tuple(i for i in range(len(self.shape)) if i not in cut.axes)
-        marginal = cube.sum(axis=others) if others else cube
+            return marginal[:-1]
         kept = sorted(cut.axes)
         if list(cut.axes) != kept:
             marginal = np.transpose(marginal, [kept.index(a) for a in cut.axes])
-        inner = marginal[tuple(slice(0, -1) for _ in cut.axes)]
-        return inner.ravel(), float(marginal.sum() - inner.sum())
+        return marginal[tuple(slice(0, -1) for _ in cut.axes)].ravel()
 
 
 _CUBE_MAX_CELLS = 1 << 22
@@ -391,19 +416,19 @@ class _Bins:
         key = ("sums", id(source.codes), id(column), rows.filter_key)
         if key not in self._cache:
 
-            def weights(chunk: FloatArray, valid: BoolArray | None) -> FloatArray:
+            def weights(chunk: FloatArray, valid: BoolArray | None, _codes: IntArray | None) -> FloatArray:
                 return chunk if valid is None else np.where(valid, chunk, 0.0)
 
             self._cache[key] = _weighted_chunks(source, column, rows.valid, weights)
         return self._cache[key]
 
-    def squares(self, source: _Source, rows: _MetricRows, column: Decoded, shift: float) -> FloatArray:
-        """Sums of (value - shift)^2 over valid rows: centred, so that the variance keeps its precision."""
+    def squares(self, source: _Source, rows: _MetricRows, column: Decoded, cell_means: FloatArray) -> FloatArray:
+        """Sums of squared deviations of the valid values from their own cell's mean, per cell."""
         key = ("squares", id(source.codes), id(column), rows.filter_key)
         if key not in self._cache:
 
-            def weights(chunk: FloatArray, valid: BoolArray | None) -> FloatArray:
-                centred = chunk - shift
+            def weights(chunk: FloatArray, valid: BoolArray | None, codes: IntArray | None) -> FloatArray:
+                centred = chunk - (cell_means[codes] if codes is not None else cell_means[0])
                 if valid is not None:
                     centred[~valid] = 0.0
                 centred *= centred
@@ -426,16 +451,16 @@ def _weighted_chunks(
     source: _Source,
     column: Decoded,
     valid: BoolArray | None,
-    weights: Callable[[FloatArray, BoolArray | None], FloatArray],
+    weights: Callable[[FloatArray, BoolArray | None, IntArray | None], FloatArray],
 ) -> FloatArray:
-    """Totals per bin of `weights(chunk, valid rows of the chunk)`, chunk by chunk: the temporaries stay the
-    size of a chunk and the column itself is never copied."""
+    """Totals per bin of `weights(chunk, its valid rows, its codes)`, chunk by chunk: the temporaries stay
+    the size of a chunk and the column itself is never copied."""
     start = 0
     total: FloatArray | None = None
     for chunk in column.chunks:
         stop = start + len(chunk)
         part = _Source(None if source.codes is None else source.codes[start:stop], source.size, len(chunk))
-        found = _weighted(part, weights(chunk, None if valid is None else valid[start:stop]))
+        found = _weighted(part, weights(chunk, None if valid is None else valid[start:stop], part.codes))
         if total is None:
             total = found
         else:
@@ -493,7 +518,6 @@ def _measure_metric(  # noqa: PLR0917 - internal, called once per metric
         summary = f"{int(rows.bad.sum())} bad rows in column {column_name!r} ({detail}; first at {first})"
         if drop_invalid:
             notes.append(f"{table.source}: {metric}: dropped {summary} (drop_invalid)")
-    shift = _overall_mean(column, rows.valid) if source.aggregate in ("mean", "sum") else 0.0
     out: dict[str, Measurement] = {}
     for cut in layout.cuts:
         counted = _cut_rows(layout, bins, cut, rows, column_key=id(column))
@@ -510,7 +534,7 @@ def _measure_metric(  # noqa: PLR0917 - internal, called once per metric
         if source.aggregate in QUANTILES:
             found = _quantile_slices(cut, rows, column.values, ids, QUANTILES[source.aggregate])
         else:
-            found = _summed_slices(layout, bins, cut, source, rows, column, ids, counted.valid, shift)
+            found = _summed_slices(layout, bins, cut, source, rows, column, ids, counted.valid)
         for g, label in enumerate(cut.names):
             n_rows = int(counted.rows[g])
             if n_rows == 0:
@@ -524,18 +548,6 @@ def _measure_metric(  # noqa: PLR0917 - internal, called once per metric
                 )
             out[label] = _measurement(source, found(g), problem)
     return out
-
-
-def _overall_mean(column: Decoded, valid: BoolArray | None) -> float:
-    """The mean of the valid values, chunk by chunk: the shift that centres sums of squares."""
-    total, count, start = 0.0, 0, 0
-    for chunk in column.chunks:
-        stop = start + len(chunk)
-        chosen = chunk if valid is None else chunk[valid[start:stop]]
-        total += float(chosen.sum())
-        count += len(chosen)
-        start = stop
-    return total / count if count else 0.0
 
 
 def _cut_rows(layout: _Layout, bins: _Bins, cut: _Cut, rows: _MetricRows, *, column_key: int) -> _CutRows:
@@ -570,7 +582,6 @@ def _summed_slices(  # noqa: PLR0917 - internal
     column: Decoded,
     ids: npt.NDArray[Any] | None,
     counts: FloatArray,
-    shift: float,
 ) -> _SliceFinder:
     """Rate, mean, sum or count of each slice of the cut, from binned totals."""
     import numpy as np
@@ -579,17 +590,20 @@ def _summed_slices(  # noqa: PLR0917 - internal
     if aggregate == "count":
         return lambda g: _Found(float(counts[g]), int(counts[g]))
     origin = layout.source(cut)
-    totals = layout.reduce(cut, origin, bins.sums(origin, rows, column))[0]
+    cell_sums = bins.sums(origin, rows, column)
+    totals = layout.reduce(cut, origin, cell_sums)[0]
     n = np.maximum(counts, 1.0)
-    if aggregate == "rate":
-        # Exact counts: var = k (n - k) / (n (n - 1)), the sample variance of 0/1 values.
-        with np.errstate(invalid="ignore", divide="ignore"):
+    with np.errstate(invalid="ignore", divide="ignore"):
+        if aggregate == "rate":
+            # Exact counts: var = k (n - k) / (n (n - 1)), the sample variance of 0/1 values.
             variance = totals * (counts - totals) / (n * (counts - 1))
-    else:
-        squares = layout.reduce(cut, origin, bins.squares(origin, rows, column, shift))[0]
-        offset = totals / n - shift
-        with np.errstate(invalid="ignore", divide="ignore"):
-            variance = np.maximum(squares - counts * offset * offset, 0.0) / (counts - 1)
+        else:
+            cell_rows = bins.rows(origin, rows)
+            bad_cells = bins.bad(origin, rows, id(column))
+            cell_counts = cell_rows if bad_cells is None else cell_rows - bad_cells
+            cell_means = np.where(cell_counts > 0, cell_sums / np.maximum(cell_counts, 1.0), 0.0)
+            squares = bins.squares(origin, rows, column, cell_means)
+            variance = layout.spread(cut, origin, squares, cell_counts, cell_sums) / (counts - 1)
     gather = _SliceRows(cut, rows.valid, column, ids)
 
     def found(g: int) -> _Found:
@@ -598,7 +612,10 @@ def _summed_slices(  # noqa: PLR0917 - internal
         if aggregate == "sum":
             # The sum's standard error is n times the mean's: sqrt(n) * SD. No per-example values: an
             # interval on a sum is a t interval on that stderr, never one on the mean.
-            stderr = math.sqrt(size * var) if math.isfinite(var) else None
+            stderr = math.sqrt(size * var) if math.isfinite(var) else math.nan
+            # One example, or examples that all agree, estimate no spread: unbounded, never a point.
+            if not math.isfinite(stderr) or no_spread(stderr, float(totals[g])):
+                stderr = math.inf
             return _Found(float(totals[g]), size, stderr)
         mean = float(totals[g]) / size if size else math.nan
         se = math.sqrt(var / size) if math.isfinite(var) else None
@@ -695,8 +712,6 @@ def _measurement(source: ColumnAggregate, found: _Found, problem: str | None) ->
     if found.n == 0:
         return Measurement(math.nan, 0, None, found.samples, problem or "every row of this slice is bad")
     if source.aggregate in QUANTILES:
-        from gatekit.stats import min_n_for_quantile
-
         # With fewer examples no distribution-free 95% bound on the quantile exists (p95 needs 59).
         need = min_n_for_quantile(QUANTILES[source.aggregate], 0.95)
         if found.n < need and problem is None:

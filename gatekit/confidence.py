@@ -18,7 +18,9 @@ Methods, by what the results hold (the method is named in every outcome):
 * quantile (p95 latency): distribution-free order-statistic bounds; relative bounds: a seeded percentile
   bootstrap of the difference or ratio of quantiles. Timeouts are +inf and rank last.
 
-With no n, stderr or per-example values the check falls back to the point comparison and says so
+Per-example values that estimate no spread (one example, or examples that all agree) give an unbounded
+interval: inconclusive, never a pass on the point. With no n, stderr or per-example values the check falls
+back to the point comparison and says so
 ("point estimate, no uncertainty known"), unless `require_uncertainty` makes it inconclusive. A proportion
 whose value times n is not a whole count is *missing* (the value and n disagree, so neither is trusted).
 """
@@ -199,8 +201,12 @@ def _unpaired_note(cand: Measurement, base: Measurement) -> str:
 
 def _mean_se(m: Measurement) -> tuple[float, float, int | None] | None:
     """(estimate, stderr, n) of a mean from per-example values or a reported stderr."""
-    if m.samples is not None and m.samples.n >= 2:
+    if m.samples is not None:
         summary = m.samples.summary()
+        if m.samples.n < 2 or stats.no_spread(summary.stderr, summary.mean):
+            # One example, or examples that all agree, estimate no spread: the interval is unbounded, not a
+            # point (a t interval of width zero would pass on two identical scores).
+            return m.value, math.inf, m.samples.n
         if math.isfinite(summary.stderr):
             return summary.mean, summary.stderr, m.samples.n
     if m.stderr is not None:

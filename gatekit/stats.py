@@ -180,6 +180,12 @@ def sample_mean_stderr(values: FloatArray) -> tuple[float, float]:
     return mean, stderr
 
 
+def no_spread(stderr: float, estimate: float) -> bool:
+    """True when a standard error is zero up to rounding: the examples all agree, and a t interval would
+    have no width. Such data estimate no spread at all; callers treat the interval as unbounded."""
+    return stderr <= 1e-12 * abs(estimate)
+
+
 def log_ratio_bounds(  # noqa: PLR0917 - two (estimate, stderr) pairs
     m_c: float, se_c: float, m_b: float, se_b: float, confidence: float, covariance: float = 0.0
 ) -> Bounds:
