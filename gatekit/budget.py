@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import math
-
-from gatekit.evaluate import fmt
+from gatekit.evaluate import fmt, usable_value
 from gatekit.outcomes import BudgetOutcome
 from gatekit.results import Results
 from gatekit.spec import Budget, CostPerPoint
@@ -50,11 +48,12 @@ def _cost_per_point(rule: CostPerPoint, candidate: Results, baseline: Results | 
         return missing(f"the candidate results record no cost {rule.cost!r}")
     if baseline is None:
         return missing("cost per point needs baseline results")
-    cand = candidate.measurement(rule.metric, rule.slice)
-    base = baseline.measurement(rule.metric, rule.slice)
-    if cand is None or base is None or not (math.isfinite(cand.value) and math.isfinite(base.value)):
-        return missing(f"{rule.metric!r} on {rule.slice!r} is missing or not finite in the candidate or baseline")
-    gain = (cand.value - base.value) if rule.higher_is_better else (base.value - cand.value)
+    # The gates' own rule: a NaN, an empty slice or a value with a problem (bad rows, a partial run) is missing.
+    cand_value, _, cand_why = usable_value(candidate, rule.metric, rule.slice, "candidate")
+    base_value, _, base_why = usable_value(baseline, rule.metric, rule.slice, "baseline")
+    if cand_value is None or base_value is None:
+        return missing(cand_why or base_why or f"{rule.metric!r} on {rule.slice!r} is missing")
+    gain = (cand_value - base_value) if rule.higher_is_better else (base_value - cand_value)
     points = gain / rule.point
     if points <= 0:
         return BudgetOutcome(

@@ -88,7 +88,7 @@ def evaluate_bound(
     """One bound of one gate on one slice, uncorrected for multiplicity (`spec` supplies the confidence,
     min_n and metric kinds; without it, 0.95 and no kinds)."""
     kind = BOUND_KINDS[bound]
-    observed, n, problem = _usable(candidate, gate.metric, slice_name, "candidate")
+    observed, n, problem = usable_value(candidate, gate.metric, slice_name, "candidate")
     if problem is not None:
         return _outcome(gate, slice_name, bound, limit, "missing", problem, observed=observed, n=n)
     assert observed is not None
@@ -96,7 +96,7 @@ def evaluate_bound(
     if kind.needs_baseline:
         if baseline is None:
             return _outcome(gate, slice_name, bound, limit, "missing", f"{bound} needs baseline results", observed, n=n)
-        base_value, _, problem = _usable(baseline, gate.metric, slice_name, "baseline")
+        base_value, _, problem = usable_value(baseline, gate.metric, slice_name, "baseline")
         if problem is not None:
             return _outcome(gate, slice_name, bound, limit, "missing", problem, observed, base_value, n=n)
     threshold = kind.threshold(limit, base_value)
@@ -148,7 +148,9 @@ def _breach_symbol(symbol: str) -> str:
     return {">=": "<", "<=": ">"}[symbol]
 
 
-def _usable(results: Results, metric: str, slice_name: str, role: str) -> tuple[float | None, int | None, str | None]:
+def usable_value(
+    results: Results, metric: str, slice_name: str, role: str
+) -> tuple[float | None, int | None, str | None]:
     """The value of (metric, slice) if it can be compared, else why not."""
     slices = results.metrics.get(metric)
     if slices is None:
@@ -268,7 +270,7 @@ def evaluate_hypothesis(spec: Spec, candidate: Results, baseline: Results | None
     """Did the metrics the hypothesis named improve on the aggregate? Informational: gates decide the verdict."""
     outcomes = []
     for metric in spec.hypothesis.improves:
-        cand, _, cand_problem = _usable(candidate, metric, AGGREGATE_SLICE, "candidate")
+        cand, _, cand_problem = usable_value(candidate, metric, AGGREGATE_SLICE, "candidate")
         if baseline is None:
             outcomes.append(
                 HypothesisOutcome(
@@ -281,7 +283,7 @@ def evaluate_hypothesis(spec: Spec, candidate: Results, baseline: Results | None
                 )
             )
             continue
-        base, _, base_problem = _usable(baseline, metric, AGGREGATE_SLICE, "baseline")
+        base, _, base_problem = usable_value(baseline, metric, AGGREGATE_SLICE, "baseline")
         problem = cand_problem or base_problem
         if problem is not None or cand is None or base is None:
             outcomes.append(

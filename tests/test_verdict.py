@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from gatekit.exit_codes import ExitCode
+from gatekit.results import Measurement, Results
 from gatekit.verdict import build_verdict
 from tests.factories import PINNED, results, spec
 
@@ -96,3 +97,15 @@ def test_cost_per_point_within_limit_passes() -> None:
     )
 
     assert (verdict.budget[0].status, verdict.budget[0].spent) == ("pass", pytest.approx(750.0))
+
+
+def test_cost_per_point_on_a_value_with_a_problem_is_missing_not_passed() -> None:
+    # A partial run or bad rows: the gates call such a value missing, and so does the budget.
+    budget = {"max_cost_per_point": {"cost": "usd", "metric": "q", "point": 0.01, "limit": 1000}}
+    gate_spec = spec(REVISE_GATE, budget=budget)
+    partial = Results("b.yaml", "b", {"q": {"all": Measurement(0.90, 100, problem="40 of 100 samples evaluated")}})
+
+    verdict = build_verdict(gate_spec, results({"q": {"all": 0.92}}, {"usd": 1500.0}), partial, spec_path="s.yaml")
+
+    assert verdict.budget[0].status == "missing"
+    assert "40 of 100 samples evaluated" in verdict.budget[0].reason
