@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import zipfile
 from pathlib import Path
 
@@ -229,3 +230,15 @@ def test_validate_path_imports_neither_numpy_nor_pyarrow() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip().splitlines()[-1] == "[]"
+
+
+def test_promptfoo_result_without_a_cost_makes_the_cost_missing(tmp_path: Path) -> None:
+    document = json.loads((FIXTURES / "promptfoo_results.json").read_text(encoding="utf-8"))
+    for result in document["results"]["results"]:
+        result.pop("cost", None)
+    path = tmp_path / "results.json"
+    path.write_text(json.dumps(document), encoding="utf-8")
+
+    cost = load_results(path).metrics["cost_usd"]["all"]
+
+    assert cost.problem is not None  # an unknown cost is not a free request

@@ -57,7 +57,7 @@ def rows(data: Any, source: str) -> list[dict[str, Any]]:
             "success": None if infra else result.get("success"),
             "score": None if infra else result.get("score"),
             "latency_ms": result.get("latencyMs"),
-            "cost_usd": result.get("cost", 0.0),
+            "cost_usd": result.get("cost"),  # absent: unknown, a bad cell; never a free request
             "provider": provider_id,
             "prompt_idx": result.get("promptIdx"),
             "test_idx": result.get("testIdx"),
