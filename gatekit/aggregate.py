@@ -101,7 +101,7 @@ def table_results(
         check_columns([id_column], table.columns, table.source)
     ids = _ids(table, id_column) if id_column else None
     layout = _layout(table, options)
-    bins = _Bins(layout)
+    bins = _Bins()
     decoded: dict[tuple[str, str], Decoded] = {}
     filters: dict[RowFilter, _Selection] = {}
     all_notes = list(notes)
@@ -272,6 +272,7 @@ def _layout(table: Table, options: TableOptions) -> _Layout:
         labels = [f"{a_name}={x},{b_name}={y}" for x in a.labels for y in b.labels]
         narrow = _small_keys(crossed, len(labels))
         cuts.append(_Cut(labels, (a_name, b_name), (ia, ib), narrow, _any(missing)))
+    _check_unique_names(cuts, table.source)
     shape = tuple(len(column.labels) + 1 for column in columns)
     cells = math.prod(shape)
     cube = None
@@ -282,6 +283,20 @@ def _layout(table: Table, options: TableOptions) -> _Layout:
             fine += coded
         cube = _Source(fine, cells, n)
     return _Layout(n, cuts, shape, cube)
+
+
+def _check_unique_names(cuts: list[_Cut], source: str) -> None:
+    """Two slices with one name would overwrite each other (a value `x,b=y` of `a` reads like a cross)."""
+    seen: dict[str, tuple[str, ...]] = {}
+    for cut in cuts:
+        for name in cut.names:
+            if name in seen:
+                raise ResultsError.at(
+                    f"slice name {name!r} comes from both {' x '.join(seen[name])} and {' x '.join(cut.columns)}; "
+                    "rename the slice values so that every slice has its own name",
+                    source,
+                )
+            seen[name] = cut.columns or (AGGREGATE_SLICE,)
 
 
 def _any(mask: BoolArray) -> BoolArray | None:
@@ -392,8 +407,7 @@ class _Bins:
     """Totals per bin of a source (rows, bad rows, sums, centred squares), computed once and shared by
     every metric and cut that asks for the same thing."""
 
-    def __init__(self, layout: _Layout) -> None:
-        self.layout = layout
+    def __init__(self) -> None:
         self._cache: dict[tuple[object, ...], FloatArray] = {}
 
     def rows(self, source: _Source, rows: _MetricRows) -> FloatArray:

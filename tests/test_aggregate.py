@@ -19,6 +19,7 @@ import gatekit.aggregate
 import gatekit.rows
 from gatekit.adapters import minimal_spec
 from gatekit.aggregate import table_results
+from gatekit.errors import ResultsError
 from gatekit.results import Measurement, Results
 from gatekit.rows import rows_to_table
 from gatekit.spec import Spec
@@ -236,3 +237,11 @@ def test_a_parquet_file_in_many_row_groups_gives_the_same_slices(tmp_path: Path)
         chunked = load_results(path, spec)
 
     assert_matches_reference(chunked, rows, ["task"], [["task", "lang"]])
+
+
+def test_two_slices_with_one_name_are_an_error_not_an_overwrite() -> None:
+    rows = [{"task": "x,lang=en", "lang": "de", "correct": True, "score": 1.0, "kind": "a"}]
+    rows += [{"task": "x", "lang": "en", "correct": False, "score": 0.0, "kind": "a"}]
+
+    with pytest.raises(ResultsError, match=r"slice name 'task=x,lang=en' comes from both task and task x lang"):
+        measure(rows, slice_by=["task"], slice_cross=[["task", "lang"]])
