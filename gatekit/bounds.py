@@ -49,6 +49,10 @@ class BoundKind:
 BOUND_KINDS: dict[str, BoundKind] = {}
 
 
+BREACH_SYMBOL = {">=": "<", "<=": ">"}
+"""How a report writes a breach of each bound's symbol (0.4 < 0.5)."""
+
+
 def _bound(
     name: BoundName, side: Side, *, needs_baseline: bool, symbol: str
 ) -> Callable[[ThresholdRule], ThresholdRule]:

@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 
 from gatekit import stats
-from gatekit.bounds import BoundKind, Side, passes
+from gatekit.bounds import BREACH_SYMBOL, BoundKind, Side, passes
 from gatekit.results import Measurement
 from gatekit.spec import MetricKind
 
@@ -470,7 +470,7 @@ def _decide(  # noqa: PLR0917
     p_value = stats.breach_p_value(found.bounds_at, side, threshold)
     # The point comparison leads, worded as before; the interval says whether it is evidence.
     point_ok = passes(side, observed, threshold)
-    head = f"{_fmt(observed)} {symbol if point_ok else _BREACH[symbol]} {_fmt(threshold)}{context}"
+    head = f"{_fmt(observed)} {symbol if point_ok else BREACH_SYMBOL[symbol]} {_fmt(threshold)}{context}"
     if not point_ok:
         head += f"; breached by {_fmt(abs(observed - threshold))}"
 
@@ -495,9 +495,6 @@ def _decide(  # noqa: PLR0917
         + _needed_text(needed, found.n)
     )
     return judgement("inconclusive", tail, needed)
-
-
-_BREACH = {">=": "<", "<=": ">"}
 
 
 def _needed_text(needed: int | None, n: int) -> str:

@@ -13,7 +13,7 @@ import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Literal
 
-from gatekit.bounds import BOUND_KINDS, headroom, passes
+from gatekit.bounds import BOUND_KINDS, BREACH_SYMBOL, headroom, passes
 from gatekit.confidence import correct_for_multiplicity, judge, settings_for
 from gatekit.outcomes import AggregateCallout, GateOutcome, HypothesisOutcome, Status
 from gatekit.results import Measurement, Results
@@ -134,7 +134,7 @@ def evaluate_bound(
             }
         )
     ok = passes(kind.side, observed, threshold.value)
-    relation = kind.symbol if ok else _breach_symbol(kind.symbol)
+    relation = kind.symbol if ok else BREACH_SYMBOL[kind.symbol]
     reason = f"{fmt(observed)} {relation} {fmt(threshold.value)}"
     if base_value is not None:
         reason += f" (baseline {fmt(base_value)}, {bound}: {fmt(limit)})"
@@ -142,10 +142,6 @@ def evaluate_bound(
         reason += f"; breached by {fmt(-margin)}"
     status: Status = "pass" if ok else "fail"
     return _outcome(gate, slice_name, bound, limit, status, reason, observed, base_value, threshold.value, margin, n)
-
-
-def _breach_symbol(symbol: str) -> str:
-    return {">=": "<", "<=": ">"}[symbol]
 
 
 def usable_value(

@@ -26,11 +26,11 @@ Bounds = tuple[float, float]
 _NORMAL = NormalDist()
 BOOTSTRAP_RESAMPLES = 4000
 BOOTSTRAP_SEED = 20241
+"""Fixed so that two runs give the same verdict; reported in the method name."""
 BOOTSTRAP_MAX_N = 2000
 """Above this many examples per arm, quantile differences use order-statistic bounds on each arm instead of
 the bootstrap: the bootstrap's cost grows with n x resamples, and at this size the distribution-free bounds
 lose little power."""
-"""Fixed so that two runs give the same verdict; reported in the method name."""
 DEFAULT_POWER = 0.8
 """The chance of deciding, at the observed effect, that the evidence-needed estimate aims for."""
 
@@ -38,11 +38,6 @@ DEFAULT_POWER = 0.8
 def z_value(confidence: float) -> float:
     """The standard normal quantile at `confidence` (1.645 at 0.95). Negative below 0.5."""
     return _NORMAL.inv_cdf(confidence)
-
-
-def normal_sf(x: float) -> float:
-    """P(Z > x) for a standard normal Z."""
-    return 1.0 - _NORMAL.cdf(x)
 
 
 # --- Student t -------------------------------------------------------------------------------------------
@@ -237,20 +232,6 @@ def _binomial_cdf(n: int, p: float) -> tuple[int, FloatArray]:
     return k0, cdf
 
 
-def binomial_cdf(k: int, n: int, p: float) -> float:
-    """P(B <= k), B ~ Binomial(n, p)."""
-    if k < 0:
-        return 0.0
-    if k >= n:
-        return 1.0
-    k0, cdf = _binomial_cdf(n, p)
-    if k < k0:
-        return 0.0
-    if k - k0 >= len(cdf):
-        return 1.0
-    return float(min(cdf[k - k0], 1.0))
-
-
 def quantile_ranks(n: int, q: float, confidence: float) -> tuple[int | None, int | None]:
     """1-based ranks (l, u) of the order statistics that bound the q-quantile (Hahn & Meeker 1991, ch. 5).
 
@@ -283,11 +264,6 @@ def sorted_quantile_bounds(ordered: FloatArray, q: float, confidence: float) -> 
         float(ordered[lower - 1]) if lower is not None else -math.inf,
         float(ordered[upper - 1]) if upper is not None else math.inf,
     )
-
-
-def order_quantile(values: FloatArray, q: float) -> float:
-    """The q-quantile as an order statistic (no interpolation, so +inf never turns into NaN)."""
-    return float(np.quantile(values, q, method="inverted_cdf"))
 
 
 # --- bootstrap -------------------------------------------------------------------------------------------
