@@ -25,7 +25,6 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -44,7 +43,7 @@ from gatekit.rows import (
     plain_column,
 )
 from gatekit.spec import AGGREGATE_SLICE, ColumnAggregate, RowFilter, Spec, TableOptions
-from gatekit.stats import min_n_for_quantile, no_spread
+from gatekit.stats import SMALLEST_ALPHA, min_n_for_quantile, no_spread
 
 if TYPE_CHECKING:
     import numpy as np
@@ -101,6 +100,7 @@ def table_results(
         check_columns([id_column], table.columns, table.source)
     ids = _ids(table, id_column) if id_column else None
     layout = _layout(table, options)
+    reach = _deepest_confidence(spec)
     bins = _Bins()
     decoded: dict[tuple[str, str], Decoded] = {}
     filters: dict[RowFilter, _Selection] = {}
@@ -126,7 +126,7 @@ def table_results(
         if ids is not None:
             _check_unique_ids(table, id_column or "", ids, rows.selected, metric)
         metrics[metric] = _measure_metric(
-            table, metric, source, column, rows, ids, layout, bins, options.drop_invalid, all_notes
+            table, metric, source, column, rows, ids, layout, bins, options.drop_invalid, all_notes, reach
         )
     return Results(
         source=table.source,
@@ -134,6 +134,13 @@ def table_results(
         metrics=metrics,
         notes=tuple(all_notes),
     )
+
+
+def _deepest_confidence(spec: Spec) -> float:
+    """The highest confidence any decision of the spec reads a quantile bound at: the p-value search down to
+    `SMALLEST_ALPHA`, or a gate's own confidence, halved on each arm of a change."""
+    highest = max([spec.confidence, *(gate.confidence for gate in spec.gates if gate.confidence is not None)])
+    return 1 - min(SMALLEST_ALPHA, 1 - highest) / 2
 
 
 def _role(source: ColumnAggregate) -> str:
@@ -519,6 +526,7 @@ def _measure_metric(  # noqa: PLR0917 - internal, called once per metric
     bins: _Bins,
     drop_invalid: bool,
     notes: list[str],
+    reach: float,
 ) -> dict[str, Measurement]:
     import numpy as np
 
@@ -533,6 +541,7 @@ def _measure_metric(  # noqa: PLR0917 - internal, called once per metric
         if drop_invalid:
             notes.append(f"{table.source}: {metric}: dropped {summary} (drop_invalid)")
     out: dict[str, Measurement] = {}
+    subsample = _Subsample(column.values) if source.aggregate in QUANTILES else None
     for cut in layout.cuts:
         counted = _cut_rows(layout, bins, cut, rows, column_key=id(column))
         slice_problem = None
@@ -546,7 +555,10 @@ def _measure_metric(  # noqa: PLR0917 - internal, called once per metric
                 notes.append(f"{table.source}: {metric}: {slice_problem}; they are left out of these slices")
                 slice_problem = None
         if source.aggregate in QUANTILES:
-            found = _quantile_slices(cut, rows, column.values, ids, QUANTILES[source.aggregate])
+            assert subsample is not None
+            found = _quantile_slices(
+                cut, rows, column, ids, QUANTILES[source.aggregate], counted.valid, reach, subsample
+            )
         else:
             found = _summed_slices(layout, bins, cut, source, rows, column, ids, counted.valid)
         for g, label in enumerate(cut.names):
@@ -684,40 +696,161 @@ def _small_keys(codes: npt.NDArray[np.integer[Any]], largest: int) -> npt.NDArra
     return codes
 
 
-def _quantile_slices(
-    cut: _Cut, rows: _MetricRows, values: FloatArray, ids: npt.NDArray[Any] | None, q: float
-) -> _SliceFinder:
-    """Each slice's values sorted, its q-quantile (nearest rank) and the sorted values as its samples."""
+_RUN_STRIDE = 16
+"""A large quantile slice's run of ranks is located on every 16th row first, then read off the whole slice."""
+_RUN_MARGIN_SD = 4.0
+"""How many binomial standard deviations of slack the located run gets on each side. A run that still misses
+a rank its bounds need is caught by counting and the slice is read whole: the slack buys speed, not safety."""
+
+
+class _Subsample:
+    """Every `_RUN_STRIDE`-th row of a quantile column, sorted by value once and shared by the column's cuts."""
+
+    def __init__(self, values: FloatArray) -> None:
+        self._values = values[::_RUN_STRIDE]
+        self._sorted: tuple[IntArray, FloatArray] | None = None
+
+    def thresholds(
+        self, codes: npt.NDArray[np.integer[Any]] | None, sizes: IntArray, first: IntArray, last: IntArray
+    ) -> tuple[FloatArray, FloatArray]:
+        """Per slice, value bounds (lo, hi) that very likely enclose the first-th to the last-th smallest
+        values of the slice (of `sizes` rows): -inf/+inf where the whole slice is wanted. One more entry, for
+        rows outside every slice, encloses nothing."""
+        import numpy as np
+
+        if self._sorted is None:
+            order = np.argsort(self._values)
+            self._sorted = order, self._values[order]
+        order, by_value = self._sorted
+        size = len(sizes)
+        if codes is None:
+            in_sample = np.array([len(by_value), 0])
+        else:
+            sample_codes = codes[::_RUN_STRIDE][order]
+            regroup = np.argsort(sample_codes, kind="stable")  # narrow codes: a radix sort
+            by_value = by_value[regroup]
+            in_sample = np.bincount(sample_codes, minlength=size + 1)
+        starts = np.concatenate([[0], np.cumsum(in_sample)])
+        lo, hi = np.full(size + 1, math.inf), np.full(size + 1, -math.inf)
+        for g in range(size):
+            n, m = int(sizes[g]), int(in_sample[g])
+            lo[g], hi[g] = -math.inf, math.inf
+            if n == 0 or m == 0 or (first[g] <= 1 and last[g] >= n):
+                continue
+            # The value at rank j of the m sampled rows sits near rank j * n / m of the slice.
+            j = _sample_rank(int(first[g]) - 1, n, m, -1)
+            if j >= 1:
+                lo[g] = by_value[starts[g] + j - 1]
+            j = _sample_rank(int(last[g]), n, m, +1)
+            if j <= m:
+                hi[g] = by_value[starts[g] + j - 1]
+        return lo, hi
+
+
+def _sample_rank(rank: int, n: int, m: int, side: int) -> int:
+    """The rank among m sampled rows to use for rank `rank` among n, pushed out by the margin on `side`."""
+    p = rank / n
+    return math.floor(rank * m / n + side * (_RUN_MARGIN_SD * math.sqrt(m * p * (1 - p)) + 2))
+
+
+@dataclass(frozen=True)
+class _Runs:
+    """Per slice of a cut, a run of consecutive order statistics: its rows in ascending value, grouped by
+    slice (`starts`), and how many of the slice's rows sort below it."""
+
+    rows: IntArray
+    starts: IntArray
+    below: IntArray
+
+
+def _runs(
+    values: FloatArray, codes: npt.NDArray[np.integer[Any]] | None, sizes: IntArray, lo: FloatArray, hi: FloatArray
+) -> _Runs:
+    """The rows with lo <= value <= hi of their slice, in slice and value order: one pass over the column."""
     import numpy as np
 
-    if cut.codes is None and rows.valid is None:
-        ordered, ordered_ids, offsets = values.copy(), None if ids is None else ids.copy(), np.array([0, len(values)])
-    else:
-        order, offsets = _slice_order(cut, rows.valid, len(values))
-        ordered = values[order]
-        ordered_ids = None if ids is None else ids[order]
-    for g in range(len(offsets) - 1):
-        lo, hi = int(offsets[g]), int(offsets[g + 1])
-        if hi - lo < 2:
-            continue
-        if ordered_ids is None:
-            ordered[lo:hi].sort()
-        else:
-            within = np.argsort(ordered[lo:hi], kind="stable")
-            ordered[lo:hi] = ordered[lo:hi][within]
-            ordered_ids[lo:hi] = ordered_ids[lo:hi][within]
-    level = Fraction(q).limit_denominator(10_000)
+    if codes is None:
+        above = np.flatnonzero(values >= lo[0])
+        kept = above[values[above] <= hi[0]]
+        kept = kept[np.argsort(values[kept])]
+        return _Runs(kept, np.array([0, len(kept)]), sizes - len(above))
+    size = len(sizes)
+    above = np.flatnonzero(values >= lo[codes])
+    in_slice = codes[above]
+    at_least = np.bincount(in_slice, minlength=size + 1)[:size]
+    keep = values[above] <= hi[in_slice]
+    kept, kept_codes = above[keep], in_slice[keep]
+    # Ties may come in any order: equal values are interchangeable order statistics.
+    order = np.argsort(values[kept])
+    order = order[np.argsort(kept_codes[order], kind="stable")]
+    counts = np.bincount(kept_codes, minlength=size + 1)[:size]
+    return _Runs(kept[order], np.concatenate([[0], np.cumsum(counts)]), sizes - at_least)
+
+
+def _valid_codes(cut: _Cut, valid: BoolArray | None) -> npt.NDArray[np.integer[Any]] | None:
+    """Per row its slice, len(cut.names) for a row outside every slice (no slice value, or a bad cell); None
+    when every row is in the one slice."""
+    import numpy as np
+
+    size = len(cut.names)
+    if cut.codes is None:
+        return None if valid is None else _small_keys(np.where(valid, 0, 1), size)
+    return cut.codes if valid is None else _small_keys(np.where(valid, cut.codes, size), size)
+
+
+def _quantile_slices(  # noqa: PLR0917 - internal
+    cut: _Cut,
+    rows: _MetricRows,
+    column: Decoded,
+    ids: npt.NDArray[Any] | None,
+    q: float,
+    counts: FloatArray,
+    reach: float,
+    subsample: _Subsample,
+) -> _SliceFinder:
+    """Each slice's q-quantile (nearest rank) and the order statistics its bounds read.
+
+    A slice of up to `BOOTSTRAP_MAX_N` rows keeps all its values, sorted (the bootstrap and pairing need
+    them). A larger one keeps only the run of ranks that its point estimate and its bounds at any confidence
+    up to `reach` can read (about +-7 standard deviations of the binomial around rank q * n): no cut is ever
+    put in slice order and sorted whole. Its full values are still fetched on demand.
+    """
+    import numpy as np
+
+    from gatekit.stats import BOOTSTRAP_MAX_N, OrderStatistics, nearest_rank, quantile_rank_span
+
+    values = column.values
+    sizes = counts.astype(np.intp)
+    spans = [quantile_rank_span(int(n), q, reach) if n > BOOTSTRAP_MAX_N else (1, int(n)) for n in sizes]
+    first = np.array([a for a, _ in spans], dtype=np.intp)
+    last = np.array([b for _, b in spans], dtype=np.intp)
+    codes = _valid_codes(cut, rows.valid)
+    lo, hi = subsample.thresholds(codes, sizes, first, last)
+    runs = _runs(values, codes, sizes, lo, hi)
+    missed = (runs.below >= first) | (runs.below + np.diff(runs.starts) < last)
+    if missed.any():
+        # The sample misled on these slices (values in a pattern with the stride, say): read them whole.
+        lo[:-1][missed], hi[:-1][missed] = -math.inf, math.inf
+        runs = _runs(values, codes, sizes, lo, hi)
+        missed = (runs.below >= first) | (runs.below + np.diff(runs.starts) < last)
+        assert not missed.any()
+    ordered = values[runs.rows]
+    ordered_ids = None if ids is None else ids[runs.rows]
+    gather = _SliceRows(cut, rows.valid, column, ids)
 
     def found(g: int) -> _Found:
-        lo, hi = int(offsets[g]), int(offsets[g + 1])
-        size = hi - lo
-        segment = ordered[lo:hi]
-        samples = Samples(segment, None if ordered_ids is None else ordered_ids[lo:hi], is_sorted=True)
-        if size == 0:
+        n, below = int(sizes[g]), int(runs.below[g])
+        start, stop = int(runs.starts[g]), int(runs.starts[g + 1])
+        run = ordered[start:stop]
+        run_ids = None if ordered_ids is None else ordered_ids[start:stop]
+        if below == 0 and len(run) == n:
+            samples = Samples(run, run_ids, is_sorted=True)
+        else:
+            kept = OrderStatistics(n, run, below)
+            samples = Samples(fetch=lambda: gather.slice(g), n=n, has_ids=ids is not None, order_statistics=kept)
+        if n == 0:
             return _Found(math.nan, 0, None, samples)
-        # Nearest rank (inverted CDF): the smallest value with at least q of the examples at or below it.
-        rank = max(1, -(-level.numerator * size // level.denominator))
-        return _Found(float(segment[rank - 1]), size, None, samples)
+        return _Found(float(run[nearest_rank(n, q) - 1 - below]), n, None, samples)
 
     return found
 

@@ -371,24 +371,24 @@ def _quantile_interval(
     if cand.samples is None or (base is not None and base.samples is None):
         return NoInterval(f"{POINT_FLAG} (a quantile's interval needs the per-example values)", "point")
     # Sorted once per slice: the p-value search asks for bounds at many confidence levels.
-    c_sorted = cand.samples.sorted_values()
+    c_ranked = cand.samples.order_statistics()
     n_c = cand.samples.n
     if base is None:
         return Interval(
             "order statistics (distribution-free)",
-            lambda c: stats.sorted_quantile_bounds(c_sorted, q, c),
+            lambda c: stats.sorted_quantile_bounds(c_ranked, q, c),
             n_c,
         )
     assert base_value is not None
     assert base.samples is not None
     ratio = bound.name.endswith("_pct")
     if max(n_c, base.samples.n) > stats.BOOTSTRAP_MAX_N:
-        b_sorted = base.samples.sorted_values()
+        b_ranked = base.samples.order_statistics()
         # Bounds on the change are expressed on the baseline's scale, like the bootstrap's below.
         b_q = base_value
 
         def large_n_bounds(c: float) -> stats.Bounds:
-            lo, hi = stats.quantile_change_bounds(c_sorted, b_sorted, q, c, ratio=ratio)
+            lo, hi = stats.quantile_change_bounds(c_ranked, b_ranked, q, c, ratio=ratio)
             return (b_q * lo, b_q * hi) if ratio else (b_q + lo, b_q + hi)
 
         return Interval(

@@ -7,8 +7,14 @@ arithmetic: the throughput benchmark (`bench/throughput.py`) spends more time in
 
 `keep_freed_memory` tells glibc to serve large blocks from its heap and to keep freed memory for reuse. A
 check is a short-lived batch process, so holding its peak footprint until exit costs nothing, and the peak
-itself does not grow. Elsewhere (musl, macOS, Windows) it does nothing. `GATEKIT_MALLOC_TUNING=0` turns it
-off.
+itself does not grow. Elsewhere (musl, macOS, Windows) it does nothing.
+
+It also stops numpy from asking the kernel to back large arrays with transparent huge pages. Where the kernel
+compacts memory on the spot to find them (`defrag` set to `madvise`, the default of many distributions),
+that compaction is the kernel time: in the benchmark it made the system time vary from 0.4 s to 1.5 s. A
+`NUMPY_MADVISE_HUGEPAGE` set by the user is left alone.
+
+`GATEKIT_MALLOC_TUNING=0` turns both off.
 """
 
 from __future__ import annotations
@@ -51,7 +57,20 @@ def keep_freed_memory() -> bool:
         and mallopt(_M_TOP_PAD, 64 << 20)  # grow the heap 64 MiB at a time
     )
     _applied = bool(accepted)
+    if _applied and "NUMPY_MADVISE_HUGEPAGE" not in os.environ:
+        _no_numpy_huge_pages()
     return _applied
+
+
+def _no_numpy_huge_pages() -> None:
+    # numpy reads NUMPY_MADVISE_HUGEPAGE when it is imported, which a check has done by now; this setter
+    # (numpy >= 1.20, in `numpy._core` since 2.0) changes it afterwards.
+    import numpy as np
+
+    core = getattr(np, "_core", None) or getattr(np, "core", None)
+    setter = getattr(getattr(core, "multiarray", None), "_set_madvise_hugepage", None)
+    if callable(setter):
+        setter(False)
 
 
 def _is_glibc() -> bool:

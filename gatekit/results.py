@@ -31,6 +31,8 @@ if TYPE_CHECKING:  # numpy stays off the import path of `gatekit validate` and `
     import numpy as np
     import numpy.typing as npt
 
+    from gatekit.stats import OrderStatistics
+
 
 @dataclass(frozen=True)
 class SampleSummary:
@@ -52,9 +54,11 @@ class Samples:
     A per-example table gives each slice its values on first use (`fetch`, with `has_ids` saying whether
     ids come with them) and its summary up front, so a gate that needs only the mean or the event count
     never copies a slice's rows. `is_sorted` says the values come in ascending order (ids in that order).
+    A large quantile slice comes with `order_statistics`: the run of sorted values its bounds read, so that
+    the whole slice is fetched and sorted only if something else asks for it.
     """
 
-    __slots__ = ("_fetch", "_has_ids", "_ids", "_is_sorted", "_sorted", "_summary", "_values", "n")
+    __slots__ = ("_fetch", "_has_ids", "_ids", "_is_sorted", "_order", "_summary", "_values", "n")
 
     def __init__(
         self,
@@ -66,6 +70,7 @@ class Samples:
         summary: SampleSummary | None = None,
         is_sorted: bool = False,
         has_ids: bool = False,
+        order_statistics: OrderStatistics | None = None,
     ) -> None:
         if (values is None) == (fetch is None):
             raise ValueError("give the values or a function that fetches them, not both")
@@ -80,7 +85,9 @@ class Samples:
         self.n = count
         self._summary = summary
         self._is_sorted = is_sorted
-        self._sorted: npt.NDArray[np.float64] | None = None
+        if order_statistics is not None and order_statistics.n != count:
+            raise ValueError("order statistics of a sample of another size")
+        self._order = order_statistics
 
     def _load(self) -> None:
         if self._fetch is not None:
@@ -110,15 +117,17 @@ class Samples:
             self._summary = SampleSummary(mean, stderr, float(values.sum()) if binary else None)
         return self._summary
 
-    def sorted_values(self) -> npt.NDArray[np.float64]:
-        """The values in ascending order (+inf last), sorted once."""
-        if self._is_sorted:
-            return self.values
-        if self._sorted is None:
+    def order_statistics(self) -> OrderStatistics:
+        """The values in ascending order (+inf last), sorted once; possibly only the run of ranks that a
+        quantile's bounds read (`OrderStatistics.at` tells a rank outside it)."""
+        if self._order is None:
             import numpy as np
 
-            self._sorted = np.sort(self.values)
-        return self._sorted
+            from gatekit.stats import OrderStatistics
+
+            values = self.values
+            self._order = OrderStatistics.of(values if self._is_sorted else np.sort(values))
+        return self._order
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,8 @@ from __future__ import annotations
 import functools
 import math
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from fractions import Fraction
 from statistics import NormalDist
 from typing import Literal
 
@@ -31,6 +33,9 @@ BOOTSTRAP_MAX_N = 2000
 """Above this many examples per arm, quantile differences use order-statistic bounds on each arm instead of
 the bootstrap: the bootstrap's cost grows with n x resamples, and at this size the distribution-free bounds
 lose little power."""
+SMALLEST_ALPHA = 1e-12
+"""The smallest alpha a p-value search tries: no decision reads a bound beyond confidence 1 - SMALLEST_ALPHA
+(1 - SMALLEST_ALPHA / 2 on each arm of a quantile change)."""
 DEFAULT_POWER = 0.8
 """The chance of deciding, at the observed effect, that the evidence-needed estimate aims for."""
 
@@ -161,10 +166,12 @@ def welch_df(se_c: float, n_c: int | None, se_b: float, n_b: int | None) -> int 
     if n_c is None or n_b is None or n_c < 2 or n_b < 2:
         return None
     a, b = se_c * se_c, se_b * se_b
-    if a + b == 0:
+    if not math.isfinite(a + b) or a + b == 0:
         return None
-    df = (a + b) * (a + b) / (a * a / (n_c - 1) + b * b / (n_b - 1))
-    return max(1, math.floor(df)) if math.isfinite(df) else None
+    # In shares of the total variance: a tiny stderr squared twice would underflow to 0 / 0.
+    wa, wb = a / (a + b), b / (a + b)
+    df = 1 / (wa * wa / (n_c - 1) + wb * wb / (n_b - 1))
+    return max(1, math.floor(df))
 
 
 def sample_mean_stderr(values: FloatArray) -> tuple[float, float]:
@@ -208,7 +215,7 @@ def _exp(x: float) -> float:
 _FULL_CDF_MAX_N = 20_000
 """Up to this n the binomial CDF is tabulated at every k; above it only within 14 standard deviations of the
 mean plus a margin, where every rank a bound can ask for lies (the mass outside is below 1e-19, far under
-the smallest alpha the p-value search tries, 1e-12)."""
+SMALLEST_ALPHA, the smallest alpha the p-value search tries)."""
 
 
 @functools.lru_cache(maxsize=1024)
@@ -249,21 +256,58 @@ def min_n_for_quantile(q: float, confidence: float) -> int:
     return math.ceil(math.log(1 - confidence) / math.log(q) - 1e-12)
 
 
+@dataclass(frozen=True)
+class OrderStatistics:
+    """A sample's values in ascending order (+inf last), or a run of them: `values[i]` is the
+    (offset + i + 1)-th smallest of the sample's `n`. A large slice of a table keeps only the run of ranks
+    that its bounds can ask for (see `quantile_rank_span`)."""
+
+    n: int
+    values: FloatArray
+    offset: int = 0
+
+    @classmethod
+    def of(cls, ordered: FloatArray) -> OrderStatistics:
+        """Every order statistic of a sample, from its sorted values."""
+        return cls(len(ordered), ordered)
+
+    def at(self, rank: int) -> float | None:
+        """The rank-th smallest value (1-based), or None when it lies outside the kept run."""
+        i = rank - 1 - self.offset
+        return float(self.values[i]) if 0 <= i < len(self.values) else None
+
+
+def quantile_rank_span(n: int, q: float, confidence: float) -> tuple[int, int]:
+    """The first and last ranks (1-based) that the q-quantile's point estimate and its bounds at any confidence
+    up to `confidence` read, for a sample of n: the order statistics worth keeping."""
+    lower, upper = quantile_ranks(n, q, confidence)
+    point = nearest_rank(n, q)
+    return min(lower or 1, point), max(upper or n, point)
+
+
+def nearest_rank(n: int, q: float) -> int:
+    """The 1-based rank of the q-quantile (nearest rank, inverted CDF): the smallest value with at least q of
+    the sample at or below it. q is taken as the nearest fraction with a denominator up to 10,000, so that
+    0.95 * 100 is exactly 95."""
+    level = Fraction(q).limit_denominator(10_000)
+    return max(1, -(-level.numerator * n // level.denominator))
+
+
 def quantile_bounds(values: FloatArray, q: float, confidence: float) -> Bounds:
     """Distribution-free bounds on the q-quantile from the order statistics; +inf (timeouts) rank last.
 
     A bound that the sample is too small to give is -inf or +inf: it can never clear a threshold.
     """
-    return sorted_quantile_bounds(np.sort(values), q, confidence)
+    return sorted_quantile_bounds(OrderStatistics.of(np.sort(values)), q, confidence)
 
 
-def sorted_quantile_bounds(ordered: FloatArray, q: float, confidence: float) -> Bounds:
-    """`quantile_bounds` for values already sorted (sort once, then ask at many confidence levels)."""
-    lower, upper = quantile_ranks(len(ordered), q, confidence)
-    return (
-        float(ordered[lower - 1]) if lower is not None else -math.inf,
-        float(ordered[upper - 1]) if upper is not None else math.inf,
-    )
+def sorted_quantile_bounds(order: OrderStatistics, q: float, confidence: float) -> Bounds:
+    """`quantile_bounds` from order statistics (sort once, then ask at many confidence levels). A rank outside
+    a kept run gives an unbounded side, never a guess."""
+    lower, upper = quantile_ranks(order.n, q, confidence)
+    lo = order.at(lower) if lower is not None else None
+    hi = order.at(upper) if upper is not None else None
+    return (lo if lo is not None else -math.inf, hi if hi is not None else math.inf)
 
 
 # --- bootstrap -------------------------------------------------------------------------------------------
@@ -300,7 +344,7 @@ def bootstrap_difference(
 
 
 def quantile_change_bounds(
-    candidate_sorted: FloatArray, baseline_sorted: FloatArray, q: float, confidence: float, *, ratio: bool
+    candidate: OrderStatistics, baseline: OrderStatistics, q: float, confidence: float, *, ratio: bool
 ) -> Bounds:
     """Distribution-free bounds on q-quantile(candidate) - q-quantile(baseline), or on their ratio.
 
@@ -309,8 +353,8 @@ def quantile_change_bounds(
     difference is then bounded by [L_c - U_b, U_c - L_b] (ratio: [L_c / U_b, U_c / L_b], for positive values).
     """
     each = 1 - (1 - confidence) / 2
-    lo_c, hi_c = sorted_quantile_bounds(candidate_sorted, q, each)
-    lo_b, hi_b = sorted_quantile_bounds(baseline_sorted, q, each)
+    lo_c, hi_c = sorted_quantile_bounds(candidate, q, each)
+    lo_b, hi_b = sorted_quantile_bounds(baseline, q, each)
     with np.errstate(invalid="ignore", divide="ignore"):
         if ratio:
             lower = lo_c / hi_b if hi_b > 0 and math.isfinite(hi_b) else 0.0
@@ -345,7 +389,7 @@ def breach_p_value(
         lower, upper = bounds_at(1 - alpha)
         return lower > threshold if side == "at_most" else upper < threshold
 
-    lo, hi = 1e-12, 0.5
+    lo, hi = SMALLEST_ALPHA, 0.5
     if breached(lo):
         return lo
     if not breached(hi):

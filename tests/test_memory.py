@@ -26,3 +26,28 @@ def test_glibc_accepts_the_settings_once_per_process() -> None:
 
 def test_the_settings_can_be_turned_off() -> None:
     assert probe("0") == "False False"
+
+
+HUGE_PAGES_PROBE = """
+from gatekit.memory import keep_freed_memory
+from numpy._core.multiarray import _set_madvise_hugepage
+keep_freed_memory()
+print(_set_madvise_hugepage(True))  # returns the setting it replaces
+"""
+
+
+def huge_pages_after(env: dict[str, str]) -> str:
+    env = {"PATH": "/usr/bin:/bin", **env}
+    done = subprocess.run([sys.executable, "-c", HUGE_PAGES_PROBE], env=env, capture_output=True, text=True, check=True)
+    return done.stdout.strip()
+
+
+@pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="applied with the glibc settings")
+def test_numpy_stops_asking_for_huge_pages() -> None:
+    assert huge_pages_after({}) == "False"
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="numpy advises huge pages only on Linux")
+@pytest.mark.parametrize("env", [{"GATEKIT_MALLOC_TUNING": "0"}, {"NUMPY_MADVISE_HUGEPAGE": "1"}])
+def test_numpy_huge_pages_are_left_alone_when_asked(env: dict[str, str]) -> None:
+    assert huge_pages_after(env) == "True"

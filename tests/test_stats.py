@@ -178,8 +178,8 @@ def test_evidence_needed_matches_the_sample_size_formula() -> None:
 
 
 def test_quantile_change_bounds_combine_each_arm_at_half_alpha() -> None:
-    candidate = np.sort(np.arange(1.0, 3001.0) * 1.1)
-    baseline = np.arange(1.0, 3001.0)
+    candidate = stats.OrderStatistics.of(np.sort(np.arange(1.0, 3001.0) * 1.1))
+    baseline = stats.OrderStatistics.of(np.arange(1.0, 3001.0))
     lo_c, hi_c = stats.sorted_quantile_bounds(candidate, 0.95, 0.975)
     lo_b, hi_b = stats.sorted_quantile_bounds(baseline, 0.95, 0.975)
 
@@ -190,9 +190,21 @@ def test_quantile_change_bounds_combine_each_arm_at_half_alpha() -> None:
 
 
 def test_quantile_change_bounds_with_timeouts_cannot_pass_a_ceiling() -> None:
-    candidate = np.sort(np.concatenate([np.arange(1.0, 2901.0), np.full(100, np.inf)]))
-    baseline = np.arange(1.0, 3001.0)
+    candidate = stats.OrderStatistics.of(np.sort(np.concatenate([np.arange(1.0, 2901.0), np.full(100, np.inf)])))
+    baseline = stats.OrderStatistics.of(np.arange(1.0, 3001.0))
 
     _, upper = stats.quantile_change_bounds(candidate, baseline, 0.99, 0.95, ratio=False)
 
     assert upper == math.inf
+
+
+@pytest.mark.parametrize("scale", [1.0, 1e-146, 1e150])
+def test_welch_df_does_not_depend_on_the_scale_of_the_standard_errors(scale: float) -> None:
+    # 1e-146 squared is representable, its fourth power is not (the formula squares the variances).
+    # (a + b)^2 / (a^2 / 9 + b^2 / 19) with a = 0.04, b = 0.01: 0.0025 / (0.0016 / 9 + 0.0001 / 19) = 13.6...
+    assert stats.welch_df(0.2 * scale, 10, 0.1 * scale, 20) == 13
+
+
+@pytest.mark.parametrize(("se_c", "se_b"), [(0.0, 0.0), (math.inf, 0.1), (0.1, math.inf)])
+def test_welch_df_is_unknown_without_finite_spread(se_c: float, se_b: float) -> None:
+    assert stats.welch_df(se_c, 10, se_b, 20) is None
