@@ -443,20 +443,51 @@ class _Bins:
             self._cache[key] = _weighted_chunks(source, column, rows.valid, weights)
         return self._cache[key]
 
-    def squares(self, source: _Source, rows: _MetricRows, column: Decoded, cell_means: FloatArray) -> FloatArray:
-        """Sums of squared deviations of the valid values from their own cell's mean, per cell."""
+    def squares(
+        self, source: _Source, rows: _MetricRows, column: Decoded, counts: FloatArray, sums: FloatArray
+    ) -> FloatArray:
+        """Sums of squared deviations of the valid values from their own cell's mean, per cell (`counts` and
+        `sums` are the cells' valid rows and their sum).
+
+        First from raw moments, sum(x^2) - sum(x)^2 / n: one pass without a per-row lookup of the cell's
+        mean. That subtraction loses digits when a cell's values sit far from 0 compared with their spread,
+        so it is kept only when every cell's result is at least 1e9 times its worst-case rounding error
+        (3n + 2 units in the last place of sum(x^2)). Otherwise, a cell of equal values among them, each
+        value is taken from its own cell's mean, which keeps the full precision."""
+        import numpy as np
+
         key = ("squares", id(source.codes), id(column), rows.filter_key)
-        if key not in self._cache:
+        if key in self._cache:
+            return self._cache[key]
 
-            def weights(chunk: FloatArray, valid: BoolArray | None, codes: IntArray | None) -> FloatArray:
-                centred = chunk - (cell_means[codes] if codes is not None else cell_means[0])
+        def raw(chunk: FloatArray, valid: BoolArray | None, _codes: IntArray | None) -> FloatArray:
+            squared = chunk * chunk
+            return squared if valid is None else np.where(valid, squared, 0.0)
+
+        with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+            second = _weighted_chunks(source, column, rows.valid, raw)
+            many = counts > 1
+            spread = np.where(many, second - sums * sums / np.maximum(counts, 1.0), 0.0)
+            rounding = (3 * counts + 2) * np.finfo(np.float64).eps * second
+            trusted = bool(np.all(~many | (np.isfinite(spread) & (spread >= _RAW_MOMENTS_MARGIN * rounding))))
+        if not trusted:
+            cell_means = np.where(counts > 0, sums / np.maximum(counts, 1.0), 0.0)
+
+            def centred(chunk: FloatArray, valid: BoolArray | None, codes: IntArray | None) -> FloatArray:
+                deviations = chunk - (cell_means[codes] if codes is not None else cell_means[0])
                 if valid is not None:
-                    centred[~valid] = 0.0
-                centred *= centred
-                return centred
+                    deviations[~valid] = 0.0
+                deviations *= deviations
+                return deviations
 
-            self._cache[key] = _weighted_chunks(source, column, rows.valid, weights)
-        return self._cache[key]
+            spread = _weighted_chunks(source, column, rows.valid, centred)
+        self._cache[key] = spread
+        return spread
+
+
+_RAW_MOMENTS_MARGIN = 1e9
+"""How far above its worst-case rounding error a variance from raw moments must be to be used: the error is
+then at most 1e-9 of it."""
 
 
 def _count(source: _Source, mask: BoolArray | None) -> FloatArray:
@@ -541,9 +572,15 @@ def _measure_metric(  # noqa: PLR0917 - internal, called once per metric
         if drop_invalid:
             notes.append(f"{table.source}: {metric}: dropped {summary} (drop_invalid)")
     out: dict[str, Measurement] = {}
-    subsample = _Subsample(column.values) if source.aggregate in QUANTILES else None
-    for cut in layout.cuts:
-        counted = _cut_rows(layout, bins, cut, rows, column_key=id(column))
+    counted_cuts = [_cut_rows(layout, bins, cut, rows, column_key=id(column)) for cut in layout.cuts]
+    quantile_finders = (
+        _quantile_slices(
+            layout.cuts, [c.valid for c in counted_cuts], rows, column, ids, QUANTILES[source.aggregate], reach
+        )
+        if source.aggregate in QUANTILES
+        else None
+    )
+    for i, (cut, counted) in enumerate(zip(layout.cuts, counted_cuts, strict=True)):
         slice_problem = None
         if counted.absent:
             assert cut.absent is not None
@@ -554,11 +591,8 @@ def _measure_metric(  # noqa: PLR0917 - internal, called once per metric
             if drop_invalid:
                 notes.append(f"{table.source}: {metric}: {slice_problem}; they are left out of these slices")
                 slice_problem = None
-        if source.aggregate in QUANTILES:
-            assert subsample is not None
-            found = _quantile_slices(
-                cut, rows, column, ids, QUANTILES[source.aggregate], counted.valid, reach, subsample
-            )
+        if quantile_finders is not None:
+            found = quantile_finders[i]
         else:
             found = _summed_slices(layout, bins, cut, source, rows, column, ids, counted.valid)
         for g, label in enumerate(cut.names):
@@ -627,8 +661,7 @@ def _summed_slices(  # noqa: PLR0917 - internal
             cell_rows = bins.rows(origin, rows)
             bad_cells = bins.bad(origin, rows, id(column))
             cell_counts = cell_rows if bad_cells is None else cell_rows - bad_cells
-            cell_means = np.where(cell_counts > 0, cell_sums / np.maximum(cell_counts, 1.0), 0.0)
-            squares = bins.squares(origin, rows, column, cell_means)
+            squares = bins.squares(origin, rows, column, cell_counts, cell_sums)
             variance = layout.spread(cut, origin, squares, cell_counts, cell_sums) / (counts - 1)
     gather = _SliceRows(cut, rows.valid, column, ids)
 
@@ -734,8 +767,10 @@ class _Subsample:
         lo, hi = np.full(size + 1, math.inf), np.full(size + 1, -math.inf)
         for g in range(size):
             n, m = int(sizes[g]), int(in_sample[g])
+            if n == 0:
+                continue
             lo[g], hi[g] = -math.inf, math.inf
-            if n == 0 or m == 0 or (first[g] <= 1 and last[g] >= n):
+            if m == 0 or (first[g] <= 1 and last[g] >= n):
                 continue
             # The value at rank j of the m sampled rows sits near rank j * n / m of the slice.
             j = _sample_rank(int(first[g]) - 1, n, m, -1)
@@ -755,34 +790,42 @@ def _sample_rank(rank: int, n: int, m: int, side: int) -> int:
 
 @dataclass(frozen=True)
 class _Runs:
-    """Per slice of a cut, a run of consecutive order statistics: its rows in ascending value, grouped by
-    slice (`starts`), and how many of the slice's rows sort below it."""
+    """Per slice of a cut, a run of consecutive order statistics: its rows grouped by slice (`starts`), in
+    no particular order within a slice, and how many of the slice's rows sort below it."""
 
     rows: IntArray
     starts: IntArray
     below: IntArray
 
 
-def _runs(
-    values: FloatArray, codes: npt.NDArray[np.integer[Any]] | None, sizes: IntArray, lo: FloatArray, hi: FloatArray
+def _runs(  # noqa: PLR0917 - internal
+    values: FloatArray,
+    codes: npt.NDArray[np.integer[Any]] | None,
+    sizes: IntArray,
+    lo: FloatArray,
+    hi: FloatArray,
+    among: IntArray | None = None,
 ) -> _Runs:
-    """The rows with lo <= value <= hi of their slice, in slice and value order: one pass over the column."""
+    """The rows with lo <= value <= hi of their slice, grouped by slice. `among`, when given, holds
+    every row that is at or above its slice's lo (a superset found once for all cuts); else the whole column
+    is scanned."""
     import numpy as np
 
-    if codes is None:
-        above = np.flatnonzero(values >= lo[0])
-        kept = above[values[above] <= hi[0]]
-        kept = kept[np.argsort(values[kept])]
-        return _Runs(kept, np.array([0, len(kept)]), sizes - len(above))
     size = len(sizes)
-    above = np.flatnonzero(values >= lo[codes])
-    in_slice = codes[above]
+    looked = values if among is None else values[among]
+    in_slice: npt.NDArray[np.integer[Any]]
+    if codes is None:
+        at_or_above = np.flatnonzero(looked >= lo[0])
+        in_slice = np.zeros(len(at_or_above), dtype=np.uint8)
+    else:
+        looked_codes = codes if among is None else codes[among]
+        at_or_above = np.flatnonzero(looked >= lo[looked_codes])
+        in_slice = looked_codes[at_or_above]
+    above = at_or_above if among is None else among[at_or_above]
     at_least = np.bincount(in_slice, minlength=size + 1)[:size]
     keep = values[above] <= hi[in_slice]
     kept, kept_codes = above[keep], in_slice[keep]
-    # Ties may come in any order: equal values are interchangeable order statistics.
-    order = np.argsort(values[kept])
-    order = order[np.argsort(kept_codes[order], kind="stable")]
+    order = np.argsort(kept_codes, kind="stable")  # narrow codes: a radix sort
     counts = np.bincount(kept_codes, minlength=size + 1)[:size]
     return _Runs(kept[order], np.concatenate([[0], np.cumsum(counts)]), sizes - at_least)
 
@@ -798,52 +841,102 @@ def _valid_codes(cut: _Cut, valid: BoolArray | None) -> npt.NDArray[np.integer[A
     return cut.codes if valid is None else _small_keys(np.where(valid, cut.codes, size), size)
 
 
+@dataclass
+class _RunPlan:
+    """One cut of a quantile metric: its slice codes and sizes, the ranks each slice keeps and the value
+    bounds that should enclose them."""
+
+    codes: npt.NDArray[np.integer[Any]] | None
+    sizes: IntArray
+    first: IntArray
+    last: IntArray
+    lo: FloatArray
+    hi: FloatArray
+
+    def missed(self, runs: _Runs) -> BoolArray:
+        """Slices whose run does not hold every rank from first to last."""
+        import numpy as np
+
+        return (runs.below >= self.first) | (runs.below + np.diff(runs.starts) < self.last)
+
+
 def _quantile_slices(  # noqa: PLR0917 - internal
+    cuts: Sequence[_Cut],
+    counts: Sequence[FloatArray],
+    rows: _MetricRows,
+    column: Decoded,
+    ids: npt.NDArray[Any] | None,
+    q: float,
+    reach: float,
+) -> list[_SliceFinder]:
+    """Per cut, each slice's q-quantile (nearest rank) and the order statistics its bounds read.
+
+    A slice of up to `BOOTSTRAP_MAX_N` rows keeps all its values, sorted (the bootstrap and pairing need
+    them). A larger one keeps only the run of ranks that its point estimate and its bounds at any confidence
+    up to `reach` can read (about +-7 standard deviations of the binomial around rank q * n): no cut is ever
+    put in slice order and sorted whole, and its full values are fetched only on demand. The runs are
+    located on a subsample, then every cut whose slices are all large reads them from one set of rows, those
+    at or above the lowest of their lower bounds (for a p95, little more than the top few percent).
+    """
+    import numpy as np
+
+    from gatekit.stats import BOOTSTRAP_MAX_N, quantile_rank_span
+
+    values = column.values
+    subsample = _Subsample(values)
+    plans = []
+    for cut, valid_counts in zip(cuts, counts, strict=True):
+        sizes = valid_counts.astype(np.intp)
+        spans = [quantile_rank_span(int(n), q, reach) if n > BOOTSTRAP_MAX_N else (1, int(n)) for n in sizes]
+        first = np.array([a for a, _ in spans], dtype=np.intp)
+        last = np.array([b for _, b in spans], dtype=np.intp)
+        codes = _valid_codes(cut, rows.valid)
+        plans.append(_RunPlan(codes, sizes, first, last, *subsample.thresholds(codes, sizes, first, last)))
+    floors = [float(plan.lo[:-1].min()) for plan in plans if len(plan.lo) > 1]
+    floor = min((f for f in floors if f > -math.inf), default=-math.inf)
+    among = np.flatnonzero(values >= floor) if floor > -math.inf else None
+    finders = []
+    for cut, plan in zip(cuts, plans, strict=True):
+        shared = among if among is not None and float(plan.lo[:-1].min(initial=math.inf)) >= floor else None
+        runs = _runs(values, plan.codes, plan.sizes, plan.lo, plan.hi, shared)
+        missed = plan.missed(runs)
+        if missed.any():
+            # The sample misled on these slices (values in a pattern with the stride, say): read them whole.
+            plan.lo[:-1][missed], plan.hi[:-1][missed] = -math.inf, math.inf
+            runs = _runs(values, plan.codes, plan.sizes, plan.lo, plan.hi)
+            assert not plan.missed(runs).any()
+        finders.append(_run_finder(cut, rows, column, ids, q, plan.sizes, runs))
+    return finders
+
+
+def _run_finder(  # noqa: PLR0917 - internal
     cut: _Cut,
     rows: _MetricRows,
     column: Decoded,
     ids: npt.NDArray[Any] | None,
     q: float,
-    counts: FloatArray,
-    reach: float,
-    subsample: _Subsample,
+    sizes: IntArray,
+    runs: _Runs,
 ) -> _SliceFinder:
-    """Each slice's q-quantile (nearest rank) and the order statistics its bounds read.
-
-    A slice of up to `BOOTSTRAP_MAX_N` rows keeps all its values, sorted (the bootstrap and pairing need
-    them). A larger one keeps only the run of ranks that its point estimate and its bounds at any confidence
-    up to `reach` can read (about +-7 standard deviations of the binomial around rank q * n): no cut is ever
-    put in slice order and sorted whole. Its full values are still fetched on demand.
-    """
     import numpy as np
 
-    from gatekit.stats import BOOTSTRAP_MAX_N, OrderStatistics, nearest_rank, quantile_rank_span
+    from gatekit.stats import OrderStatistics, nearest_rank
 
-    values = column.values
-    sizes = counts.astype(np.intp)
-    spans = [quantile_rank_span(int(n), q, reach) if n > BOOTSTRAP_MAX_N else (1, int(n)) for n in sizes]
-    first = np.array([a for a, _ in spans], dtype=np.intp)
-    last = np.array([b for _, b in spans], dtype=np.intp)
-    codes = _valid_codes(cut, rows.valid)
-    lo, hi = subsample.thresholds(codes, sizes, first, last)
-    runs = _runs(values, codes, sizes, lo, hi)
-    missed = (runs.below >= first) | (runs.below + np.diff(runs.starts) < last)
-    if missed.any():
-        # The sample misled on these slices (values in a pattern with the stride, say): read them whole.
-        lo[:-1][missed], hi[:-1][missed] = -math.inf, math.inf
-        runs = _runs(values, codes, sizes, lo, hi)
-        missed = (runs.below >= first) | (runs.below + np.diff(runs.starts) < last)
-        assert not missed.any()
-    ordered = values[runs.rows]
-    ordered_ids = None if ids is None else ids[runs.rows]
+    grouped = column.values[runs.rows]
     gather = _SliceRows(cut, rows.valid, column, ids)
 
     def found(g: int) -> _Found:
         n, below = int(sizes[g]), int(runs.below[g])
         start, stop = int(runs.starts[g]), int(runs.starts[g + 1])
-        run = ordered[start:stop]
-        run_ids = None if ordered_ids is None else ordered_ids[start:stop]
-        if below == 0 and len(run) == n:
+        run = grouped[start:stop]
+        whole = below == 0 and len(run) == n
+        if whole and ids is not None:
+            order = np.argsort(run, kind="stable")
+            run, run_ids = run[order], ids[runs.rows[start:stop][order]]
+        else:
+            # Ties may come in any order: equal values are interchangeable order statistics.
+            run, run_ids = np.sort(run), None
+        if whole:
             samples = Samples(run, run_ids, is_sorted=True)
         else:
             kept = OrderStatistics(n, run, below)

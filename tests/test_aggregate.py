@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 import gatekit.aggregate
 import gatekit.rows
+from gatekit import stats
 from gatekit.adapters import minimal_spec
 from gatekit.aggregate import table_results
 from gatekit.errors import ResultsError
@@ -81,8 +82,11 @@ def reference(rows: list[dict[str, Any]], metric: str, label: str) -> tuple[floa
         return math.nan, 0, None
     sd = float(np.std(cells, ddof=1)) if n > 1 else None
     if aggregate == "sum":
-        # One example, or examples that all agree, give no spread: an unbounded stderr, never a point.
-        return math.fsum(cells), n, (math.sqrt(n) * sd if sd else math.inf)
+        # One example, or examples that all agree, give no spread: an unbounded stderr, never a point. np.std
+        # of equal values can be a rounding error above 0, which is still no spread.
+        total = math.fsum(cells)
+        stderr = math.sqrt(n) * sd if sd else math.inf
+        return total, n, (math.inf if stats.no_spread(stderr, total) else stderr)
     if aggregate == "p90":
         return sorted(cells)[math.ceil(0.9 * n) - 1], n, None
     return math.fsum(cells) / n, n, (sd / math.sqrt(n) if sd is not None else None)
@@ -245,3 +249,56 @@ def test_two_slices_with_one_name_are_an_error_not_an_overwrite() -> None:
 
     with pytest.raises(ResultsError, match=r"slice name 'task=x,lang=en' comes from both task and task x lang"):
         measure(rows, slice_by=["task"], slice_cross=[["task", "lang"]])
+
+
+def count_square_passes(patch: pytest.MonkeyPatch) -> list[str]:
+    """Records which way each metric's squared deviations were taken: 'raw' moments or 'centred'."""
+    passes: list[str] = []
+    original = gatekit.aggregate._weighted_chunks
+
+    def spy(source: Any, column: Any, valid: Any, weights: Any) -> Any:
+        if weights.__name__ in ("raw", "centred"):
+            passes.append(weights.__name__)
+        return original(source, column, valid, weights)
+
+    patch.setattr(gatekit.aggregate, "_weighted_chunks", spy)
+    return passes
+
+
+@pytest.mark.parametrize(
+    ("offset", "expected_passes", "precision"),
+    [
+        (0.0, ["raw"], 1e-12),  # spread comparable to the values: raw moments are trusted
+        # Values 1e9 from 0 with a spread of a few units: raw moments would keep no correct digit (the
+        # rounding of sum(x^2) ~ 1e18 is ~ 1e2); centred ones keep what float64 means of 1e9 allow.
+        (1e9, ["raw", "centred"], 1e-6),
+    ],
+)
+def test_a_mean_stderr_keeps_full_precision_whichever_way_the_squares_are_taken(
+    offset: float, expected_passes: list[str], precision: float
+) -> None:
+    scores = [offset + v for v in (1.0, 2.0, 4.0, 7.0, 11.0, 3.0)]
+    rows = [{"task": "x" if i % 2 else "y", "score": s, "correct": True, "kind": "a"} for i, s in enumerate(scores)]
+
+    with pytest.MonkeyPatch.context() as patch:
+        passes = count_square_passes(patch)
+        measured = measure(rows, slice_by=["task"]).metrics["score"]
+
+    assert passes == expected_passes
+    for label, chosen in (("all", scores), ("task=x", scores[1::2]), ("task=y", scores[0::2])):
+        spread = [s - offset for s in chosen]  # the same deviations, computed exactly
+        assert measured[label].stderr == pytest.approx(
+            float(np.std(spread, ddof=1)) / math.sqrt(len(spread)), rel=precision
+        ), label
+
+
+def test_a_slice_of_equal_values_has_no_spread() -> None:
+    rows = [{"task": "x", "score": 0.1, "correct": True, "kind": "a"} for _ in range(7)]
+    rows += [{"task": "y", "score": v, "correct": True, "kind": "a"} for v in (0.1, 0.2, 0.4)]
+
+    measured = measure(rows, slice_by=["task"]).metrics["score"]["task=x"]
+
+    assert measured.samples is not None
+    summary = measured.samples.summary()
+    # Rounding of the mean may leave a trace, never more: the intervals read it as no spread (unbounded).
+    assert stats.no_spread(summary.stderr, summary.mean)
