@@ -41,6 +41,7 @@ from gatekit.rows import (
     decode_numbers,
     decode_slices,
     plain_column,
+    to_numpy,
 )
 from gatekit.spec import AGGREGATE_SLICE, ColumnAggregate, RowFilter, Spec, TableOptions
 from gatekit.stats import SMALLEST_ALPHA, min_n_for_quantile, no_spread
@@ -375,9 +376,9 @@ def _ids(table: Table, column: str) -> npt.NDArray[Any]:
 
     array = plain_column(table, column)
     if array.null_count:
-        first = int(np.flatnonzero(array.is_null().to_numpy(zero_copy_only=False))[0])
+        first = int(np.flatnonzero(to_numpy(array.is_null()))[0])
         raise ResultsError.at(f"example id column {column!r} is empty at {table.where(first)}", table.source)
-    return np.asarray(array.to_numpy(zero_copy_only=False))
+    return to_numpy(array)
 
 
 def _check_unique_ids(table: Table, column: str, ids: npt.NDArray[Any], rowset: BoolArray | None, metric: str) -> None:
