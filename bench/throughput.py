@@ -7,10 +7,13 @@ Not a test. Run it by hand (needs the `[bench]` extra for pandas):
 
 It writes (once, with a fixed seed) candidate and baseline tables into bench/data/ (gitignored): three slice
 columns (task x120, language x50, domain x30: 200 slices plus `all`), a boolean, a score, a latency and a
-cost column. Then it times, each as a fresh process and with its peak RSS (wait4):
+cost column. Then it times, each as a fresh process and with its peak RSS (wait4), in interleaved rounds
+(every command once per round) so that the ratios compare runs made side by side on a noisy machine:
 
 * gatekit: `gatekit check` with 10 gates over every slice (rates, means, p95 latency, baseline deltas);
-* floor: reading the same columns of both files with pyarrow and nothing else;
+* floor: reading the same columns of both files with pyarrow's `pq.read_table` and nothing else;
+* lean floor: the same read through `ParquetFile.read`, which skips `pq.read_table`'s import of
+  pyarrow.dataset and, with it, of pandas (gatekit reads this way);
 * peer: pandas reading both files and computing rate, mean and p95 per slice (no intervals, no verdict);
 * start-up: `gatekit --version` and `gatekit validate` on a small spec.
 """
@@ -21,9 +24,11 @@ import argparse
 import json
 import math
 import os
+import statistics
 import subprocess
 import sys
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -68,6 +73,16 @@ import sys, pyarrow.parquet as pq
 cols = {cols!r}
 for path in sys.argv[1:]:
     pq.read_table(path, columns=cols)
+"""
+
+# The same read without pq.read_table's detour through pyarrow.dataset, which imports pandas (gatekit reads
+# this way): the strictest floor, with nothing in it but the interpreter, pyarrow and the read.
+LEAN_FLOOR = """
+import sys, pyarrow.parquet as pq
+cols = {cols!r}
+for path in sys.argv[1:]:
+    with pq.ParquetFile(path) as f:
+        f.read(columns=cols)
 """
 
 PEER = """
@@ -144,67 +159,108 @@ def run(argv: list[str], cwd: Path | None = None) -> tuple[float, float, int]:
     return elapsed, usage.ru_maxrss / 1024, proc.returncode
 
 
-def best(argv: list[str], repeat: int, cwd: Path | None = None) -> tuple[float, float, int]:
-    runs = [run(argv, cwd) for _ in range(repeat)]
-    return min(r[0] for r in runs), max(r[1] for r in runs), runs[0][2]
+@dataclass
+class Timings:
+    """Every run of one command: wall seconds and the highest peak RSS."""
+
+    seconds: list[float] = field(default_factory=list)
+    rss: float = 0.0
+    code: int = 0
+
+    @property
+    def best(self) -> float:
+        return min(self.seconds)
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.seconds)
+
+
+def interleaved(commands: dict[str, list[str]], repeat: int) -> dict[str, Timings]:
+    """Each command `repeat` times, in rounds (a, b, c, a, b, c, ...), so that a slow spell of a noisy
+    machine falls on every command alike and the ratios compare runs made side by side."""
+    out = {name: Timings() for name in commands}
+    for _ in range(repeat):
+        for name, argv in commands.items():
+            seconds, rss, code = run(argv)
+            timings = out[name]
+            timings.seconds.append(seconds)
+            timings.rss = max(timings.rss, rss)
+            timings.code = code
+    return out
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=5_000_000, help="Parquet rows per file")
     parser.add_argument("--jsonl-rows", type=int, default=1_000_000, help="JSONL rows per file")
-    parser.add_argument("--repeat", type=int, default=3, help="runs per measurement (best time is kept)")
+    parser.add_argument("--repeat", type=int, default=5, help="rounds of runs (best and median are shown)")
     parser.add_argument("--regenerate", action="store_true")
     parser.add_argument("--timeout", type=float, default=TIMEOUT, help="seconds before a run is killed")
     args = parser.parse_args()
     globals()["TIMEOUT"] = args.timeout
 
-    rows: list[tuple[str, float, float, str]] = []
+    rows: list[tuple[str, Timings | None, str]] = []
+    ratios: list[tuple[str, float, float, str]] = []
     for fmt, count in (("parquet", args.rows), ("jsonl", args.jsonl_rows)):
         print(f"generating {fmt} data ({count:,} rows per file) ...", file=sys.stderr, flush=True)
         cand, base = generate(count, fmt, args.regenerate)
         spec = DATA / f"gate-{fmt}.yaml"
         spec.write_text(SPEC.format(ext=fmt), encoding="utf-8")
-        label = f"{count:,} rows x2, {fmt}"
-        g_time, g_rss, code = best([*GATEKIT, "check", str(spec), "--format", "json"], args.repeat)
-        note = f"exit {code}" if code >= 0 else f"killed after {TIMEOUT:.0f} s"
-        rows.append((f"gatekit check, 10 gates x 201 slices ({label})", g_time, g_rss, note))
-        # The same without the p95 baseline-delta gate, whose interval is a bootstrap over every example.
+        # The same without the p95 baseline-delta gate: what the quantile intervals cost.
         lean = DATA / f"gate-{fmt}-no-p95-delta.yaml"
         lean.write_text(
             "\n".join(line for line in SPEC.format(ext=fmt).splitlines() if "latency-delta" not in line) + "\n",
             encoding="utf-8",
         )
-        l_time, l_rss, l_code = best([*GATEKIT, "check", str(lean), "--format", "json"], args.repeat)
-        rows.append((f"gatekit check, 9 gates (no p95 delta) ({label})", l_time, l_rss, f"exit {l_code}"))
-        g_time = l_time if not math.isfinite(g_time) else g_time
+        label = f"{count:,} rows x2, {fmt}"
+        commands = {
+            "gatekit": [*GATEKIT, "check", str(spec), "--format", "json"],
+            "gatekit-lean": [*GATEKIT, "check", str(lean), "--format", "json"],
+            "peer": [PYTHON, "-c", PEER.format(dims=list(SLICES), cols=COLUMNS), str(cand), str(base)],
+        }
         if fmt == "parquet":
-            floor_script = FLOOR.format(cols=COLUMNS)
-            f_time, f_rss, _ = best([PYTHON, "-c", floor_script, str(cand), str(base)], args.repeat)
-            rows.append((f"floor: pyarrow reads the same columns ({label})", f_time, f_rss, ""))
-        else:
-            f_time = 0.0
-        peer = PEER.format(dims=list(SLICES), cols=COLUMNS)
-        p_time, p_rss, _ = best([PYTHON, "-c", peer, str(cand), str(base)], args.repeat)
-        rows.append((f"peer: pandas group-by, rate/mean/p95 ({label})", p_time, p_rss, ""))
+            commands["floor"] = [PYTHON, "-c", FLOOR.format(cols=COLUMNS), str(cand), str(base)]
+            commands["lean-floor"] = [PYTHON, "-c", LEAN_FLOOR.format(cols=COLUMNS), str(cand), str(base)]
+        print(f"timing {', '.join(commands)}: {args.repeat} rounds ...", file=sys.stderr, flush=True)
+        t = interleaved(commands, args.repeat)
+        g = t["gatekit"]
+        note = f"exit {g.code}" if g.code >= 0 else f"killed after {TIMEOUT:.0f} s"
+        rows.append((f"gatekit check, 10 gates x 201 slices ({label})", g, note))
+        g_lean = t["gatekit-lean"]
+        rows.append((f"gatekit check, 9 gates (no p95 delta) ({label})", g_lean, f"exit {g_lean.code}"))
         if fmt == "parquet":
-            rows.append(("ratio gatekit (fastest finished check) / floor", g_time / f_time, 0.0, "target <= 2.5"))
-        rows.append((f"ratio gatekit / pandas ({fmt})", g_time / p_time, 0.0, "target < 1 on Parquet"))
+            rows.append((f"floor: pyarrow `pq.read_table` of the same columns ({label})", t["floor"], ""))
+            rows.append((f"lean floor: pyarrow `ParquetFile.read`, no pandas import ({label})", t["lean-floor"], ""))
+        rows.append((f"peer: pandas group-by, rate/mean/p95 ({label})", t["peer"], ""))
+        if fmt == "parquet":
+            ratios.append(("gatekit / floor", g.best / t["floor"].best, g.median / t["floor"].median, "target <= 2.5"))
+            ratios.append(
+                ("gatekit / lean floor", g.best / t["lean-floor"].best, g.median / t["lean-floor"].median, "")
+            )
+        target = "target < 1" if fmt == "parquet" else ""
+        ratios.append((f"gatekit / pandas ({fmt})", g.best / t["peer"].best, g.median / t["peer"].median, target))
 
     small = HERE.parent / "examples" / "incident-bot" / "gate.yaml"
-    v_time, v_rss, _ = best([*GATEKIT, "--version"], args.repeat)
-    rows.append(("gatekit --version", v_time, v_rss, "target < 0.3 s"))
-    s_time, s_rss, _ = best([*GATEKIT, "validate", str(small)], args.repeat)
-    rows.append(("gatekit validate (small spec)", s_time, s_rss, "target < 0.3 s"))
+    t = interleaved({"version": [*GATEKIT, "--version"], "validate": [*GATEKIT, "validate", str(small)]}, args.repeat)
+    rows.append(("gatekit --version", t["version"], "target < 0.3 s"))
+    rows.append(("gatekit validate (small spec)", t["validate"], "target < 0.3 s"))
 
-    print("| measurement | seconds (best) | peak RSS MiB | note |")
+    print(f"best and median of {args.repeat} interleaved rounds")
+    print()
+    print("| measurement | best s | median s | peak RSS MiB | note |")
+    print("|---|---:|---:|---:|---|")
+    for name, timings, note in rows:
+        assert timings is not None
+        best, median = (
+            (f"{timings.best:.2f}", f"{timings.median:.2f}") if math.isfinite(timings.best) else ("> timeout", "")
+        )
+        print(f"| {name} | {best} | {median} | {timings.rss:.0f} | {note} |")
+    print()
+    print("| ratio | of best | of medians | note |")
     print("|---|---:|---:|---|")
-    for name, seconds, rss, note in rows:
-        if name.startswith("ratio"):
-            print(f"| {name} | {seconds:.2f}x | | {note} |")
-        else:
-            shown = f"{seconds:.2f}" if math.isfinite(seconds) else "> timeout"
-            print(f"| {name} | {shown} | {rss:.0f} | {note} |")
+    for name, of_best, of_median, note in ratios:
+        print(f"| {name} | {of_best:.2f}x | {of_median:.2f}x | {note} |")
 
 
 if __name__ == "__main__":
