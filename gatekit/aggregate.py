@@ -764,29 +764,32 @@ class _Subsample:
             regroup = np.argsort(sample_codes, kind="stable")  # narrow codes: a radix sort
             by_value = by_value[regroup]
             in_sample = np.bincount(sample_codes, minlength=size + 1)
-        starts = np.concatenate([[0], np.cumsum(in_sample)])
-        lo, hi = np.full(size + 1, math.inf), np.full(size + 1, -math.inf)
-        for g in range(size):
-            n, m = int(sizes[g]), int(in_sample[g])
-            if n == 0:
-                continue
-            lo[g], hi[g] = -math.inf, math.inf
-            if m == 0 or (first[g] <= 1 and last[g] >= n):
-                continue
-            # The value at rank j of the m sampled rows sits near rank j * n / m of the slice.
-            j = _sample_rank(int(first[g]) - 1, n, m, -1)
-            if j >= 1:
-                lo[g] = by_value[starts[g] + j - 1]
-            j = _sample_rank(int(last[g]), n, m, +1)
-            if j <= m:
-                hi[g] = by_value[starts[g] + j - 1]
-        return lo, hi
+        starts = np.concatenate([[0], np.cumsum(in_sample)])[:size]
+        n, m = sizes.astype(np.float64), in_sample[:size].astype(np.float64)
+        # The value at rank j of the m sampled rows sits near rank j * n / m of the slice.
+        j_lo = _sample_rank(first - 1, n, m, -1)
+        j_hi = _sample_rank(last, n, m, +1)
+        # Indices outside a slice's sample are clipped to stay in the array; np.where then discards them.
+        sampled = by_value if len(by_value) else np.zeros(1)
+        top = len(sampled) - 1
+        lo = np.where(j_lo >= 1, sampled[np.clip(starts + j_lo - 1, 0, top)], -math.inf)
+        hi = np.where(j_hi <= m, sampled[np.clip(starts + j_hi - 1, 0, top)], math.inf)
+        whole = (m == 0) | ((first <= 1) & (last >= sizes))
+        lo[whole], hi[whole] = -math.inf, math.inf
+        empty = sizes == 0  # encloses nothing, like the entry for rows outside every slice
+        lo[empty], hi[empty] = math.inf, -math.inf
+        return np.append(lo, math.inf), np.append(hi, -math.inf)
 
 
-def _sample_rank(rank: int, n: int, m: int, side: int) -> int:
-    """The rank among m sampled rows to use for rank `rank` among n, pushed out by the margin on `side`."""
-    p = rank / n
-    return math.floor(rank * m / n + side * (_RUN_MARGIN_SD * math.sqrt(m * p * (1 - p)) + 2))
+def _sample_rank(rank: IntArray, n: FloatArray, m: FloatArray, side: int) -> IntArray:
+    """Per slice, the rank among its m sampled rows to use for rank `rank` among its n, pushed out by the
+    margin on `side` (meaningless where m or n is 0: those slices are read whole or skipped)."""
+    import numpy as np
+
+    with np.errstate(invalid="ignore", divide="ignore"):
+        p = rank / n
+        j = np.floor(rank * m / n + side * (_RUN_MARGIN_SD * np.sqrt(m * p * (1 - p)) + 2))
+    return np.where(np.isfinite(j), j, 0).astype(np.intp)
 
 
 @dataclass(frozen=True)

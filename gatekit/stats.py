@@ -289,8 +289,14 @@ def nearest_rank(n: int, q: float) -> int:
     """The 1-based rank of the q-quantile (nearest rank, inverted CDF): the smallest value with at least q of
     the sample at or below it. q is taken as the nearest fraction with a denominator up to 10,000, so that
     0.95 * 100 is exactly 95."""
+    numerator, denominator = _as_fraction(q)
+    return max(1, -(-numerator * n // denominator))
+
+
+@functools.lru_cache(maxsize=64)
+def _as_fraction(q: float) -> tuple[int, int]:
     level = Fraction(q).limit_denominator(10_000)
-    return max(1, -(-level.numerator * n // level.denominator))
+    return level.numerator, level.denominator
 
 
 def quantile_bounds(values: FloatArray, q: float, confidence: float) -> Bounds:
