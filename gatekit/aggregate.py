@@ -896,12 +896,13 @@ def _quantile_slices(  # noqa: PLR0917 - internal
         last = np.array([b for _, b in spans], dtype=np.intp)
         codes = _valid_codes(cut, rows.valid)
         plans.append(_RunPlan(codes, sizes, first, last, *subsample.thresholds(codes, sizes, first, last)))
-    floors = [float(plan.lo[:-1].min()) for plan in plans if len(plan.lo) > 1]
-    floor = min((f for f in floors if f > -math.inf), default=-math.inf)
+    # A cut with a slice read whole (lo = -inf) scans the column on its own; the others share one scan.
+    lowest = [float(plan.lo[:-1].min(initial=math.inf)) for plan in plans]
+    floor = min((low for low in lowest if low > -math.inf), default=-math.inf)
     among = np.flatnonzero(values >= floor) if floor > -math.inf else None
     finders = []
-    for cut, plan in zip(cuts, plans, strict=True):
-        shared = among if among is not None and float(plan.lo[:-1].min(initial=math.inf)) >= floor else None
+    for cut, plan, low in zip(cuts, plans, lowest, strict=True):
+        shared = among if low > -math.inf else None
         runs = _runs(values, plan.codes, plan.sizes, plan.lo, plan.hi, shared)
         missed = plan.missed(runs)
         if missed.any():

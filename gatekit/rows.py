@@ -139,7 +139,8 @@ def _read_parquet(path: Path, columns: _Wanted | None) -> Table:
     # Text columns come back dictionary-encoded: slices group on the codes without hashing strings again.
     text = [n for n in (wanted or names) if pa.types.is_string(schema.field(n).type)]
     try:
-        with pq.ParquetFile(path, read_dictionary=text) as reader:
+        # Reopened only to set read_dictionary, which ParquetFile takes when it opens; the footer is reused.
+        with pq.ParquetFile(path, metadata=parquet.metadata, read_dictionary=text) as reader:
             data = reader.read(columns=wanted)
     except (pa.ArrowInvalid, OSError) as e:
         raise ResultsError.at(f"not a readable Parquet file: {e}", str(path)) from None
