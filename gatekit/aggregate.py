@@ -37,9 +37,12 @@ from gatekit.rows import (
     REASONS,
     Decoded,
     Table,
+    arrow_call,
     check_columns,
     decode_numbers,
     decode_slices,
+    from_numpy,
+    is_null,
     plain_column,
     to_numpy,
 )
@@ -376,22 +379,20 @@ def _ids(table: Table, column: str) -> npt.NDArray[Any]:
 
     array = plain_column(table, column)
     if array.null_count:
-        first = int(np.flatnonzero(to_numpy(array.is_null()))[0])
+        first = int(np.flatnonzero(is_null(array))[0])
         raise ResultsError.at(f"example id column {column!r} is empty at {table.where(first)}", table.source)
     return to_numpy(array)
 
 
 def _check_unique_ids(table: Table, column: str, ids: npt.NDArray[Any], rowset: BoolArray | None, metric: str) -> None:
     import numpy as np
-    import pyarrow as pa
-    import pyarrow.compute as pc
 
     chosen = ids if rowset is None else ids[rowset]
-    counts = pc.value_counts(pa.array(chosen))
-    repeated = pc.filter(counts, pc.greater(counts.field("counts"), 1))
+    counts = arrow_call("value_counts", from_numpy(chosen))  # a hash count: no sort of millions of ids
+    repeated = np.flatnonzero(to_numpy(counts.field("counts")) > 1)
     if len(repeated) == 0:
         return
-    first = repeated[0]["values"].as_py()
+    first = counts.field("values")[int(repeated[0])].as_py()
     rows = np.flatnonzero(ids == first)
     if rowset is not None:
         rows = rows[rowset[rows]]

@@ -362,6 +362,43 @@ def to_numpy(array: pa.Array | pa.ChunkedArray) -> npt.NDArray[Any]:
     return np.frombuffer(data, dtype=kind, count=len(array), offset=array.offset * width)
 
 
+def arrow_call(name: str, *args: Any, options: Any = None) -> Any:
+    """pyarrow's compute function `name`, called through `pyarrow._compute`, which reading a table has
+    loaded already. Importing `pyarrow.compute` builds a Python wrapper for each of its hundreds of
+    functions: 0.08 s of every check, for the five a check calls."""
+    try:
+        from pyarrow._compute import call_function
+    except ImportError:  # a pyarrow that moved it: the public name is the same function
+        from pyarrow.compute import call_function
+    return call_function(name, list(args), options)
+
+
+def arrow_cast(array: Any, kind: pa.DataType) -> Any:
+    """`array.cast(kind)` (a safe cast) without importing `pyarrow.compute` (see `arrow_call`)."""
+    try:
+        from pyarrow._compute import CastOptions
+    except ImportError:
+        from pyarrow.compute import CastOptions
+    return arrow_call("cast", array, options=CastOptions.safe(kind))
+
+
+def from_numpy(values: npt.NDArray[Any]) -> pa.Array:
+    """An Arrow array of a numpy array: integers and floats wrap its buffer (`pa.array` would import pandas,
+    see `to_numpy`); anything else goes through `pa.array`."""
+    import numpy as np
+    import pyarrow as pa
+
+    if values.dtype.kind in "iuf" and values.dtype != np.float16:
+        contiguous = np.ascontiguousarray(values)
+        return pa.Array.from_buffers(pa.from_numpy_dtype(values.dtype), len(values), [None, pa.py_buffer(contiguous)])
+    return pa.array(values)
+
+
+def is_null(array: pa.Array | pa.ChunkedArray) -> npt.NDArray[np.bool_]:
+    """Per slot, whether it is null."""
+    return to_numpy(arrow_call("is_null", array))
+
+
 def _numpy_type(kind: pa.DataType) -> type[np.generic] | None:
     import numpy as np
     import pyarrow as pa
@@ -396,7 +433,8 @@ def _plain(array: pa.ChunkedArray) -> pa.ChunkedArray:
     import pyarrow as pa
 
     if pa.types.is_dictionary(array.type):
-        return array.cast(array.type.value_type)
+        cast: pa.ChunkedArray = arrow_cast(array, array.type.value_type)
+        return cast
     return array
 
 
@@ -407,7 +445,6 @@ def decode_numbers(table: Table, name: str, *, role: str, non_negative: bool = F
     """
     import numpy as np
     import pyarrow as pa
-    import pyarrow.compute as pc
 
     array = _chunked(table, name)
     n = len(array)
@@ -419,6 +456,8 @@ def decode_numbers(table: Table, name: str, *, role: str, non_negative: bool = F
     if pa.types.is_string(kind) or pa.types.is_large_string(kind):
         text = _plain(array)
         if table.text_cells:
+            import pyarrow.compute as pc  # only CSV text cells need its regex and set lookups
+
             empty = to_numpy(pc.fill_null(pc.equal(text, ""), True))
             canonical = to_numpy(pc.fill_null(pc.match_substring_regex(text, _CANONICAL_NUMBER), False))
             is_true = to_numpy(pc.fill_null(pc.is_in(text, pa.array(_CSV_TRUE)), False))
@@ -433,15 +472,15 @@ def decode_numbers(table: Table, name: str, *, role: str, non_negative: bool = F
         else:
             values = np.full(n, np.nan)
             reasons[:] = _NOT_BOOL if role == "rate" else _NOT_NUMBER
-            reasons[to_numpy(array.is_null())] = _NULL
+            reasons[is_null(array)] = _NULL
     elif pa.types.is_boolean(kind) or pa.types.is_integer(kind) or pa.types.is_floating(kind):
         if pa.types.is_boolean(kind) and role != "rate":
             values = np.full(n, np.nan)
             reasons[:] = _NOT_NUMBER
         else:
-            values = to_numpy(array.cast(pa.float64()))
+            values = to_numpy(array).astype(np.float64, copy=False)
         if array.null_count:
-            nulls = to_numpy(array.is_null())
+            nulls = is_null(array)
             reasons[nulls] = _NULL
             values = np.where(nulls, np.nan, values)
     else:
@@ -478,6 +517,7 @@ def _decode_clean(
     """The values of a typed column without a single bad cell, chunk by chunk (float64 chunks are views,
     not copies), checked in a few vectorised passes; None when some cell may be bad (the caller then finds
     which, and why)."""
+    import numpy as np
     import pyarrow as pa
 
     if table.text_cells or name in table.cell_problems or array.null_count:
@@ -489,7 +529,7 @@ def _decode_clean(
         array = pa.chunked_array([array.combine_chunks()])
     chunks = []
     for chunk in array.chunks:
-        values = to_numpy(chunk if pa.types.is_float64(chunk.type) else chunk.cast(pa.float64()))
+        values = to_numpy(chunk).astype(np.float64, copy=False)
         if not boolean and not _clean_numbers(values, role=role, non_negative=non_negative):
             return None
         chunks.append(values)
@@ -523,27 +563,26 @@ def decode_slices(table: Table, name: str) -> SliceColumn:
     """Group codes for a slice column. Values are text (numbers and booleans are written as text)."""
     import numpy as np
     import pyarrow as pa
-    import pyarrow.compute as pc
 
     array = _chunked(table, name)
     if not pa.types.is_dictionary(array.type):
         if not (pa.types.is_string(array.type) or pa.types.is_large_string(array.type)):
-            array = array.cast(pa.string())
-        array = pc.dictionary_encode(array)
+            array = arrow_cast(array, pa.string())
+        array = arrow_call("dictionary_encode", array)
     array = array.unify_dictionaries()
     if array.num_chunks == 0:
         return SliceColumn(name, np.zeros(0, dtype=np.uint8), [], np.zeros(0, dtype=bool))
     dictionary = array.chunk(0).dictionary
-    labels = [str(v) for v in dictionary.cast(pa.string()).to_pylist()]
+    labels = [str(v) for v in arrow_cast(dictionary, pa.string()).to_pylist()]
     no_value = len(labels)
     dtype = next((t for t in (np.uint8, np.uint16, np.uint32) if no_value <= np.iinfo(t).max), np.int64)
     codes = np.empty(len(array), dtype=dtype)
     start = 0
     for chunk in array.chunks:
-        indices = pc.fill_null(chunk.indices, 0) if chunk.null_count else chunk.indices
-        codes[start : start + len(chunk)] = to_numpy(indices)
+        # A null's index slot holds anything: `missing` overwrites it below.
+        codes[start : start + len(chunk)] = to_numpy(chunk.indices)
         start += len(chunk)
-    missing = to_numpy(array.is_null()) if array.null_count else np.zeros(len(codes), dtype=bool)
+    missing = is_null(array) if array.null_count else np.zeros(len(codes), dtype=bool)
     if "" in labels:
         missing |= codes == labels.index("")
     if name in table.cell_problems:
@@ -571,7 +610,6 @@ class ColumnSummary:
 def summarize_table(table: Table, max_examples: int = 8) -> list[ColumnSummary]:
     """Per column: type, nulls, and for text columns the distinct values (what `slice_by` would produce)."""
     import pyarrow as pa
-    import pyarrow.compute as pc
 
     out = []
     for name in table.columns:
@@ -581,7 +619,7 @@ def summarize_table(table: Table, max_examples: int = 8) -> list[ColumnSummary]:
         distinct: int | None = None
         examples: tuple[str, ...] = ()
         if table.text_cells or pa.types.is_string(kind) or pa.types.is_large_string(kind):
-            unique = pc.unique(array)
+            unique = arrow_call("unique", array)
             distinct = len(unique)
             examples = tuple(str(v) for v in unique.slice(0, max_examples).to_pylist())
             type_name = "text"

@@ -307,21 +307,51 @@ def test_a_nullable_number_column_reads_its_nulls_as_bad_rows_not_values(tmp_pat
     assert (measured.value, measured.n) == (2 / 3, 3)
 
 
-def test_a_table_check_does_not_import_pandas(tmp_path: Path) -> None:
-    # pyarrow's read_table and to_numpy import pandas when it is installed: 0.2 s of start-up per check.
+def test_a_table_check_imports_neither_pandas_nor_pyarrow_compute(tmp_path: Path) -> None:
+    # pyarrow's read_table, to_numpy and pa.array import pandas when it is installed (0.2 s of start-up per
+    # check), and pyarrow.compute builds a wrapper for each of its functions on import (0.08 s). The table
+    # has what takes each detour: a text and an integer slice column, booleans, integers, nulls, integer ids.
     path = tmp_path / "rows.parquet"
     pq.write_table(
-        pa.table({"task": ["a", "b"] * 40, "correct": [True, False] * 40, "latency_ms": [float(i) for i in range(80)]}),
+        pa.table(
+            {
+                "id": list(range(80)),
+                "task": ["a", "b", None, "c"] * 20,
+                "tier": [1, 2] * 40,
+                "correct": [True, False] * 40,
+                "latency_ms": [float(i) for i in range(79)] + [None],
+                "tokens": list(range(80)),
+            }
+        ),
         path,
     )
-    spec = make_spec(slice_by=["task"]).model_dump(mode="json", by_alias=True)
+    metrics = {**METRICS, "tokens": {"from": {"column": "tokens", "aggregate": "mean"}, "higher_is_better": False}}
+    spec = make_spec(metrics, slice_by=["task", "tier"], drop_invalid=True).model_dump(mode="json", by_alias=True)
     probe = (
         "import sys; from gatekit.load import load_results; from gatekit.spec import Spec; "
-        f"load_results({str(path)!r}, Spec.model_validate({spec!r})); print('pandas' in sys.modules)"
+        f"r = load_results({str(path)!r}, Spec.model_validate({spec!r})); "
+        "print(sorted(r.metrics['tokens']), 'pandas' in sys.modules, 'pyarrow.compute' in sys.modules)"
     )
     import subprocess
     import sys
 
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
 
-    assert done.stdout.strip() == "False"
+    assert done.stdout.strip() == "['all', 'task=a', 'task=b', 'task=c', 'tier=1', 'tier=2'] False False"
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        np.array([3, 1, 2]),
+        np.array([3, 1, 2], dtype=np.uint16),
+        np.array([0.5, -1.0]),
+        np.arange(10)[::3],
+        np.array(["x", "y"]),
+    ],
+    ids=["int64", "uint16", "float64", "strided", "text"],
+)
+def test_from_numpy_round_trips(values: np.ndarray) -> None:
+    from gatekit.rows import from_numpy
+
+    assert from_numpy(values).to_pylist() == values.tolist()
