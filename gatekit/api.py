@@ -7,11 +7,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from gatekit.errors import UsageError
 from gatekit.load import LoadedSpec, load_results, load_spec
 from gatekit.results import Results
-from gatekit.verdict import Verdict, build_verdict
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future
+
+    from gatekit.verdict import Verdict
 
 
 def check(
@@ -69,10 +74,14 @@ def run_check(
     """`check`, and record the decision: `record=None` records when a ledger is configured (`ledger`, the
     GATEKIT_LEDGER variable or the spec's `ledger:`), True always (default `.gatekit/ledger.db`), False never.
     """
-    from gatekit.lock import assess_lock, assess_provenance, lock_path_for, read_lock, spec_digest
-
     loaded = load_spec(spec)
-    candidate_results, baseline_results = _load_both(loaded, (candidate, candidate_format), (baseline, baseline_format))
+    loading = _Loading(loaded, (candidate, candidate_format), (baseline, baseline_format))
+    # Imported while the results are being read: reading a large table runs without the GIL, so the
+    # verdict's modules (numpy among them) load for free instead of before the first byte is read.
+    from gatekit.lock import assess_lock, assess_provenance, lock_path_for, read_lock, spec_digest
+    from gatekit.verdict import build_verdict
+
+    candidate_results, baseline_results = loading.results()
     digest = spec_digest(loaded.spec)
     lock_path = lock_path_for(loaded.path)
     lock = assess_lock(
@@ -112,28 +121,39 @@ def run_check(
     return CheckRun(verdict, ledger_path, decision_id)
 
 
-def _load_both(
-    loaded: LoadedSpec,
-    candidate: tuple[str | Path | None, str | None],
-    baseline: tuple[str | Path | None, str | None],
-) -> tuple[Results, Results | None]:
-    """Candidate and baseline results (each a path override and a format), read side by side: a large table
-    spends most of its time in numpy and pyarrow, which release the GIL. A candidate error is reported first,
-    as when reading one after the other."""
-    candidate_path = _results_path(loaded, candidate[0], "candidate")
-    if baseline[0] is None and loaded.spec.baseline is None:
-        return load_results(candidate_path, loaded.spec, candidate[1]), None
-    baseline_path = _results_path(loaded, baseline[0], "baseline")
-    from concurrent.futures import ThreadPoolExecutor
+class _Loading:
+    """Candidate and baseline results (each a path override and a format), read side by side on threads
+    from the moment it is made: a large table spends most of its time in pyarrow and numpy, which release
+    the GIL. `results()` waits for both; a candidate error is raised first, as when reading one after the
+    other."""
 
-    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="gatekit-load") as pool:
-        base_future = pool.submit(load_results, baseline_path, loaded.spec, baseline[1])
-        try:
-            candidate_results = load_results(candidate_path, loaded.spec, candidate[1])
-        except BaseException:
-            base_future.cancel()
-            raise
-        return candidate_results, base_future.result()
+    def __init__(
+        self,
+        loaded: LoadedSpec,
+        candidate: tuple[str | Path | None, str | None],
+        baseline: tuple[str | Path | None, str | None],
+    ) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        candidate_path = _results_path(loaded, candidate[0], "candidate")
+        baseline_path = None
+        if baseline[0] is not None or loaded.spec.baseline is not None:
+            baseline_path = _results_path(loaded, baseline[0], "baseline")
+        self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="gatekit-load")
+        self._candidate = self._pool.submit(load_results, candidate_path, loaded.spec, candidate[1])
+        self._baseline: Future[Results] | None = None
+        if baseline_path is not None:
+            self._baseline = self._pool.submit(load_results, baseline_path, loaded.spec, baseline[1])
+
+    def results(self) -> tuple[Results, Results | None]:
+        with self._pool:
+            try:
+                candidate = self._candidate.result()
+            except BaseException:
+                if self._baseline is not None:
+                    self._baseline.cancel()
+                raise
+            return candidate, self._baseline.result() if self._baseline is not None else None
 
 
 def _results_path(loaded: LoadedSpec, override: str | Path | None, role: str) -> Path:

@@ -63,11 +63,14 @@ def keep_freed_memory() -> bool:
 
 
 def _no_numpy_huge_pages() -> None:
-    # numpy reads NUMPY_MADVISE_HUGEPAGE when it is imported, which a check has done by now; this setter
-    # (numpy >= 1.20, in `numpy._core` since 2.0) changes it afterwards.
-    import numpy as np
-
-    core = getattr(np, "_core", None) or getattr(np, "core", None)
+    numpy = sys.modules.get("numpy")
+    if numpy is None:
+        # Read by numpy when it is imported. Setting it here, not importing numpy to call the setter below,
+        # keeps numpy's import off a check's start-up: it then loads while the tables are being read.
+        os.environ["NUMPY_MADVISE_HUGEPAGE"] = "0"
+        return
+    # Already imported (the Python API): this setter (numpy >= 1.20, in `numpy._core` since 2.0) changes it.
+    core = getattr(numpy, "_core", None) or getattr(numpy, "core", None)
     setter = getattr(getattr(core, "multiarray", None), "_set_madvise_hugepage", None)
     if callable(setter):
         setter(False)
