@@ -11,7 +11,7 @@ import difflib
 import math
 import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
-from typing import Literal
+from typing import Any, Literal
 
 from gatekit.bounds import BOUND_KINDS, BREACH_SYMBOL, headroom, passes
 from gatekit.confidence import correct_for_multiplicity, judge, settings_for
@@ -110,7 +110,7 @@ def evaluate_bound(
     settings = settings_for(spec, gate)
     judged = judge(kind, settings, measured, measured_base, observed, base_value, threshold.value, context)
     if judged is not None:
-        outcome = _outcome(
+        return _outcome(
             gate,
             slice_name,
             bound,
@@ -122,16 +122,12 @@ def evaluate_bound(
             threshold.value,
             margin,
             n if n is not None else measured.n,
-        )
-        return outcome.model_copy(
-            update={
-                "uncertainty": judged.uncertainty,
-                "method": judged.method,
-                "confidence": settings.confidence if judged.uncertainty == "interval" else None,
-                "interval": judged.interval,
-                "p_value": judged.p_value,
-                "evidence_needed": judged.evidence_needed,
-            }
+            uncertainty=judged.uncertainty,
+            method=judged.method,
+            confidence=settings.confidence if judged.uncertainty == "interval" else None,
+            interval=judged.interval,
+            p_value=judged.p_value,
+            evidence_needed=judged.evidence_needed,
         )
     ok = passes(kind.side, observed, threshold.value)
     relation = kind.symbol if ok else BREACH_SYMBOL[kind.symbol]
@@ -199,7 +195,9 @@ def _outcome(  # noqa: PLR0917 - one positional per column of the report row, in
     threshold: float | None = None,
     margin: float | None = None,
     n: int | None = None,
+    **uncertainty: Any,
 ) -> GateOutcome:
+    """`uncertainty` takes GateOutcome's fields about the interval or test behind a decision."""
     return GateOutcome(
         id=gate.id,
         metric=gate.metric,
@@ -214,6 +212,7 @@ def _outcome(  # noqa: PLR0917 - one positional per column of the report row, in
         margin=margin,
         n=n,
         reason=reason,
+        **uncertainty,
     )
 
 
