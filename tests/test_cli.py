@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -230,3 +232,41 @@ def test_an_unknown_results_format_is_a_usage_error(gatekit: Callable[..., Run])
 
     assert result.code == 2
     assert "unknown results format 'excel'; choose one of: gatekit, jsonl" in result.err
+
+
+# --- the console entry point: exits without the interpreter's teardown, but not without its duties ---------
+
+
+def test_the_entry_point_exits_with_the_verdict_and_a_complete_report() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "gatekit", "check", str(EXAMPLE / "gate.yaml"), "--format", "json"],
+        check=False,
+        capture_output=True,
+        text=True,
+    )
+
+    assert done.returncode == 0
+    assert json.loads(done.stdout)["verdict"] == "ship"
+
+
+def test_the_entry_point_runs_atexit_handlers() -> None:
+    probe = (
+        "import atexit, sys; atexit.register(lambda: print('handler ran', flush=True)); "
+        "sys.argv = ['gatekit', '--version']; from gatekit.cli import run; run()"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], check=False, capture_output=True, text=True)
+
+    assert done.returncode == 0
+    assert done.stdout.splitlines()[-1] == "handler ran"
+
+
+def test_a_ship_whose_output_cannot_be_flushed_at_exit_is_not_a_pass() -> None:
+    probe = (
+        "import io, sys, gatekit.cli as c\n"
+        "class Gone(io.StringIO):\n"
+        "    def flush(self): raise BrokenPipeError(32, 'Broken pipe')\n"
+        "sys.stdout = Gone(); c.main = lambda: 0; c.run()"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], check=False, capture_output=True, text=True)
+
+    assert done.returncode == 1
