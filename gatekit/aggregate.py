@@ -43,6 +43,7 @@ from gatekit.rows import (
     decode_slices,
     from_numpy,
     is_null,
+    is_scalar_kind,
     plain_column,
     to_numpy,
 )
@@ -378,6 +379,10 @@ def _ids(table: Table, column: str) -> npt.NDArray[Any]:
     import numpy as np
 
     array = plain_column(table, column)
+    if not is_scalar_kind(array.type):
+        raise ResultsError.at(
+            f"example id column {column!r} holds {array.type} values; an id is text or a number", table.source
+        )
     if array.null_count:
         first = int(np.flatnonzero(is_null(array))[0])
         raise ResultsError.at(f"example id column {column!r} is empty at {table.where(first)}", table.source)

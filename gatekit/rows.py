@@ -94,7 +94,45 @@ def read_table(path: Path, fmt: str, columns: Sequence[str] | None = None, *, op
     table = readers[fmt](path, wanted)
     if table.data.num_rows == 0:
         raise ResultsError.at("the table has no rows", str(path))
+    _check_text(table, path)
     return table
+
+
+def _check_text(table: Table, path: Path) -> None:
+    """Text cells must be valid UTF-8. pyarrow's JSONL reader and a Parquet file's writer can hand over
+    bytes that are not, which would otherwise fail in the middle of a check as an internal error."""
+    import pyarrow as pa
+
+    for name in table.columns:
+        column = table.data.column(name)
+        kind = column.type
+        if pa.types.is_dictionary(kind):
+            # The values live in the dictionaries; the reader made the indices.
+            parts = [chunk.dictionary for chunk in column.chunks]
+            kind = kind.value_type
+        else:
+            parts = list(column.chunks)
+        if not (pa.types.is_string(kind) or pa.types.is_large_string(kind)):
+            continue
+        for part in parts:
+            try:
+                part.validate(full=True)
+            except pa.ArrowInvalid:
+                line, col = first_undecodable_line(path) if table.first_line else (0, 0)
+                raise ResultsError.at(
+                    f"column {name!r} holds text that is not valid UTF-8", str(path), line, col
+                ) from None
+
+
+def first_undecodable_line(path: Path) -> tuple[int, int]:
+    """The line and column (1-based, in bytes) of the first byte that is not UTF-8; (0, 0) if none."""
+    with path.open("rb") as f:
+        for number, line in enumerate(f, start=1):
+            try:
+                line.decode("utf-8")
+            except UnicodeDecodeError as e:
+                return number, e.start + 1
+    return 0, 0
 
 
 @dataclass(frozen=True)
@@ -153,11 +191,17 @@ def _read_csv(path: Path, columns: _Wanted | None) -> Table:
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
-    with path.open(encoding="utf-8", newline="") as f:
+    with path.open("rb") as f:
+        # Lines decoded one at a time: a text reader decodes a whole block, and a bad byte further down
+        # would be blamed on the header.
+        lines = (
+            line.decode("utf-8").removeprefix("\ufeff") if n == 0 else line.decode("utf-8") for n, line in enumerate(f)
+        )
+        reader = csv.reader(lines)
         try:
-            header = next(csv.reader(f), None)
+            header = next(reader, None)
         except (UnicodeDecodeError, csv.Error) as e:
-            raise ResultsError.at(f"cannot read the CSV header: {e}", str(path), 1) from None
+            raise ResultsError.at(f"cannot read the CSV header: {e}", str(path), max(reader.line_num, 1)) from None
     if not header:
         raise ResultsError.at("the CSV file has no header line", str(path), 1)
     for i, name in enumerate(header):
@@ -184,6 +228,9 @@ def _read_csv(path: Path, columns: _Wanted | None) -> Table:
 
 def _csv_error(path: Path, error: Exception) -> ResultsError:
     """Find the line pyarrow stopped at, by reading the file again with the csv module (error path only)."""
+    line, col = first_undecodable_line(path)
+    if line:
+        return ResultsError.at("not valid UTF-8", str(path), line, col)  # type: ignore[return-value]
     with path.open(encoding="utf-8", errors="replace", newline="") as f:
         reader = csv.reader(f)
         width = len(next(reader, []))
@@ -229,8 +276,12 @@ def _read_jsonl(path: Path, columns: _Wanted | None) -> Table:
 def _read_jsonl_slowly(path: Path, columns: _Wanted | None) -> Table:
     """The exact reader: locates damaged lines and keeps ill-typed cells as counted bad cells."""
     rows: list[dict[str, Any]] = []
-    with path.open(encoding="utf-8") as f:
-        for number, line in enumerate(f, start=1):
+    with path.open("rb") as f:
+        for number, raw in enumerate(f, start=1):
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as e:
+                raise ResultsError.at("not valid UTF-8", str(path), number, e.start + 1) from None
             try:
                 row = loads_strict(line)
             except DuplicateJsonKeyError as e:
@@ -546,6 +597,20 @@ def _clean_numbers(values: npt.NDArray[np.float64], *, role: str, non_negative: 
     return not (non_negative and len(values) and values.min() < 0)
 
 
+def is_scalar_kind(kind: pa.DataType) -> bool:
+    """Text, a number or a boolean: what can name a slice or an example."""
+    import pyarrow as pa
+
+    return bool(
+        pa.types.is_string(kind)
+        or pa.types.is_large_string(kind)
+        or pa.types.is_integer(kind)
+        or pa.types.is_floating(kind)
+        or pa.types.is_boolean(kind)
+        or pa.types.is_null(kind)
+    )
+
+
 @dataclass(frozen=True)
 class SliceColumn:
     """A slice dimension: a group code per row, the group labels, and rows with no value.
@@ -565,6 +630,12 @@ def decode_slices(table: Table, name: str) -> SliceColumn:
     import pyarrow as pa
 
     array = _chunked(table, name)
+    kind = array.type.value_type if pa.types.is_dictionary(array.type) else array.type
+    if not is_scalar_kind(kind):
+        raise ResultsError.at(
+            f"slice column {name!r} holds {kind} values; a slice column holds text, numbers or booleans",
+            table.source,
+        )
     if not pa.types.is_dictionary(array.type):
         if not (pa.types.is_string(array.type) or pa.types.is_large_string(array.type)):
             array = arrow_cast(array, pa.string())
