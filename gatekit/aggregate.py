@@ -43,7 +43,6 @@ from gatekit.rows import (
     decode_slices,
     from_numpy,
     is_null,
-    is_scalar_kind,
     plain_column,
     to_numpy,
 )
@@ -377,9 +376,10 @@ def _metric_rows(column: Decoded, selection: _Selection | None, *, filter_key: R
 
 def _ids(table: Table, column: str) -> npt.NDArray[Any]:
     import numpy as np
+    import pyarrow as pa
 
     array = plain_column(table, column)
-    if not is_scalar_kind(array.type):
+    if pa.types.is_nested(array.type):
         raise ResultsError.at(
             f"example id column {column!r} holds {array.type} values; an id is text or a number", table.source
         )

@@ -14,6 +14,7 @@ a measurement built from such rows carries a `problem` and is reported missing, 
 
 from __future__ import annotations
 
+import codecs
 import csv
 import json
 import re
@@ -118,13 +119,13 @@ def _check_text(table: Table, path: Path) -> None:
             try:
                 part.validate(full=True)
             except pa.ArrowInvalid:
-                line, col = first_undecodable_line(path) if table.first_line else (0, 0)
+                line, col = _first_undecodable_line(path) if table.first_line else (0, 0)
                 raise ResultsError.at(
                     f"column {name!r} holds text that is not valid UTF-8", str(path), line, col
                 ) from None
 
 
-def first_undecodable_line(path: Path) -> tuple[int, int]:
+def _first_undecodable_line(path: Path) -> tuple[int, int]:
     """The line and column (1-based, in bytes) of the first byte that is not UTF-8; (0, 0) if none."""
     with path.open("rb") as f:
         for number, line in enumerate(f, start=1):
@@ -192,12 +193,9 @@ def _read_csv(path: Path, columns: _Wanted | None) -> Table:
     import pyarrow.csv as pacsv
 
     with path.open("rb") as f:
-        # Lines decoded one at a time: a text reader decodes a whole block, and a bad byte further down
-        # would be blamed on the header.
-        lines = (
-            line.decode("utf-8").removeprefix("\ufeff") if n == 0 else line.decode("utf-8") for n, line in enumerate(f)
-        )
-        reader = csv.reader(lines)
+        # Decoded line by line: a text reader decodes a whole block, and would blame a bad byte further down
+        # on the header. utf-8-sig drops a byte-order mark, as pyarrow's reader does.
+        reader = csv.reader(codecs.iterdecode(f, "utf-8-sig"))
         try:
             header = next(reader, None)
         except (UnicodeDecodeError, csv.Error) as e:
@@ -228,7 +226,7 @@ def _read_csv(path: Path, columns: _Wanted | None) -> Table:
 
 def _csv_error(path: Path, error: Exception) -> ResultsError:
     """Find the line pyarrow stopped at, by reading the file again with the csv module (error path only)."""
-    line, col = first_undecodable_line(path)
+    line, col = _first_undecodable_line(path)
     if line:
         return ResultsError.at("not valid UTF-8", str(path), line, col)  # type: ignore[return-value]
     with path.open(encoding="utf-8", errors="replace", newline="") as f:
@@ -439,7 +437,7 @@ def from_numpy(values: npt.NDArray[Any]) -> pa.Array:
     import numpy as np
     import pyarrow as pa
 
-    if values.dtype.kind in "iuf" and values.dtype != np.float16:
+    if values.dtype.kind in "iuf":
         contiguous = np.ascontiguousarray(values)
         return pa.Array.from_buffers(pa.from_numpy_dtype(values.dtype), len(values), [None, pa.py_buffer(contiguous)])
     return pa.array(values)
@@ -597,18 +595,19 @@ def _clean_numbers(values: npt.NDArray[np.float64], *, role: str, non_negative: 
     return not (non_negative and len(values) and values.min() < 0)
 
 
-def is_scalar_kind(kind: pa.DataType) -> bool:
-    """Text, a number or a boolean: what can name a slice or an example."""
+def _slice_text(array: Any, table: Table, name: str) -> Any:
+    """A slice column's values as text: numbers, booleans, dates and the like are named as Arrow writes
+    them; a column Arrow cannot write as text (structs, lists) is bad input, not an internal error."""
     import pyarrow as pa
 
-    return bool(
-        pa.types.is_string(kind)
-        or pa.types.is_large_string(kind)
-        or pa.types.is_integer(kind)
-        or pa.types.is_floating(kind)
-        or pa.types.is_boolean(kind)
-        or pa.types.is_null(kind)
-    )
+    try:
+        return arrow_cast(array, pa.string())
+    except (pa.ArrowNotImplementedError, pa.ArrowInvalid):
+        raise ResultsError.at(
+            f"slice column {name!r} holds {array.type} values, which have no text form; "
+            "a slice column holds text, numbers, booleans or dates",
+            table.source,
+        ) from None
 
 
 @dataclass(frozen=True)
@@ -630,21 +629,15 @@ def decode_slices(table: Table, name: str) -> SliceColumn:
     import pyarrow as pa
 
     array = _chunked(table, name)
-    kind = array.type.value_type if pa.types.is_dictionary(array.type) else array.type
-    if not is_scalar_kind(kind):
-        raise ResultsError.at(
-            f"slice column {name!r} holds {kind} values; a slice column holds text, numbers or booleans",
-            table.source,
-        )
     if not pa.types.is_dictionary(array.type):
         if not (pa.types.is_string(array.type) or pa.types.is_large_string(array.type)):
-            array = arrow_cast(array, pa.string())
+            array = _slice_text(array, table, name)
         array = arrow_call("dictionary_encode", array)
     array = array.unify_dictionaries()
     if array.num_chunks == 0:
         return SliceColumn(name, np.zeros(0, dtype=np.uint8), [], np.zeros(0, dtype=bool))
     dictionary = array.chunk(0).dictionary
-    labels = [str(v) for v in arrow_cast(dictionary, pa.string()).to_pylist()]
+    labels = [str(v) for v in _slice_text(dictionary, table, name).to_pylist()]
     no_value = len(labels)
     dtype = next((t for t in (np.uint8, np.uint16, np.uint32) if no_value <= np.iinfo(t).max), np.int64)
     codes = np.empty(len(array), dtype=dtype)

@@ -7,7 +7,10 @@ block of a CSV file on its header).
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 from collections.abc import Callable
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -105,3 +108,33 @@ def test_a_nested_slice_or_id_column_is_bad_input(
 
     assert run.code == 2
     assert expected in run.err
+
+
+@pytest.mark.parametrize(
+    ("values", "names"),
+    [
+        pytest.param([dt.date(2026, 1, 1), dt.date(2026, 1, 2)], ["task=2026-01-01", "task=2026-01-02"], id="date"),
+        pytest.param([Decimal("1.5"), Decimal("2.5")], ["task=1.5", "task=2.5"], id="decimal"),
+    ],
+)
+def test_a_slice_column_of_dates_or_decimals_is_named_as_text(
+    tmp_path: Path, gatekit: Callable[..., Run], values: list[Any], names: list[str]
+) -> None:
+    pq.write_table(pa.table({"task": values, "correct": [True, False]}), tmp_path / "rows.parquet")
+
+    run = gatekit("check", write_spec(tmp_path, "rows.parquet"), "--format", "json")
+
+    assert run.code in (0, 3, 4)
+    slices = {gate["slice"] for gate in json.loads(run.out)["gates"]}
+    assert slices == {"all", *names}
+
+
+def test_a_byte_order_mark_before_the_csv_header_is_not_part_of_a_name(
+    tmp_path: Path, gatekit: Callable[..., Run]
+) -> None:
+    (tmp_path / "rows.csv").write_bytes(b"\xef\xbb\xbftask,correct\na,true\nb,false\n")
+
+    run = gatekit("check", write_spec(tmp_path, "rows.csv"), "--format", "json")
+
+    assert run.code in (0, 3, 4)
+    assert {gate["slice"] for gate in json.loads(run.out)["gates"]} == {"all", "task=a", "task=b"}
