@@ -53,7 +53,7 @@ class ArtifactVerification(BaseModel):
     not_verified: remote or an image; its form was checked, its bytes were not. unpinned: no usable pin.
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True)
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
     name: ArtifactName
     uri: str

@@ -238,14 +238,16 @@ def schema(
     """
     import json
 
+    from gatekit.json_schema import json_schema
+
     if verdict:
         from gatekit.verdict import Verdict
 
-        document = Verdict.model_json_schema()
+        document = json_schema(Verdict)
     else:
         from gatekit.spec import Spec
 
-        document = Spec.model_json_schema()
+        document = json_schema(Spec)
     text = json.dumps(document, indent=2) + "\n"
     if output is None:
         sys.stdout.write(text)

@@ -47,7 +47,7 @@ GATE_DIGEST_KEYS: tuple[str, ...] = ("gate_digest", "gatekit_gate_digest")
 
 
 class _Record(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True)
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
 
 class LockEvent(_Record):

@@ -37,7 +37,7 @@ EXIT_CODES: dict[Decision, ExitCode] = {"ship": ExitCode.SHIP, "revise": ExitCod
 
 
 class _Record(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True)
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
 
 class SpecSummary(_Record):
