@@ -7,7 +7,6 @@ too large each cut counts on its own codes. Both must give what a loop over the 
 from __future__ import annotations
 
 import math
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -143,12 +142,13 @@ _row = st.fixed_dictionaries(
 
 
 @settings(max_examples=80, deadline=None)
-@given(rows=st.lists(_row, min_size=1, max_size=40), cube=st.booleans())
-def test_property_every_slice_matches_a_loop_over_its_rows(rows: list[dict[str, Any]], cube: bool) -> None:
+@given(rows=st.lists(_row, min_size=1, max_size=40), cube=st.booleans(), block=st.sampled_from([1 << 20, 1, 3]))
+def test_property_every_slice_matches_a_loop_over_its_rows(rows: list[dict[str, Any]], cube: bool, block: int) -> None:
     slice_by, cross = ["task", "lang"], [["task", "lang"]]
     with pytest.MonkeyPatch.context() as patch:
         if not cube:
             patch.setattr(gatekit.aggregate, "_CUBE_MAX_CELLS", 0)
+        patch.setattr(gatekit.aggregate, "_BLOCK_ROWS", block)  # totals summed over blocks of rows
         results = measure(rows, slice_by=slice_by, slice_cross=cross, drop_invalid=True)
 
     assert_matches_reference(results, rows, slice_by, cross)
@@ -215,11 +215,11 @@ def test_quantile_samples_are_sorted_with_their_ids() -> None:
     assert measured.value == 5.0  # nearest rank: ceil(0.9 * 5) = 5
 
 
-def test_a_parquet_file_in_many_row_groups_gives_the_same_slices(tmp_path: Path) -> None:
+@pytest.mark.parametrize("block", [1 << 20, 5])
+def test_a_table_in_many_chunks_gives_the_same_slices(block: int) -> None:
     import pyarrow as pa
-    import pyarrow.parquet as pq
 
-    from gatekit.load import load_results
+    from gatekit.rows import Table
 
     rng = np.random.default_rng(5)
     rows = [
@@ -232,13 +232,15 @@ def test_a_parquet_file_in_many_row_groups_gives_the_same_slices(tmp_path: Path)
         }
         for _ in range(300)
     ]
-    path = tmp_path / "rows.parquet"
-    pq.write_table(pa.Table.from_pylist(rows), path, row_group_size=7)  # 43 chunks per column
+    data = pa.Table.from_pylist(rows).to_batches(max_chunksize=7)  # as a reader hands over row groups
+    table = Table("rows.parquet", pa.Table.from_batches(data), first_line=0)
+    assert table.data["score"].num_chunks == 43
     spec = make_spec(slice_by=["task"], slice_cross=[["task", "lang"]])
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(gatekit.rows, "_MIN_CHUNK_ROWS", 1)  # keep every chunk: sums run chunk by chunk
-        chunked = load_results(path, spec)
+        patch.setattr(gatekit.aggregate, "_BLOCK_ROWS", block)  # and, with 5, block by block within each
+        chunked = table_results(table, spec)
 
     assert_matches_reference(chunked, rows, ["task"], [["task", "lang"]])
 
@@ -282,6 +284,7 @@ def test_a_mean_stderr_keeps_full_precision_whichever_way_the_squares_are_taken(
 
     with pytest.MonkeyPatch.context() as patch:
         passes = count_square_passes(patch)
+        patch.setattr(gatekit.aggregate, "_BLOCK_ROWS", 4)  # each block looks up its own rows' cell means
         measured = measure(rows, slice_by=["task"]).metrics["score"]
 
     assert passes == expected_passes
