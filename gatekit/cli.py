@@ -313,14 +313,32 @@ def verify(
 
 
 _LEDGER_OPTION = typer.Option(
-    "--ledger", help="The decision ledger; default $GATEKIT_LEDGER, else .gatekit/ledger.db.", show_default=False
+    "--ledger",
+    help="The decision ledger; default $GATEKIT_LEDGER, else the --spec's `ledger:`, else .gatekit/ledger.db.",
+    show_default=False,
 )
+_SPEC_LEDGER_OPTION = typer.Option(
+    "--spec", help="A gate spec: read the ledger its `ledger:` names, as `gatekit check` records.", show_default=False
+)
+
+
+def _ledger_to_read(ledger: Path | None, spec: Path | None) -> Path:
+    from gatekit import ledger as ledger_db
+
+    setting = None
+    if spec is not None:
+        from gatekit.load import load_spec
+
+        loaded = load_spec(spec)
+        setting = loaded.resolve(loaded.spec.ledger) if loaded.spec.ledger else None
+    return ledger_db.ledger_for_reading(ledger, setting)
 
 
 @app.command()
 def history(
     name: Annotated[Optional[str], typer.Argument(help="Only decisions under this gate (spec name).")] = None,  # noqa: UP045
     ledger: Annotated[Optional[Path], _LEDGER_OPTION] = None,  # noqa: UP045
+    spec: Annotated[Optional[Path], _SPEC_LEDGER_OPTION] = None,  # noqa: UP045
     limit: Annotated[int, typer.Option(min=1, help="Show at most this many decisions.")] = 50,
     format: Annotated[str, typer.Option("--format", "-f", help="table or json.")] = "table",
 ) -> int:
@@ -331,7 +349,7 @@ def history(
 
     if format not in ("table", "json"):
         raise UsageError(f"unknown history format {format!r}; choose table or json")
-    path = ledger_db.ledger_for_reading(ledger)
+    path = _ledger_to_read(ledger, spec)
     decisions = ledger_db.history(path, name, limit)
     if format == "json":
         rows = [
@@ -362,6 +380,7 @@ def history(
 def rollback_target(
     name: Annotated[str, typer.Argument(help="The gate (spec name).", show_default=False)],
     ledger: Annotated[Optional[Path], _LEDGER_OPTION] = None,  # noqa: UP045
+    spec: Annotated[Optional[Path], _SPEC_LEDGER_OPTION] = None,  # noqa: UP045
     format: Annotated[str, typer.Option("--format", "-f", help="yaml or json.")] = "yaml",
 ) -> int:
     """The rollback manifest of the last checkpoint that shipped under gate NAME, for a deploy script.
@@ -374,7 +393,7 @@ def rollback_target(
 
     if format not in ("yaml", "json"):
         raise UsageError(f"unknown rollback-target format {format!r}; choose yaml or json")
-    decision = ledger_db.last_shipped(ledger_db.ledger_for_reading(ledger), name)
+    decision = ledger_db.last_shipped(_ledger_to_read(ledger, spec), name)
     target = {
         "decision": decision.id,
         "recorded_at": decision.recorded_at,
@@ -396,6 +415,7 @@ def rollback_target(
 def show(
     decision_id: Annotated[int, typer.Argument(metavar="ID", help="The decision's id (see `gatekit history`).")],
     ledger: Annotated[Optional[Path], _LEDGER_OPTION] = None,  # noqa: UP045
+    spec: Annotated[Optional[Path], _SPEC_LEDGER_OPTION] = None,  # noqa: UP045
     format: Annotated[str, typer.Option("--format", "-f", help="Any report format (table, json, ...).")] = "table",
     width: Annotated[Optional[int], typer.Option(help="Table width in columns.")] = None,  # noqa: UP045
     color: Annotated[Optional[bool], typer.Option("--color/--no-color", help="Colour the table.")] = None,  # noqa: UP045
@@ -409,7 +429,7 @@ def show(
     from gatekit.verdict import Verdict
 
     renderer = get_renderer(format)
-    path = ledger_db.ledger_for_reading(ledger)
+    path = _ledger_to_read(ledger, spec)
     decision = ledger_db.get_decision(path, decision_id)
     try:
         verdict = Verdict.model_validate_json(decision.verdict_json)

@@ -2,7 +2,9 @@
 
 Where it is: ``--ledger PATH``, else the ``GATEKIT_LEDGER`` environment variable, else the spec's ``ledger:``
 (relative to the spec file), else ``.gatekit/ledger.db`` in the working directory. `check` records when a
-ledger is configured (any of the first three) or ``--record`` is given; ``--no-record`` never records.
+ledger is configured (any of the first three) or ``--record`` is given; ``--no-record`` never records. The
+commands that read it (`history`, `show`, `rollback-target`) look in the same order, the spec's ``ledger:``
+when they are given the spec with ``--spec``.
 
 Tables (query them with any SQLite client):
 
@@ -129,10 +131,13 @@ def resolve_ledger(
     return DEFAULT_LEDGER if record else None
 
 
-def ledger_for_reading(explicit: Path | None, environ: Mapping[str, str] | None = None) -> Path:
-    """The ledger `history`, `show` and `rollback-target` read: --ledger, GATEKIT_LEDGER, or the default."""
+def ledger_for_reading(
+    explicit: Path | None, spec_setting: Path | None = None, environ: Mapping[str, str] | None = None
+) -> Path:
+    """The ledger `history`, `show` and `rollback-target` read, found in `check`'s order: --ledger,
+    GATEKIT_LEDGER, the `ledger:` of the spec given with --spec, or the default."""
     env = (environ if environ is not None else os.environ).get(LEDGER_ENV) or None
-    return explicit or (Path(env) if env else DEFAULT_LEDGER)
+    return explicit or (Path(env) if env else None) or spec_setting or DEFAULT_LEDGER
 
 
 def _fail(path: Path, action: str, error: sqlite3.Error | OSError) -> LedgerError:

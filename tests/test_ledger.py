@@ -252,3 +252,66 @@ def test_history_as_json_filters_by_gate(gate: Path, example: Path, tmp_path: Pa
         0,
         [(2, "tiny", "ship", "unlocked")],
     )
+
+
+# --- which ledger the reading commands read ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("explicit", "env", "spec_setting", "expected"),
+    [
+        ("cli.db", "env.db", "spec.db", "cli.db"),
+        (None, "env.db", "spec.db", "env.db"),
+        (None, None, "spec.db", "spec.db"),
+        (None, "", "spec.db", "spec.db"),  # an empty variable is no setting
+        (None, None, None, str(ledger.DEFAULT_LEDGER)),
+    ],
+)
+def test_reading_commands_find_the_ledger_in_checks_order(
+    explicit: str | None, env: str | None, spec_setting: str | None, expected: str
+) -> None:
+    environ = {} if env is None else {ledger.LEDGER_ENV: env}
+    found = ledger.ledger_for_reading(
+        Path(explicit) if explicit else None, Path(spec_setting) if spec_setting else None, environ
+    )
+    assert found == Path(expected)
+
+
+@pytest.mark.parametrize(
+    ("command", "expected_out"),
+    [
+        (["history", "--format", "json"], '"spec": "tiny"'),
+        (["show", "1", "--format", "json"], '"verdict": "ship"'),
+        (["rollback-target", "tiny", "--format", "json"], '"decision": 1'),
+    ],
+)
+def test_reading_commands_read_the_ledger_a_spec_names(
+    command: list[str], expected_out: str, write: Write, gate: Path, gatekit: Gatekit
+) -> None:
+    write("gate.yaml", MINIMAL_SPEC + "ledger: decisions/ledger.db\n")
+    assert gatekit("check", gate).code == 0  # recorded next to the spec, not in .gatekit/
+
+    result = gatekit(*command, "--spec", gate)
+
+    assert (result.code, expected_out in result.out, result.err) == (0, True, "")
+
+
+def test_a_spec_without_a_ledger_leaves_the_default(
+    gate: Path, tmp_path: Path, gatekit: Gatekit, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+
+    result = gatekit("history", "--spec", gate)
+
+    assert (result.code, result.err) == (
+        2,
+        f"error: {ledger.DEFAULT_LEDGER}: no decision ledger here (record one with `gatekit check --record`)\n",
+    )
+
+
+def test_an_invalid_spec_given_to_a_reading_command_is_reported(write: Write, gatekit: Gatekit) -> None:
+    bad = write("bad.yaml", "version: 1\nname: [not, a, name]\n")
+
+    result = gatekit("history", "--spec", bad)
+
+    assert (result.code, result.out, str(bad) in result.err) == (2, "", True)
