@@ -544,10 +544,4 @@ def _needed_after_correction(o: GateOutcome, alpha: float) -> int | None:
     lower, upper = o.interval
     if lower is None or upper is None:
         return None
-    stderr = (upper - lower) / (2 * stats.z_value(o.confidence))
-    gap = abs(o.observed - o.threshold)
-    if gap == 0:
-        return None
-    root = (stats.z_value(1 - alpha) + stats.z_value(stats.DEFAULT_POWER)) * stderr / gap
-    needed = o.n * root * root
-    return max(o.n + 1, math.ceil(needed)) if math.isfinite(needed) else None
+    return stats.evidence_needed(o.n, (lower, upper), o.observed, o.threshold, o.confidence, deciding_at=1 - alpha)

@@ -431,17 +431,21 @@ def adjust_p_values(p_values: Sequence[float], correction: Correction) -> list[f
     return adjusted
 
 
-def evidence_needed(n: int, bounds: Bounds, estimate: float, threshold: float, confidence: float) -> int | None:
+def evidence_needed(
+    n: int, bounds: Bounds, estimate: float, threshold: float, confidence: float, *, deciding_at: float | None = None
+) -> int | None:
     """Examples per arm at which, if the observed effect is the true one, the interval would clear the
-    threshold with DEFAULT_POWER: n * ((z_conf + z_power) * se / gap)^2, the standard error read off the
-    interval's width. None when the estimate sits on the threshold (no sample size decides a tie) or the
-    interval is unbounded."""
+    threshold with DEFAULT_POWER: n * ((z_decide + z_power) * se / gap)^2, the standard error read off the
+    width of the interval (drawn at `confidence`). The decision is taken at `confidence` too, unless
+    `deciding_at` says otherwise (one side of a multiple-comparison correction). None when the estimate sits
+    on the threshold (no sample size decides a tie) or the interval is unbounded."""
     gap = abs(estimate - threshold)
     lower, upper = bounds
     if gap <= 1e-12 * max(1.0, abs(threshold)) or not (math.isfinite(lower) and math.isfinite(upper)):
         return None
     z = z_value(confidence)
     stderr = (upper - lower) / (2 * z)
-    root = (z + z_value(DEFAULT_POWER)) * stderr / gap
+    z_decide = z if deciding_at is None else z_value(deciding_at)
+    root = (z_decide + z_value(DEFAULT_POWER)) * stderr / gap
     needed = n * root * root
     return max(n + 1, math.ceil(needed)) if math.isfinite(needed) else None

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from pydantic import ValidationError
 
+from gatekit import stats
 from gatekit.evaluate import evaluate_gates
 from gatekit.outcomes import GateOutcome
 from gatekit.report import RenderOptions, render
@@ -311,6 +312,24 @@ def test_one_unlucky_slice_of_200_does_not_stop_under_holm() -> None:
     assert outcomes[0].p_value is not None
     assert outcomes[0].p_value < 0.05
     assert "not enough to stop after the holm correction over 200 checks" in outcomes[0].reason
+
+
+def test_a_breach_the_correction_undoes_says_how_much_evidence_would_stop_it_after_correcting() -> None:
+    cand, base = many_slices(0.085)
+    gate = {**REFUSAL, "slices": ["*"]}
+
+    [unlucky, *_] = evaluate_gates(spec(gate, metrics=KINDS), cand, base)
+
+    # Read the standard error off the 95% interval, then decide at 0.05 / 200 (one side), with 80% power.
+    lower, upper = unlucky.interval or (math.nan, math.nan)
+    gap = abs((unlucky.observed or math.nan) - (unlucky.threshold or math.nan))
+    stderr = ((upper or math.nan) - (lower or math.nan)) / (2 * stats.z_value(0.95))
+    root = (stats.z_value(1 - 0.05 / 200) + stats.z_value(0.8)) * stderr / gap
+    assert unlucky.evidence_needed == math.ceil(1000 * root * root)
+    assert unlucky.reason.endswith(
+        f"about {unlucky.evidence_needed:,} examples per arm (now 1,000) would decide "
+        "it at the observed effect (80% power)"
+    )
 
 
 def test_without_correction_the_unlucky_slice_stops() -> None:
