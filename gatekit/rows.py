@@ -18,7 +18,7 @@ import codecs
 import csv
 import json
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -241,6 +241,7 @@ def _csv_error(path: Path, error: Exception) -> ResultsError:
 
 
 _BLANK_LINE = re.compile(rb"\n[ \t\r]*\n")
+_BLANK_LINE_MESSAGE = "blank line in a JSONL file (one JSON object per line)"
 
 
 def _read_jsonl(path: Path, columns: _Wanted | None) -> Table:
@@ -256,10 +257,10 @@ def _read_jsonl(path: Path, columns: _Wanted | None) -> Table:
             # pyarrow skips blank lines; a blank line in a results file is a damaged file, so it is an error.
             match = _BLANK_LINE.search(raw)
             if raw[:1] in (b"\n", b"\r"):
-                raise ResultsError.at("blank line in a JSONL file (one JSON object per line)", str(path), 1)
+                raise ResultsError.at(_BLANK_LINE_MESSAGE, str(path), 1)
             if match:
                 line = raw[: match.start() + 1].count(b"\n") + 1
-                raise ResultsError.at("blank line in a JSONL file (one JSON object per line)", str(path), line)
+                raise ResultsError.at(_BLANK_LINE_MESSAGE, str(path), line)
     try:
         data = pajson.read_json(path)
     except pa.ArrowInvalid:
@@ -274,24 +275,35 @@ def _read_jsonl(path: Path, columns: _Wanted | None) -> Table:
 def _read_jsonl_slowly(path: Path, columns: _Wanted | None) -> Table:
     """The exact reader: locates damaged lines and keeps ill-typed cells as counted bad cells."""
     rows: list[dict[str, Any]] = []
+    for number, row in json_lines(path):
+        if not isinstance(row, dict):
+            raise ResultsError.at(f"expected a JSON object, found {type(row).__name__}", str(path), number)
+        rows.append(row)
+    return rows_to_table(rows, str(path), columns, first_line=1)
+
+
+def json_lines(path: Path) -> Iterator[tuple[int, Any]]:
+    """Each line of a JSONL file as (line number, its JSON value), in a Python loop: for the files no
+    columnar reader takes whole, and to say where a damaged one is damaged. A line that is not UTF-8, a blank
+    line, a key twice in one object and a line that is not JSON (a truncated last line among them) are each
+    an error at their line."""
     with path.open("rb") as f:
         for number, raw in enumerate(f, start=1):
             try:
                 line = raw.decode("utf-8")
             except UnicodeDecodeError as e:
                 raise ResultsError.at("not valid UTF-8", str(path), number, e.start + 1) from None
+            if not line.strip():
+                raise ResultsError.at(_BLANK_LINE_MESSAGE, str(path), number)
             try:
-                row = loads_strict(line)
+                value = loads_strict(line)
             except DuplicateJsonKeyError as e:
                 raise ResultsError.at(f"key {e.key!r} appears twice in one object", str(path), number) from None
             except json.JSONDecodeError as e:
                 truncated = not line.endswith("\n")
                 what = "truncated last line" if truncated else "not valid JSON"
                 raise ResultsError.at(f"{what}: {e.msg}", str(path), number, e.colno) from None
-            if not isinstance(row, dict):
-                raise ResultsError.at(f"expected a JSON object, found {type(row).__name__}", str(path), number)
-            rows.append(row)
-    return rows_to_table(rows, str(path), columns, first_line=1)
+            yield number, value
 
 
 def rows_to_table(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -122,6 +123,27 @@ def test_lm_eval_samples_line_with_a_repeated_key_is_an_error(tmp_path: Path) ->
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
     with pytest.raises(ResultsError, match=r"\.jsonl:2: key 'exact_match' appears twice in one object"):
+        load_results(path, spec_with(metrics=EM))
+
+
+@pytest.mark.parametrize(
+    ("damage", "expected"),
+    [
+        (lambda line: line[:12] + b"\xff" + line[12:], r"\.jsonl:2:13: not valid UTF-8"),
+        (lambda line: b"\n" + line, r"\.jsonl:2: blank line in a JSONL file"),
+        (lambda line: line[:-3], r"\.jsonl:2:\d+: not valid JSON"),
+    ],
+    ids=["bad-utf8", "blank-line", "broken-json"],
+)
+def test_lm_eval_samples_with_a_damaged_line_is_an_error_at_that_line(
+    damage: Callable[[bytes], bytes], expected: str, tmp_path: Path
+) -> None:
+    lines = SAMPLES.read_bytes().splitlines()
+    lines[1] = damage(lines[1])
+    path = tmp_path / SAMPLES.name
+    path.write_bytes(b"\n".join(lines) + b"\n")
+
+    with pytest.raises(ResultsError, match=expected):
         load_results(path, spec_with(metrics=EM))
 
 

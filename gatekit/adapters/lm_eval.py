@@ -28,7 +28,6 @@ from typing import Any
 from gatekit.errors import ResultsError
 from gatekit.results import Measurement, Results
 from gatekit.spec import Spec
-from gatekit.yamlio import DuplicateJsonKeyError, loads_strict
 
 NAME = "lm-eval"
 SAMPLES_NAME = "lm-eval-samples"
@@ -152,12 +151,12 @@ def _sample_count(
 def load_samples(path: Path, data: Any, spec: Spec | None) -> Results:
     """A samples file as a per-example table, measured with the spec's derived metrics."""
     from gatekit.aggregate import table_columns, table_results
-    from gatekit.rows import rows_to_table
+    from gatekit.rows import json_lines, rows_to_table
 
     source = str(path)
     if spec is None:
         raise ResultsError.at("an lm-eval samples file is read against a spec's derived metrics", source)
-    records = data if isinstance(data, list) else _read_lines(path)
+    records = data if isinstance(data, list) else [record for _, record in json_lines(path)]
     rows = [_flatten(record, i, source) for i, record in enumerate(records)]
     task = _task_from_name(path)
     for row in rows:
@@ -173,21 +172,6 @@ def _wanted(columns: list[str], optional: tuple[str, ...]) -> Any:
     from gatekit.rows import _Wanted
 
     return _Wanted(tuple(columns), optional)
-
-
-def _read_lines(path: Path) -> list[Any]:
-    records = []
-    with path.open(encoding="utf-8") as f:
-        for number, line in enumerate(f, start=1):
-            if not line.strip():
-                raise ResultsError.at("blank line in a JSONL file", str(path), number)
-            try:
-                records.append(loads_strict(line))
-            except DuplicateJsonKeyError as e:
-                raise ResultsError.at(f"key {e.key!r} appears twice in one object", str(path), number) from None
-            except json.JSONDecodeError as e:
-                raise ResultsError.at(f"not valid JSON: {e.msg}", str(path), number, e.colno) from None
-    return records
 
 
 def _flatten(record: Any, index: int, source: str) -> dict[str, Any]:
