@@ -103,7 +103,9 @@ def check(
     ledger: Annotated[
         Optional[Path],  # noqa: UP045
         typer.Option(
-            help="The decision ledger (SQLite) to record into; default .gatekit/ledger.db.", show_default=False
+            help="The decision ledger (SQLite) to record into; default $GATEKIT_LEDGER, else the spec's `ledger:`; "
+            "with --record and none of these, .gatekit/ledger.db.",
+            show_default=False,
         ),
     ] = None,
     candidate_format: Annotated[
@@ -326,7 +328,8 @@ def _ledger_to_read(ledger: Path | None, spec: Path | None) -> Path:
     from gatekit import ledger as ledger_db
 
     setting = None
-    if spec is not None:
+    # The spec is read only when it decides: an error in it must not block reading a ledger named otherwise.
+    if spec is not None and ledger is None and not os.environ.get(ledger_db.LEDGER_ENV):
         from gatekit.load import load_spec
 
         loaded = load_spec(spec)

@@ -7,6 +7,7 @@ too large each cut counts on its own codes. Both must give what a loop over the 
 from __future__ import annotations
 
 import math
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -216,9 +217,12 @@ def test_quantile_samples_are_sorted_with_their_ids() -> None:
 
 
 @pytest.mark.parametrize("block", [1 << 20, 5])
-def test_a_table_in_many_chunks_gives_the_same_slices(block: int) -> None:
+@pytest.mark.parametrize("source", ["arrow-chunks", "parquet-row-groups"])
+def test_a_table_in_many_pieces_gives_the_same_slices(source: str, block: int, tmp_path: Path) -> None:
     import pyarrow as pa
+    import pyarrow.parquet as pq
 
+    from gatekit.load import load_results
     from gatekit.rows import Table
 
     rng = np.random.default_rng(5)
@@ -232,17 +236,22 @@ def test_a_table_in_many_chunks_gives_the_same_slices(block: int) -> None:
         }
         for _ in range(300)
     ]
-    data = pa.Table.from_pylist(rows).to_batches(max_chunksize=7)  # as a reader hands over row groups
-    table = Table("rows.parquet", pa.Table.from_batches(data), first_line=0)
-    assert table.data["score"].num_chunks == 43
     spec = make_spec(slice_by=["task"], slice_cross=[["task", "lang"]])
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(gatekit.rows, "_MIN_CHUNK_ROWS", 1)  # keep every chunk: sums run chunk by chunk
         patch.setattr(gatekit.aggregate, "_BLOCK_ROWS", block)  # and, with 5, block by block within each
-        chunked = table_results(table, spec)
+        if source == "arrow-chunks":
+            batches = pa.Table.from_pylist(rows).to_batches(max_chunksize=7)  # 43 chunks per column
+            table = Table("rows.parquet", pa.Table.from_batches(batches), first_line=0)
+            assert table.data["score"].num_chunks == 43
+            measured = table_results(table, spec)
+        else:
+            path = tmp_path / "rows.parquet"
+            pq.write_table(pa.Table.from_pylist(rows), path, row_group_size=7)  # 43 row groups
+            measured = load_results(path, spec)
 
-    assert_matches_reference(chunked, rows, ["task"], [["task", "lang"]])
+    assert_matches_reference(measured, rows, ["task"], [["task", "lang"]])
 
 
 def test_two_slices_with_one_name_are_an_error_not_an_overwrite() -> None:

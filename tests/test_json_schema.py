@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, get_args
 
 import pytest
 from pydantic import BaseModel, ConfigDict, Field, create_model
@@ -30,7 +30,11 @@ def _models(*, docstrings: bool) -> type[BaseModel]:
         """A number,
         over two lines."""
 
+    class Redeclared(Base):
+        shared: int = 1  # declared again without a docstring: no description
+
     class Outer(Base):
+        redeclared: Redeclared | None = None
         inner: Inner
         """A nested model as a field."""
         maybe: Inner | None = None
@@ -107,3 +111,31 @@ def test_models_leave_field_docstrings_to_the_schema(module: str) -> None:
 
 def test_the_verdict_schema_describes_its_fields() -> None:
     assert json_schema(Verdict)["properties"]["notes"]["description"] == field_docstrings(Verdict)["notes"] != ""
+
+
+@pytest.mark.parametrize("model", [Spec, Verdict], ids=lambda m: m.__name__)
+def test_every_documented_field_of_gatekits_schemas_is_described(model: type[BaseModel]) -> None:
+    schema = json_schema(model)
+    classes: dict[str, type[BaseModel]] = {model.__name__: model}
+    pending = [model]
+    while pending:  # every model reachable from this one, as named in $defs
+        for info in pending.pop().model_fields.values():
+            for kind in _model_classes(info.annotation):
+                if kind.__name__ not in classes:
+                    classes[kind.__name__] = kind
+                    pending.append(kind)
+    missing = []
+    for name, cls in classes.items():
+        definition = schema if cls is model else schema["$defs"][name]
+        for field, doc in field_docstrings(cls).items():
+            info = cls.model_fields[field]
+            key = info.alias or field
+            if definition["properties"][key].get("description") != (info.description or doc):
+                missing.append(f"{name}.{field}")
+    assert (len(classes) > 5, missing) == (True, [])
+
+
+def _model_classes(annotation: Any) -> list[type[BaseModel]]:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    return [kind for argument in get_args(annotation) for kind in _model_classes(argument)]

@@ -315,3 +315,15 @@ def test_an_invalid_spec_given_to_a_reading_command_is_reported(write: Write, ga
     result = gatekit("history", "--spec", bad)
 
     assert (result.code, result.out, str(bad) in result.err) == (2, "", True)
+
+
+def test_a_spec_that_does_not_decide_the_ledger_is_not_read(
+    write: Write, gate: Path, tmp_path: Path, gatekit: Gatekit
+) -> None:
+    db = tmp_path / "ledger.db"
+    run_check(gate, ledger=db)
+    broken = write("broken.yaml", "version: 1\nname: [not, a, name]\n")
+
+    result = gatekit("history", "--ledger", db, "--spec", broken, "--format", "json")
+
+    assert (result.code, '"spec": "tiny"' in result.out, result.err) == (0, True, "")
