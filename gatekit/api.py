@@ -108,8 +108,7 @@ def run_check(
     )
     from gatekit.ledger import record_decision, resolve_ledger
 
-    spec_ledger = loaded.resolve(loaded.spec.ledger) if loaded.spec.ledger else None
-    ledger_path = resolve_ledger(Path(ledger) if ledger is not None else None, spec_ledger, record)
+    ledger_path = resolve_ledger(Path(ledger) if ledger is not None else None, loaded.ledger(), record)
     if ledger_path is None:
         return CheckRun(verdict)
     decision_id = record_decision(

@@ -327,14 +327,12 @@ _SPEC_LEDGER_OPTION = typer.Option(
 def _ledger_to_read(ledger: Path | None, spec: Path | None) -> Path:
     from gatekit import ledger as ledger_db
 
-    setting = None
-    # The spec is read only when it decides: an error in it must not block reading a ledger named otherwise.
-    if spec is not None and ledger is None and not os.environ.get(ledger_db.LEDGER_ENV):
-        from gatekit.load import load_spec
+    def spec_ledger() -> Path | None:
+        from gatekit.load import load_spec  # the spec's models, only when the spec decides
 
-        loaded = load_spec(spec)
-        setting = loaded.resolve(loaded.spec.ledger) if loaded.spec.ledger else None
-    return ledger_db.ledger_for_reading(ledger, setting)
+        return load_spec(spec).ledger() if spec is not None else None
+
+    return ledger_db.ledger_for_reading(ledger, spec_ledger)
 
 
 @app.command()

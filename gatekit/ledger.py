@@ -27,7 +27,7 @@ import json
 import os
 import sqlite3
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -132,12 +132,20 @@ def resolve_ledger(
 
 
 def ledger_for_reading(
-    explicit: Path | None, spec_setting: Path | None = None, environ: Mapping[str, str] | None = None
+    explicit: Path | None,
+    spec_setting: Path | Callable[[], Path | None] | None = None,
+    environ: Mapping[str, str] | None = None,
 ) -> Path:
     """The ledger `history`, `show` and `rollback-target` read, found in `check`'s order: --ledger,
-    GATEKIT_LEDGER, the `ledger:` of the spec given with --spec, or the default."""
+    GATEKIT_LEDGER, the `ledger:` of the spec given with --spec, or the default. `spec_setting` may be a
+    function that reads the spec: it is called only when the first two are unset, so that an error in a spec
+    that does not decide never blocks reading a ledger named otherwise."""
     env = (environ if environ is not None else os.environ).get(LEDGER_ENV) or None
-    return explicit or (Path(env) if env else None) or spec_setting or DEFAULT_LEDGER
+    if explicit is not None:
+        return explicit
+    if env:
+        return Path(env)
+    return (spec_setting() if callable(spec_setting) else spec_setting) or DEFAULT_LEDGER
 
 
 def _fail(path: Path, action: str, error: sqlite3.Error | OSError) -> LedgerError:

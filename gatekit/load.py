@@ -27,6 +27,10 @@ class LoadedSpec:
         """A results path from the spec, relative to the spec's folder."""
         return (self.path.parent / relative) if not Path(relative).is_absolute() else Path(relative)
 
+    def ledger(self) -> Path | None:
+        """The decision ledger the spec names (`ledger:`, relative to the spec's folder), if it names one."""
+        return self.resolve(self.spec.ledger) if self.spec.ledger else None
+
 
 def load_spec(path: Path | str) -> LoadedSpec:
     path = Path(path)
