@@ -2,7 +2,7 @@
 
 For each method, many eval sets are simulated from a truth placed just on the failing side of the
 threshold (the hardest case for a false ship). Each set goes through the real evaluator
-(`gatekit.evaluate.evaluate_gates`), and beside it the same set is judged by plain point-estimate gating
+(`gatekit.decide.evaluate.evaluate_gates`), and beside it the same set is judged by plain point-estimate gating
 (observed vs threshold). With one-sided confidence 0.95 the false-ship rate should stay at or below 0.05,
 within simulation error (the last column is 2 standard errors of a rate of 0.05 at that many simulations).
 
@@ -22,10 +22,10 @@ from typing import Any
 
 import numpy as np
 
-from gatekit.bounds import BOUND_KINDS, passes
-from gatekit.evaluate import evaluate_gates
+from gatekit.decide.bounds import BOUND_KINDS, passes
+from gatekit.decide.evaluate import evaluate_gates
 from gatekit.results import Measurement, Results, Samples
-from gatekit.spec import Spec
+from gatekit.spec.model import Spec
 
 Rng = np.random.Generator
 METRIC = "m_p95"

@@ -1,6 +1,6 @@
 """gatekit: hold a checkpoint to the release gate written before its run.
 
-The public API is `gatekit.check`, which returns a `gatekit.verdict.Verdict`. Importing this package is
+The public API is `gatekit.check`, which returns a `gatekit.decide.verdict.Verdict`. Importing this package is
 cheap: the evaluator and its dependencies load on first use, so `gatekit --version` stays fast.
 """
 
@@ -12,8 +12,8 @@ __version__ = "0.1.0"
 
 if TYPE_CHECKING:
     from gatekit.api import check as check
-    from gatekit.load import load_results as load_results
-    from gatekit.load import load_spec as load_spec
+    from gatekit.sources.load import load_results as load_results
+    from gatekit.sources.load import load_spec as load_spec
 
 __all__ = ["__version__", "check", "load_results", "load_spec"]
 
@@ -24,7 +24,7 @@ def __getattr__(name: str) -> Any:
 
         return check
     if name in ("load_spec", "load_results"):
-        from gatekit import load
+        from gatekit.sources import load
 
         return getattr(load, name)
     raise AttributeError(f"module 'gatekit' has no attribute {name!r}")

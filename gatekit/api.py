@@ -10,13 +10,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from gatekit.errors import UsageError
-from gatekit.load import LoadedSpec, load_results, load_spec
 from gatekit.results import Results
+from gatekit.sources.load import LoadedSpec, load_results, load_spec
 
 if TYPE_CHECKING:
     from concurrent.futures import Future
 
-    from gatekit.verdict import Verdict
+    from gatekit.decide.verdict import Verdict
 
 
 def check(
@@ -37,7 +37,7 @@ def check(
     The spec is always held to its lock file and the results' `gate_digest`; `verify_artifacts` also hashes
     the local rollback artifacts. `record` and `ledger` decide whether the decision goes into the ledger
     (see `run_check`); by default the Python API records nothing. `candidate_format` and `baseline_format`
-    force a results format (see `gatekit.adapters.FORMATS`) instead of detecting it.
+    force a results format (see `gatekit.sources.adapters.FORMATS`) instead of detecting it.
     """
     return run_check(
         spec,
@@ -78,8 +78,8 @@ def run_check(
     loading = _Loading(loaded, (candidate, candidate_format), (baseline, baseline_format))
     # Imported while the results are being read: reading a large table runs without the GIL, so the
     # verdict's modules (numpy among them) load for free instead of before the first byte is read.
-    from gatekit.lock import assess_lock, assess_provenance, lock_path_for, read_lock, spec_digest
-    from gatekit.verdict import build_verdict
+    from gatekit.decide.verdict import build_verdict
+    from gatekit.integrity.lock import assess_lock, assess_provenance, lock_path_for, read_lock, spec_digest
 
     candidate_results, baseline_results = loading.results()
     digest = spec_digest(loaded.spec)
@@ -93,7 +93,7 @@ def run_check(
     )
     artifacts = None
     if verify_artifacts:
-        from gatekit.artifacts import verify_manifest
+        from gatekit.integrity.artifacts import verify_manifest
 
         artifacts = verify_manifest(loaded.spec, loaded.path.parent)
     verdict = build_verdict(
@@ -106,7 +106,7 @@ def run_check(
         provenance=assess_provenance(digest, candidate_results.gate_digest),
         artifacts=artifacts,
     )
-    from gatekit.ledger import record_decision, resolve_ledger
+    from gatekit.integrity.ledger import record_decision, resolve_ledger
 
     ledger_path = resolve_ledger(Path(ledger) if ledger is not None else None, loaded.ledger(), record)
     if ledger_path is None:

@@ -9,7 +9,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from gatekit.spec import ArtifactName, BoundName, OnFail
+from gatekit.spec.model import ArtifactName, BoundName, OnFail
 
 Status = Literal["pass", "fail", "missing", "inconclusive"]
 """pass: the bound holds. fail: it is breached. missing: it could not be evaluated (no data, NaN, empty slice,

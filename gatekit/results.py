@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
-from gatekit.spec import MetricKind
+from gatekit.spec.model import MetricKind
 
 if TYPE_CHECKING:  # numpy stays off the import path of `gatekit validate` and `--version`
     import numpy as np

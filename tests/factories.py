@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Any
 
 from gatekit.results import Measurement, Results
-from gatekit.spec import Spec
+from gatekit.spec.model import Spec
 
 PINNED = {
     "checkpoint": {"uri": "s3://m", "digest": "sha256:" + "1" * 64},

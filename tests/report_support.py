@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from gatekit.verdict import Verdict, build_verdict
+from gatekit.decide.verdict import Verdict, build_verdict
 from tests.factories import results, spec
 
 

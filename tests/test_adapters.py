@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from gatekit.adapters import detect, minimal_spec, read_json
-from gatekit.adapters.lm_eval import split_metric_key
 from gatekit.errors import ResultsError
-from gatekit.load import load_results
-from gatekit.spec import Spec
+from gatekit.sources.adapters import detect, minimal_spec, read_json
+from gatekit.sources.adapters.lm_eval import split_metric_key
+from gatekit.sources.load import load_results
+from gatekit.spec.model import Spec
 
 FIXTURES = Path(__file__).parent / "fixtures" / "adapters"
 

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from gatekit.api import check
-from gatekit.artifacts import tree_digest, verify_entry
-from gatekit.spec import ArtifactRef
+from gatekit.integrity.artifacts import tree_digest, verify_entry
+from gatekit.spec.model import ArtifactRef
 
 from .conftest import MINIMAL_SPEC, Run
 
@@ -205,7 +205,7 @@ def test_a_2_gb_file_is_hashed_in_bounded_memory(tmp_path: Path) -> None:
     # VmHWM is the peak of this process image alone: ru_maxrss would carry over the high-water mark of the
     # forking parent (pytest, hundreds of MB late in the suite) across fork and exec.
     code = (
-        "import sys; from pathlib import Path; from gatekit.artifacts import sha256_file; "
+        "import sys; from pathlib import Path; from gatekit.integrity.artifacts import sha256_file; "
         "print(sha256_file(Path(sys.argv[1]))); "
         "print(next(l.split()[1] for l in open('/proc/self/status') if l.startswith('VmHWM:')))"
     )

@@ -14,7 +14,7 @@ import jsonschema
 import pytest
 
 from gatekit import __version__
-from gatekit.yamlio import load_yaml_text
+from gatekit.spec.yamlio import load_yaml_text
 from tests.conftest import EXAMPLE, ROOT, Run
 
 SPEC = EXAMPLE / "gate.yaml"
@@ -120,7 +120,7 @@ def test_internal_error_exits_1_and_asks_to_be_reported(
     def broken(*args: Any, **kwargs: Any) -> None:
         raise ZeroDivisionError("bug")
 
-    monkeypatch.setattr("gatekit.verdict.evaluate_gates", broken)
+    monkeypatch.setattr("gatekit.decide.verdict.evaluate_gates", broken)
     result = gatekit("check", SPEC)
 
     assert result.code == 1

@@ -11,11 +11,11 @@ import pytest
 from pydantic import ValidationError
 
 from gatekit import stats
-from gatekit.evaluate import evaluate_gates
+from gatekit.decide.evaluate import evaluate_gates
+from gatekit.decide.verdict import build_verdict
 from gatekit.outcomes import GateOutcome
 from gatekit.report import RenderOptions, render
 from gatekit.results import Measurement, Results, Samples
-from gatekit.verdict import build_verdict
 from tests.factories import results, spec
 
 REFUSAL = {"id": "refusal", "metric": "refusal", "max_increase": 0.01, "on_fail": "stop"}

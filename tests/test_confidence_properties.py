@@ -10,8 +10,8 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from gatekit.decide.verdict import build_verdict
 from gatekit.results import Measurement, Results, Samples
-from gatekit.verdict import build_verdict
 from tests.factories import spec
 
 VALUES = st.one_of(

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from gatekit.evaluate import evaluate_gates, find_aggregate_callouts
+from gatekit.decide.evaluate import evaluate_gates, find_aggregate_callouts
 from gatekit.outcomes import GateOutcome
 from gatekit.results import Measurement
 from tests.factories import results, spec

@@ -9,9 +9,9 @@ from typing import Any, ClassVar, Literal, get_args
 import pytest
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
-from gatekit.json_schema import field_docstrings, json_schema
-from gatekit.spec import Gate, MetricDefinition, Spec
-from gatekit.verdict import Verdict
+from gatekit.decide.verdict import Verdict
+from gatekit.spec.json_schema import field_docstrings, json_schema
+from gatekit.spec.model import Gate, MetricDefinition, Spec
 
 
 def _models(*, docstrings: bool) -> type[BaseModel]:
@@ -100,9 +100,11 @@ def test_the_spec_schema_describes_its_fields(model: type[BaseModel], field: str
     assert definition["properties"][key]["description"] == field_docstrings(model)[field] != ""
 
 
-@pytest.mark.parametrize("module", ["spec", "verdict", "outcomes", "lock", "artifacts", "results"])
+@pytest.mark.parametrize(
+    "module", ["spec.model", "decide.verdict", "outcomes", "integrity.lock", "integrity.artifacts", "results"]
+)
 def test_models_leave_field_docstrings_to_the_schema(module: str) -> None:
-    # Reading them when a model is defined costs every command's start-up (see gatekit.json_schema).
+    # Reading them when a model is defined costs every command's start-up (see gatekit.spec.json_schema).
     loaded = importlib.import_module(f"gatekit.{module}")
     models = [m for _, m in inspect.getmembers(loaded, inspect.isclass) if issubclass(m, BaseModel)]
 

@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from gatekit import ledger
 from gatekit.api import check, run_check
+from gatekit.decide.verdict import Verdict
 from gatekit.errors import LedgerError
-from gatekit.verdict import Verdict
+from gatekit.integrity import ledger
 
 from .conftest import EXAMPLE, MINIMAL_SPEC, Run
 

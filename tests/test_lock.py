@@ -12,8 +12,8 @@ import pytest
 
 from gatekit.api import check
 from gatekit.errors import LockError
-from gatekit.load import load_spec
-from gatekit.lock import gate_digest_from, lock_path_for, lock_spec, read_lock, spec_digest
+from gatekit.integrity.lock import gate_digest_from, lock_path_for, lock_spec, read_lock, spec_digest
+from gatekit.sources.load import load_spec
 
 from .conftest import MINIMAL_SPEC, Run
 

@@ -7,8 +7,8 @@ import math
 from hypothesis import given
 from hypothesis import strategies as st
 
+from gatekit.decide.verdict import build_verdict
 from gatekit.results import Measurement, Results
-from gatekit.verdict import build_verdict
 from tests.factories import spec
 
 METRICS = ["acc", "refusal", "latency"]

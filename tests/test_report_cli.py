@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from gatekit.api import check
-from gatekit.json_schema import json_schema
+from gatekit.decide.verdict import Verdict
 from gatekit.report import RenderOptions, render
-from gatekit.verdict import Verdict
+from gatekit.spec.json_schema import json_schema
 from tests.conftest import EXAMPLE, Run
 
 SPEC = EXAMPLE / "gate.yaml"

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from gatekit.api import check
+from gatekit.decide.verdict import Verdict
 from gatekit.report import FORMATS, RenderOptions, render
-from gatekit.verdict import Verdict
 
 from .conftest import ROOT
 

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from gatekit.api import check
+from gatekit.decide.verdict import Verdict
 from gatekit.report import RenderOptions, render
-from gatekit.verdict import Verdict
 from tests.test_report_html import parse
 from tests.test_report_junit import XSD
 

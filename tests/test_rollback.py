@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from gatekit.rollback import check_manifest, manifest_complete
+from gatekit.decide.rollback import check_manifest, manifest_complete
 from tests.factories import PINNED, spec
 
 

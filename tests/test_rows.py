@@ -14,11 +14,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gatekit.adapters import minimal_spec
 from gatekit.errors import ResultsError
-from gatekit.load import load_results
 from gatekit.results import Results
-from gatekit.spec import Spec
+from gatekit.sources.adapters import minimal_spec
+from gatekit.sources.load import load_results
+from gatekit.spec.model import Spec
 
 METRICS = {
     "acc": {"from": {"column": "correct", "aggregate": "rate"}},
@@ -277,7 +277,7 @@ ARROW_ARRAYS = [
 @pytest.mark.parametrize("array", ARROW_ARRAYS, ids=lambda a: str(a.type))
 @pytest.mark.parametrize("offset", [0, 1, 2])
 def test_to_numpy_matches_pyarrow_at_any_offset(array: pa.Array, offset: int) -> None:
-    from gatekit.rows import to_numpy
+    from gatekit.sources.rows import to_numpy
 
     sliced = array.slice(offset)  # a slice keeps the buffers and moves the offset, bits included
 
@@ -289,7 +289,7 @@ def test_to_numpy_matches_pyarrow_at_any_offset(array: pa.Array, offset: int) ->
 
 @pytest.mark.parametrize("chunks", [[], [[1.0, 2.0]], [[1.0], [], [2.0, 3.0]]])
 def test_to_numpy_joins_chunks_in_order(chunks: list[list[float]]) -> None:
-    from gatekit.rows import to_numpy
+    from gatekit.sources.rows import to_numpy
 
     got = to_numpy(pa.chunked_array(chunks, pa.float64()))
 
@@ -328,7 +328,7 @@ def test_a_table_check_imports_neither_pandas_nor_pyarrow_compute(tmp_path: Path
     metrics = {**METRICS, "tokens": {"from": {"column": "tokens", "aggregate": "mean"}, "higher_is_better": False}}
     spec = make_spec(metrics, slice_by=["task", "tier"], drop_invalid=True).model_dump(mode="json", by_alias=True)
     probe = (
-        "import sys; from gatekit.load import load_results; from gatekit.spec import Spec; "
+        "import sys; from gatekit.sources.load import load_results; from gatekit.spec.model import Spec; "
         f"r = load_results({str(path)!r}, Spec.model_validate({spec!r})); "
         "print(sorted(r.metrics['tokens']), 'pandas' in sys.modules, 'pyarrow.compute' in sys.modules)"
     )
@@ -352,6 +352,6 @@ def test_a_table_check_imports_neither_pandas_nor_pyarrow_compute(tmp_path: Path
     ids=["int64", "uint16", "float64", "strided", "text"],
 )
 def test_from_numpy_round_trips(values: np.ndarray) -> None:
-    from gatekit.rows import from_numpy
+    from gatekit.sources.rows import from_numpy
 
     assert from_numpy(values).to_pylist() == values.tolist()

@@ -309,7 +309,7 @@ def test_unquoted_numeric_revision_asks_for_quotes(
 def test_scientific_notation_is_a_number(
     gatekit: Callable[..., Run], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from gatekit.load import load_spec
+    from gatekit.sources.load import load_spec
 
     monkeypatch.chdir(tmp_path)
     Path("spec.yaml").write_text(_edit("    min: 0.5\n", "    max: 1e-3\n"), encoding="utf-8")

@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
+from gatekit.decide.verdict import build_verdict
 from gatekit.exit_codes import ExitCode
 from gatekit.results import Measurement, Results
-from gatekit.verdict import build_verdict
 from tests.factories import PINNED, results, spec
 
 REVISE_GATE = {"id": "quality", "metric": "q", "min": 0.5}

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from gatekit.decide.verdict import Verdict
     from gatekit.report import RenderOptions
-    from gatekit.verdict import Verdict
 
 MAX_ANNOTATIONS = 10
 

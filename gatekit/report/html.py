@@ -14,12 +14,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from gatekit.evaluate import fmt
+from gatekit.decide.evaluate import fmt
 
 if TYPE_CHECKING:
+    from gatekit.decide.verdict import Verdict
     from gatekit.outcomes import GateOutcome
     from gatekit.report import RenderOptions
-    from gatekit.verdict import Verdict
 
 TEMPLATE = "scorecard.html.j2"
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from gatekit.decide.verdict import Verdict
     from gatekit.report import RenderOptions
-    from gatekit.verdict import Verdict
 
 
 def render(verdict: Verdict, options: RenderOptions) -> str:

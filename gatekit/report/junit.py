@@ -24,12 +24,12 @@ import re
 import xml.etree.ElementTree as ET
 from typing import TYPE_CHECKING
 
-from gatekit.evaluate import fmt
+from gatekit.decide.evaluate import fmt
 
 if TYPE_CHECKING:
+    from gatekit.decide.verdict import Verdict
     from gatekit.outcomes import GateOutcome
     from gatekit.report import RenderOptions
-    from gatekit.verdict import Verdict
 
 # XML 1.0 Char production: tab, LF, CR, U+0020..U+D7FF, U+E000..U+FFFD, U+10000..U+10FFFF.
 _NOT_XML_CHAR = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")

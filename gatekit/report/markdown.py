@@ -17,12 +17,12 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-from gatekit.evaluate import fmt
+from gatekit.decide.evaluate import fmt
 
 if TYPE_CHECKING:
+    from gatekit.decide.verdict import Verdict
     from gatekit.outcomes import GateOutcome
     from gatekit.report import RenderOptions
-    from gatekit.verdict import Verdict
 
 MAX_BYTES = 1000 * 1024
 """Below GitHub's 1024k step-summary limit, with room for other steps' summaries."""

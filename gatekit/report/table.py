@@ -15,13 +15,13 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from gatekit.evaluate import fmt
+from gatekit.decide.evaluate import fmt
 from gatekit.report import printable
 
 if TYPE_CHECKING:
+    from gatekit.decide.verdict import Verdict
     from gatekit.outcomes import GateOutcome
     from gatekit.report import RenderOptions
-    from gatekit.verdict import Verdict
 
 _STATUS_STYLE = {
     "pass": "green",

@@ -10,9 +10,9 @@ from gatekit.results import Results
 
 
 def describe(path: Path, spec_path: Path | None, fmt: str | None) -> str:
-    from gatekit.adapters import FORMATS, minimal_spec
-    from gatekit.load import _detect_format, load_results, load_spec
-    from gatekit.rows import TABLE_SUFFIXES, read_table, summarize_table
+    from gatekit.sources.adapters import FORMATS, minimal_spec
+    from gatekit.sources.load import _detect_format, load_results, load_spec
+    from gatekit.sources.rows import TABLE_SUFFIXES, read_table, summarize_table
 
     if fmt is not None and fmt not in FORMATS:
         raise UsageError(f"unknown results format {fmt!r}; choose one of: {', '.join(FORMATS)}")

@@ -35,8 +35,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from gatekit import __version__
 from gatekit.errors import LockError, OutputError
-from gatekit.spec import SHA256_DIGEST, Spec
-from gatekit.yamlio import DuplicateJsonKeyError, loads_strict
+from gatekit.spec.model import SHA256_DIGEST, Spec
+from gatekit.spec.yamlio import DuplicateJsonKeyError, loads_strict
 
 LOCK_VERSION = 1
 CANONICAL_FORM = "gatekit-spec-json-v1"
@@ -337,7 +337,7 @@ def lock_spec(spec: Spec, spec_path: Path, *, now: dt.datetime | None = None) ->
     )
     events = (*existing.events, event) if existing is not None else (event,)
     lock = LockFile(spec=spec_path.name, events=events)
-    from gatekit.atomic import write_atomic
+    from gatekit.integrity.atomic import write_atomic
 
     try:
         write_atomic(path, lock.model_dump_json(indent=2) + "\n")

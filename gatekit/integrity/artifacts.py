@@ -1,6 +1,6 @@
 """Rollback verification: do the artifacts the manifest pins exist, and are they the pinned bytes?
 
-`gatekit.rollback` checks the manifest's *form* (pure). This module looks at the artifacts themselves:
+`gatekit.decide.rollback` checks the manifest's *form* (pure). This module looks at the artifacts themselves:
 
 * a **local path** (a uri without a scheme, relative to the spec's folder or absolute, or a ``file://`` uri):
   the file or directory must exist and its digest must equal `digest`. A file's digest is its SHA-256
@@ -36,7 +36,7 @@ from urllib.parse import unquote, urlsplit
 from pydantic import BaseModel, ConfigDict
 
 from gatekit.errors import ArtifactError
-from gatekit.spec import FULL_GIT_REVISION, IMAGE_PINNED, SHA256_DIGEST, ArtifactName, ArtifactRef, Spec
+from gatekit.spec.model import FULL_GIT_REVISION, IMAGE_PINNED, SHA256_DIGEST, ArtifactName, ArtifactRef, Spec
 
 CHUNK_BYTES = 1 << 20
 

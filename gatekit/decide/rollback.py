@@ -8,7 +8,7 @@ digests are ``sha256:`` + 64 lowercase hex (not all zeros), git revisions are fu
 from __future__ import annotations
 
 from gatekit.outcomes import ArtifactOutcome
-from gatekit.spec import FULL_GIT_REVISION, IMAGE_PINNED, SHA256_DIGEST, ArtifactName, ArtifactRef, Spec
+from gatekit.spec.model import FULL_GIT_REVISION, IMAGE_PINNED, SHA256_DIGEST, ArtifactName, ArtifactRef, Spec
 
 _REVISION_FIRST: frozenset[ArtifactName] = frozenset({"code_revision", "data_revision"})
 

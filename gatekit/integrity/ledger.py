@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any
 from gatekit.errors import ArtifactError, Diagnostic, LedgerError
 
 if TYPE_CHECKING:
-    from gatekit.verdict import Verdict
+    from gatekit.decide.verdict import Verdict
 
 DEFAULT_LEDGER = Path(".gatekit") / "ledger.db"
 LEDGER_ENV = "GATEKIT_LEDGER"
@@ -215,7 +215,7 @@ def _prepare(connection: sqlite3.Connection) -> None:
 def _results_sha256(path: str | None) -> str | None:
     if path is None:
         return None
-    from gatekit.artifacts import digest_path
+    from gatekit.integrity.artifacts import digest_path
 
     try:
         return digest_path(Path(path))

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from gatekit.evaluate import fmt, usable_value
+from gatekit.decide.evaluate import fmt, usable_value
 from gatekit.outcomes import BudgetOutcome
 from gatekit.results import Results
-from gatekit.spec import Budget, CostPerPoint
+from gatekit.spec.model import Budget, CostPerPoint
 
 
 def evaluate_budget(budget: Budget, candidate: Results, baseline: Results | None) -> tuple[BudgetOutcome, ...]:

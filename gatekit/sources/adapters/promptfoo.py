@@ -21,7 +21,7 @@ from typing import Any
 
 from gatekit.errors import ResultsError
 from gatekit.results import Results
-from gatekit.spec import ColumnAggregate, MetricDefinition, Spec
+from gatekit.spec.model import ColumnAggregate, MetricDefinition, Spec
 
 NAME = "promptfoo"
 _INFRA_ERROR = 2
@@ -78,8 +78,8 @@ def rows(data: Any, source: str) -> list[dict[str, Any]]:
 
 
 def load(path: Path, data: Any, spec: Spec | None) -> Results:
-    from gatekit.aggregate import table_columns, table_results
-    from gatekit.rows import rows_to_table
+    from gatekit.sources.aggregate import table_columns, table_results
+    from gatekit.sources.rows import rows_to_table
 
     source = str(path)
     table_rows = rows(data, source)
@@ -98,7 +98,7 @@ BUILTIN_COLUMNS = {"success", "score", "latency_ms", "cost_usd"}
 
 def _with_builtins(spec: Spec | None) -> Spec:
     """The spec's metrics plus the built-in ones it does not define."""
-    from gatekit.adapters import minimal_spec
+    from gatekit.sources.adapters import minimal_spec
 
     base = spec or minimal_spec()
     metrics = dict(base.metrics)

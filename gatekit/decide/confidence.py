@@ -36,13 +36,13 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 
 from gatekit import stats
-from gatekit.bounds import BREACH_SYMBOL, BoundKind, Side, passes
+from gatekit.decide.bounds import BREACH_SYMBOL, BoundKind, Side, passes
 from gatekit.results import Measurement
-from gatekit.spec import MetricKind
+from gatekit.spec.model import MetricKind
 
 if TYPE_CHECKING:
     from gatekit.outcomes import GateOutcome
-    from gatekit.spec import Gate, Spec
+    from gatekit.spec.model import Gate, Spec
 
 COUNT_TOLERANCE = 1e-6
 """A proportion's value x n may miss a whole count by this much per example (float rounding), no more."""

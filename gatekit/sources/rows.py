@@ -2,7 +2,7 @@
 
 A table has one row per example. Reading is columnar (pyarrow), limited to the columns a check needs;
 decoding turns a column into float64 values (views of the file's own buffers where it can) and a reason code
-for every bad cell, and a slice column into small integer codes. `gatekit.aggregate` computes the per-slice
+for every bad cell, and a slice column into small integer codes. `gatekit.sources.aggregate` computes the per-slice
 measurements from them. pyarrow and numpy are imported inside functions so that `gatekit validate` and
 `gatekit --version` never load them.
 
@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gatekit.errors import ResultsError
-from gatekit.yamlio import DuplicateJsonKeyError, loads_strict
+from gatekit.spec.yamlio import DuplicateJsonKeyError, loads_strict
 
 if TYPE_CHECKING:
     import numpy as np
@@ -147,7 +147,7 @@ def check_columns(wanted: _Wanted | Sequence[str] | None, present: Sequence[str]
         return None
     if not isinstance(wanted, _Wanted):
         wanted = _Wanted(tuple(wanted))
-    from gatekit.evaluate import did_you_mean
+    from gatekit.names import did_you_mean
 
     absent = [c for c in wanted.required if c not in present]
     if absent:

@@ -16,7 +16,6 @@ derives from `SafeConstructor` only and closes those traps:
 
 from __future__ import annotations
 
-import difflib
 import json
 import math
 import re
@@ -36,6 +35,7 @@ from yaml.resolver import BaseResolver
 from yaml.scanner import Scanner
 
 from gatekit.errors import Diagnostic, GatekitError, InputFileError
+from gatekit.names import did_you_mean
 
 if TYPE_CHECKING:  # pydantic stays off this module's import path
     from pydantic import BaseModel
@@ -424,7 +424,9 @@ def _diagnostics(e: Any, model: type[BaseModel], document: Document) -> Iterator
 def _message(err: Any, model: type[BaseModel], found: _Path) -> str:
     kind = err["type"]
     if kind == "extra_forbidden":
-        return "unknown field" + _did_you_mean(str(found[-1]) if found else "", _sibling_fields(model, found))
+        return "unknown field" + did_you_mean(
+            str(found[-1]) if found else "", _sibling_fields(model, found), cutoff=0.6
+        )
     if kind == "missing":
         return "required field is missing"
     msg = str(err["msg"])
@@ -473,11 +475,6 @@ def _model_in(annotation: Any) -> Any:
         if found is not None:
             return found
     return None
-
-
-def _did_you_mean(word: str, choices: list[str]) -> str:
-    close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
-    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 __all__ = [

@@ -7,8 +7,8 @@ from pathlib import Path
 
 from gatekit.errors import ResultsError, SpecError, UsageError
 from gatekit.results import Results, ResultsRecord
-from gatekit.spec import Spec
-from gatekit.yamlio import RESULTS_MAX_BYTES, SPEC_MAX_BYTES, Document, load_document, validate_model
+from gatekit.spec.model import Spec
+from gatekit.spec.yamlio import RESULTS_MAX_BYTES, SPEC_MAX_BYTES, Document, load_document, validate_model
 
 
 @dataclass(frozen=True)
@@ -50,13 +50,13 @@ def load_spec(path: Path | str) -> LoadedSpec:
 def load_results(path: Path | str, spec: Spec | None = None, fmt: str | None = None) -> Results:
     """Load a results file; `spec` supplies metric kinds for range checks and the derived metrics of tables.
 
-    The format is `fmt` when given (see `gatekit.adapters.FORMATS`), else it is detected: per-example tables
+    The format is `fmt` when given (see `gatekit.sources.adapters.FORMATS`), else it is detected: per-example tables
     by suffix (.jsonl, .csv, .parquet), Inspect `.eval` logs by suffix, and JSON by content (lm-eval results,
     Inspect log, promptfoo output, or gatekit's own format). YAML is always gatekit's own format.
     """
     path = Path(path)
     if fmt is not None:
-        from gatekit.adapters import FORMATS
+        from gatekit.sources.adapters import FORMATS
 
         if fmt not in FORMATS:
             raise UsageError(f"unknown results format {fmt!r}; choose one of: {', '.join(FORMATS)}")
@@ -77,11 +77,11 @@ def load_results(path: Path | str, spec: Spec | None = None, fmt: str | None = N
 
 
 def _detect_format(path: Path) -> str:
-    from gatekit.rows import table_format
+    from gatekit.sources.rows import table_format
 
     table = table_format(path)
     if table == "jsonl":
-        from gatekit.adapters import detect_jsonl
+        from gatekit.sources.adapters import detect_jsonl
 
         return (detect_jsonl(path) if path.is_file() else None) or "jsonl"
     if table is not None:
@@ -90,25 +90,25 @@ def _detect_format(path: Path) -> str:
     if suffix == ".eval":
         return "inspect"
     if suffix == ".json" and path.is_file():
-        from gatekit.adapters import detect, read_json
+        from gatekit.sources.adapters import detect, read_json
 
         return detect(read_json(path)) or "gatekit"
     return "gatekit"
 
 
 def _load_foreign(path: Path, spec: Spec | None, fmt: str) -> Results:
-    from gatekit.rows import TABLE_SUFFIXES
+    from gatekit.sources.rows import TABLE_SUFFIXES
 
     if fmt in TABLE_SUFFIXES.values():
-        from gatekit.aggregate import table_columns, table_results
-        from gatekit.rows import read_table
+        from gatekit.sources.aggregate import table_columns, table_results
+        from gatekit.sources.rows import read_table
 
         if spec is None:
             raise ResultsError.at("a per-example table is read against a spec's derived metrics", str(path))
         # Without `table.id_column`, an `id` column pairs examples when the table has one.
         optional = () if spec.table.id_column else ("id",)
         return table_results(read_table(path, fmt, table_columns(spec), optional=optional), spec)
-    from gatekit.adapters import load_with, read_json
+    from gatekit.sources.adapters import load_with, read_json
 
     data = read_json(path) if path.suffix.lower() == ".json" and fmt != "lm-eval-samples" else None
     return load_with(fmt, path, data, spec)

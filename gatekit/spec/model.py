@@ -2,7 +2,7 @@
 
 A spec is written before the run. It holds the hypothesis, the gates, the cost budget and the rollback
 manifest. Every model is frozen, strict (no `"0.9"` for a number, no `true` for 1) and forbids unknown keys.
-This module does no I/O; `gatekit.load.load_spec` reads files.
+This module does no I/O; `gatekit.sources.load.load_spec` reads files.
 """
 
 from __future__ import annotations
@@ -472,7 +472,7 @@ class Spec(_Model):
 def located_error(path: tuple[str | int, ...], message: str, kind: str) -> PydanticCustomError:
     """An error from a whole-model check that still points at the field it is about.
 
-    pydantic gives model-level errors an empty `loc`; `gatekit.yamlio` reads `gatekit_path` from the context
+    pydantic gives model-level errors an empty `loc`; `gatekit.spec.yamlio` reads `gatekit_path` from the context
     to report the line and column of the offending field.
     """
     return PydanticCustomError(kind, "{message}", {"message": message, "gatekit_path": path})

@@ -20,8 +20,8 @@ from typing import Any
 
 from gatekit.errors import ResultsError
 from gatekit.results import Measurement, Results
-from gatekit.spec import Spec
-from gatekit.yamlio import DuplicateJsonKeyError, loads_strict
+from gatekit.spec.model import Spec
+from gatekit.spec.yamlio import DuplicateJsonKeyError, loads_strict
 
 NAME = "inspect"
 SCORE_VALUES = {"C": 1.0, "I": 0.0, "P": 0.5, "N": 0.0}
@@ -108,8 +108,8 @@ def load(path: Path, data: Any, spec: Spec | None) -> Results:
     model = str((log.get("eval") or {}).get("model") or path.stem)
     rows = sample_rows(log)
     if spec is not None and rows and any(d.from_ is not None for d in spec.metrics.values()):
-        from gatekit.aggregate import table_columns, table_results
-        from gatekit.rows import rows_to_table
+        from gatekit.sources.aggregate import table_columns, table_results
+        from gatekit.sources.rows import rows_to_table
 
         present = set().union(*rows)
         table = rows_to_table(rows, source, table_columns(spec, present))

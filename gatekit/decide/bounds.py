@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
-from gatekit.spec import BoundName
+from gatekit.spec.model import BoundName
 
 FLOAT_TOLERANCE = 1e-9
 

@@ -27,7 +27,7 @@ from typing import Any
 
 from gatekit.errors import ResultsError
 from gatekit.results import Measurement, Results
-from gatekit.spec import Spec
+from gatekit.spec.model import Spec
 
 NAME = "lm-eval"
 SAMPLES_NAME = "lm-eval-samples"
@@ -150,8 +150,8 @@ def _sample_count(
 
 def load_samples(path: Path, data: Any, spec: Spec | None) -> Results:
     """A samples file as a per-example table, measured with the spec's derived metrics."""
-    from gatekit.aggregate import table_columns, table_results
-    from gatekit.rows import json_lines, rows_to_table
+    from gatekit.sources.aggregate import table_columns, table_results
+    from gatekit.sources.rows import json_lines, rows_to_table
 
     source = str(path)
     if spec is None:
@@ -169,7 +169,7 @@ def load_samples(path: Path, data: Any, spec: Spec | None) -> Results:
 
 
 def _wanted(columns: list[str], optional: tuple[str, ...]) -> Any:
-    from gatekit.rows import _Wanted
+    from gatekit.sources.rows import _Wanted
 
     return _Wanted(tuple(columns), optional)
 

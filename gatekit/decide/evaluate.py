@@ -7,17 +7,16 @@ check from being made — an absent metric or slice, a NaN, an empty slice, an u
 
 from __future__ import annotations
 
-import difflib
 import math
-import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, Literal
 
-from gatekit.bounds import BOUND_KINDS, BREACH_SYMBOL, headroom, passes
-from gatekit.confidence import correct_for_multiplicity, judge, settings_for
+from gatekit.decide.bounds import BOUND_KINDS, BREACH_SYMBOL, headroom, passes
+from gatekit.decide.confidence import correct_for_multiplicity, judge, settings_for
+from gatekit.names import did_you_mean
 from gatekit.outcomes import AggregateCallout, GateOutcome, HypothesisOutcome, Status
 from gatekit.results import Measurement, Results
-from gatekit.spec import AGGREGATE_SLICE, EVERY_SLICE, BoundName, Gate, Spec
+from gatekit.spec.model import AGGREGATE_SLICE, EVERY_SLICE, BoundName, Gate, Spec
 
 
 def fmt(value: float | None) -> str:
@@ -168,19 +167,6 @@ def usable_value(
 
 def _metric_absent(metric: str, results: Results, role: str = "candidate") -> str:
     return f"metric {metric!r} is not in the {role} results ({results.source})" + did_you_mean(metric, results.metrics)
-
-
-def did_you_mean(word: str, choices: Iterable[str]) -> str:
-    """A hint naming the closest existing name. Near-misses in case or Unicode form are never matched silently."""
-    choices = list(choices)
-    folded = _fold(word)
-    same = [c for c in choices if _fold(c) == folded]
-    close = same or difflib.get_close_matches(word, choices, n=1, cutoff=0.75)
-    return f" (did you mean {close[0]!r}?)" if close else ""
-
-
-def _fold(name: str) -> str:
-    return unicodedata.normalize("NFKC", name).casefold()
 
 
 def _outcome(  # noqa: PLR0917 - one positional per column of the report row, in report order

@@ -1,7 +1,7 @@
 """Adapters for results files written by other tools, one module per format, chosen by the file's content.
 
 Each adapter module has `NAME`, `detect(data) -> bool` for a parsed JSON document (or the first row of a
-JSONL file), and `load(path, data, spec) -> Results`. `gatekit.load.load_results` asks them in order; a
+JSONL file), and `load(path, data, spec) -> Results`. `gatekit.sources.load.load_results` asks them in order; a
 `--candidate-format` / `--format` option names one and skips detection. Heavy imports stay inside functions.
 """
 
@@ -14,14 +14,14 @@ from typing import Any
 
 from gatekit.errors import ResultsError, UsageError
 from gatekit.results import Results
-from gatekit.spec import Spec
+from gatekit.spec.model import Spec
 
 FORMATS = ("gatekit", "jsonl", "csv", "parquet", "lm-eval", "lm-eval-samples", "inspect", "promptfoo")
 """Every name `--format` accepts."""
 
 
 def _loaders() -> dict[str, Callable[[Path, Any, Spec | None], Results]]:
-    from gatekit.adapters import inspect_ai, lm_eval, promptfoo
+    from gatekit.sources.adapters import inspect_ai, lm_eval, promptfoo
 
     return {
         lm_eval.NAME: lm_eval.load,
@@ -33,7 +33,7 @@ def _loaders() -> dict[str, Callable[[Path, Any, Spec | None], Results]]:
 
 def detect(data: Any) -> str | None:
     """The adapter whose format a parsed JSON document has, or None (gatekit's own format, or unknown)."""
-    from gatekit.adapters import inspect_ai, lm_eval, promptfoo
+    from gatekit.sources.adapters import inspect_ai, lm_eval, promptfoo
 
     for module in (lm_eval, inspect_ai, promptfoo):
         if module.detect(data):
@@ -45,7 +45,7 @@ def detect(data: Any) -> str | None:
 
 def detect_jsonl(path: Path) -> str | None:
     """'lm-eval-samples' when the first line of a JSONL file is an lm-eval sample record, else None."""
-    from gatekit.adapters import lm_eval
+    from gatekit.sources.adapters import lm_eval
 
     with path.open("rb") as f:
         first = f.readline(1 << 20)
@@ -65,7 +65,7 @@ def load_with(name: str, path: Path, data: Any, spec: Spec | None) -> Results:
 
 def read_json(path: Path) -> Any:
     """A whole JSON file, NaN kept as float NaN (harnesses write it; it is reported, never compared)."""
-    from gatekit.yamlio import RESULTS_MAX_BYTES, load_json_text, read_text
+    from gatekit.spec.yamlio import RESULTS_MAX_BYTES, load_json_text, read_text
 
     return load_json_text(
         read_text(path, max_bytes=RESULTS_MAX_BYTES, error=ResultsError), str(path), error=ResultsError

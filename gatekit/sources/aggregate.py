@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from gatekit.errors import ResultsError
 from gatekit.results import Measurement, Results, Samples, SampleSummary
-from gatekit.rows import (
+from gatekit.sources.rows import (
     FILTER_BAD,
     OK,
     QUANTILES,
@@ -46,7 +46,7 @@ from gatekit.rows import (
     plain_column,
     to_numpy,
 )
-from gatekit.spec import AGGREGATE_SLICE, ColumnAggregate, RowFilter, Spec, TableOptions
+from gatekit.spec.model import AGGREGATE_SLICE, ColumnAggregate, RowFilter, Spec, TableOptions
 from gatekit.stats import SMALLEST_ALPHA, min_n_for_quantile, no_spread
 
 if TYPE_CHECKING:

@@ -20,15 +20,15 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 
 from gatekit import __version__
-from gatekit.artifacts import FAILED_VERIFICATION, ArtifactVerification
-from gatekit.budget import evaluate_budget
-from gatekit.evaluate import evaluate_gates, evaluate_hypothesis, find_aggregate_callouts
+from gatekit.decide.budget import evaluate_budget
+from gatekit.decide.evaluate import evaluate_gates, evaluate_hypothesis, find_aggregate_callouts
+from gatekit.decide.rollback import check_manifest, manifest_complete
 from gatekit.exit_codes import ExitCode
-from gatekit.lock import LockReport, ResultsProvenance
+from gatekit.integrity.artifacts import FAILED_VERIFICATION, ArtifactVerification
+from gatekit.integrity.lock import LockReport, ResultsProvenance
 from gatekit.outcomes import AggregateCallout, ArtifactOutcome, BudgetOutcome, GateOutcome, HypothesisOutcome
 from gatekit.results import Results
-from gatekit.rollback import check_manifest, manifest_complete
-from gatekit.spec import Spec, Stage
+from gatekit.spec.model import Spec, Stage
 
 VERDICT_SCHEMA_VERSION = 1
 
