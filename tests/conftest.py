@@ -71,5 +71,6 @@ rollback:
   data_revision: {uri: d, revision: "5555555555555555555555555555555555555555"}
   code_revision: {uri: c, revision: "6666666666666666666666666666666666666666"}
   eval_record: {uri: e, digest: "sha256:7777777777777777777777777777777777777777777777777777777777777777"}
+require_uncertainty: false  # bare-number results, gated on the point estimate
 """
 """A spec with one gate and a complete manifest: ships when `accuracy` on `all` is at least 0.5."""

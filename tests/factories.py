@@ -20,7 +20,11 @@ PINNED = {
 
 
 def spec(*gates: dict[str, Any], baseline: bool = True, **extra: Any) -> Spec:
+    """A spec with these gates. Bare-number results are gated on the point estimate here
+    (`require_uncertainty: false`) so that tests of the bounds and the verdict can use plain numbers; tests of
+    the uncertainty rules pass `require_uncertainty` themselves (its default is true)."""
     data: dict[str, Any] = {
+        "require_uncertainty": False,
         "version": 1,
         "name": "test",
         "hypothesis": {

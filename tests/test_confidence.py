@@ -139,7 +139,8 @@ def test_require_uncertainty_makes_a_bare_value_inconclusive() -> None:
 
     assert (outcome.status, outcome.reason) == (
         "inconclusive",
-        "point estimate, no uncertainty known, and require_uncertainty is set",
+        "point estimate, no uncertainty known; uncertainty is required (`require_uncertainty: false` gates the point "
+        "estimate)",
     )
 
 
@@ -226,7 +227,9 @@ def test_relative_p95_bound_uses_a_seeded_bootstrap() -> None:
 
     first, second = check(gate, cand, base), check(gate, cand, base)
 
-    assert first.method == "percentile bootstrap of the ratio (4000 resamples, seed 20241)"
+    assert first.method == (
+        "percentile bootstrap of the ratio (4000 resamples, seed 20241, bounds 2 Monte-Carlo SE out; approximate)"
+    )
     assert first.model_dump_json() == second.model_dump_json()
 
 
@@ -253,7 +256,7 @@ def test_same_example_ids_use_the_paired_method() -> None:
 
     outcome = check(REFUSAL, rows(cand_values, ids), rows(base_values, ids))
 
-    assert (outcome.status, outcome.method) == ("pass", "Newcombe paired score")
+    assert (outcome.status, outcome.method) == ("pass", "exact conditional on the discordant pairs (paired)")
 
 
 def test_the_same_counts_unpaired_cannot_pass() -> None:
@@ -377,4 +380,4 @@ def test_ids_pair_only_when_both_sides_hold_the_same_unique_ids(cand_ids: list[o
     outcome = check(REFUSAL, cand, base)
 
     paired = cand_ids == base_ids
-    assert (outcome.method == "Newcombe paired score") is paired
+    assert (outcome.method == "exact conditional on the discordant pairs (paired)") is paired

@@ -794,13 +794,13 @@ def test_a_p95_gate_on_run_backed_slices_decides_as_on_full_sorts(
     gate_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     offsets: list[int] = []
-    real = gatekit.stats.quantile_change_bounds
+    real = gatekit.stats.mover_quantile_change
 
     def recorded(candidate: OrderStatistics, baseline: OrderStatistics, *args: Any, **kwargs: Any) -> Any:
         offsets.extend((candidate.offset, baseline.offset))
         return real(candidate, baseline, *args, **kwargs)
 
-    monkeypatch.setattr(gatekit.stats, "quantile_change_bounds", recorded)
+    monkeypatch.setattr(gatekit.stats, "mover_quantile_change", recorded)
     from_runs = check(gate_dir / "gate.yaml")
     assert max(offsets) > 0
     offsets.clear()
@@ -830,7 +830,7 @@ def test_a_p95_gate_reports_the_change_interval_of_full_sorts(gate_dir: Path) ->
     for label, outcome in outcomes.items():
         c_full, b_full = cand_full[label][0], base_full[label][0]
         b_q = float(np.quantile(b_full, 0.95, method="inverted_cdf"))
-        lower, upper = stats.quantile_change_bounds(
+        lower, upper = stats.mover_quantile_change(
             OrderStatistics.of(np.sort(c_full)), OrderStatistics.of(np.sort(b_full)), 0.95, 0.95, ratio=True
         )
         assert (outcome.baseline, outcome.interval) == (b_q, (b_q * lower, b_q * upper)), label

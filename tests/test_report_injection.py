@@ -22,6 +22,7 @@ SLICE_COMMAND = "a|b\n::error file=x,line=1::owned %0A ]]>"
 
 SPEC = """
 version: 1
+require_uncertainty: false
 name: "evil <script>alert(1)</script> | ]]> %0A"
 hypothesis:
   statement: "Improves <b>x</b> | y\\n::error::injected %25 ]]> [link](http://evil.example) @octocat"

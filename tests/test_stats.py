@@ -34,13 +34,14 @@ def test_newcombe_upper_bound_of_the_reference_cases(counts: tuple[int, int, int
     assert stats.newcombe(*counts, 0.95)[1] == pytest.approx(upper, abs=5e-5)
 
 
-def test_newcombe_paired_matches_wilson_limits_combined_with_phi() -> None:
+def test_newcombe_paired_matches_wilson_limits_combined_with_the_corrected_phi() -> None:
     both, only_c, only_b, neither = 40, 9, 3, 48
     n = both + only_c + only_b + neither
     p_c, p_b = (both + only_c) / n, (both + only_b) / n
     ci_c = sp.binomtest(both + only_c, n).proportion_ci(confidence_level=0.90, method="wilson")
     ci_b = sp.binomtest(both + only_b, n).proportion_ci(confidence_level=0.90, method="wilson")
-    phi = (both * neither - only_c * only_b) / math.sqrt(
+    # Newcombe's continuity-corrected phi (AD - BC - n/2 when AD > BC), as Fagerland et al. implement it.
+    phi = (both * neither - only_c * only_b - n / 2) / math.sqrt(
         (both + only_c) * (only_b + neither) * (both + only_b) * (only_c + neither)
     )
     dl_c, du_c, dl_b, du_b = p_c - ci_c.low, ci_c.high - p_c, p_b - ci_b.low, ci_b.high - p_b
@@ -50,6 +51,11 @@ def test_newcombe_paired_matches_wilson_limits_combined_with_phi() -> None:
     )
 
     assert stats.newcombe_paired(both, only_c, only_b, neither, 0.95) == pytest.approx(expected, abs=1e-12)
+
+
+def test_newcombe_paired_has_width_when_every_pair_agrees() -> None:
+    # 15/0/0/15: with the raw phi (= 1) the interval was the point 0.
+    assert stats.newcombe_paired(15, 0, 0, 15, 0.95) == pytest.approx((-0.0525117, 0.0525117), abs=1e-6)
 
 
 def test_newcombe_paired_is_narrower_than_unpaired_when_pairs_agree() -> None:

@@ -55,10 +55,12 @@ class Settings:
 
     confidence: float = 0.95
     min_n: int | None = None
-    require_uncertainty: bool = False
+    require_uncertainty: bool = True
     kind: MetricKind | None = None
     quantile: float | None = None
     """The quantile level of a quantile metric (0.95 for p95), when it can be told."""
+    metric: str = ""
+    """The gated metric's name, for messages that say what to declare."""
 
 
 _QUANTILE_NAME = re.compile(r"(?:^|[_\-.])p(\d{1,2}(?:\.\d+)?)(?:$|[_\-.])")
@@ -70,11 +72,16 @@ def settings_for(spec: Spec | None, gate: Gate) -> Settings:
     min_n = gate.min_n if gate.min_n is not None else (spec.min_n if spec else None)
     require = gate.require_uncertainty
     if require is None:
-        require = spec.require_uncertainty if spec else False
+        require = spec.require_uncertainty if spec else True
     definition = spec.metric_definition(gate.metric) if spec else None
     kind = definition.kind if definition else None
     return Settings(
-        confidence, min_n, require, kind, _quantile_level(gate.metric, spec) if kind == "quantile" else None
+        confidence,
+        min_n,
+        require,
+        kind,
+        _quantile_level(gate.metric, spec) if kind == "quantile" else None,
+        gate.metric,
     )
 
 
@@ -101,6 +108,11 @@ class Interval:
     bounds_at: Callable[[float], stats.Bounds]
     n: int
     """Examples per arm, the base of the evidence-needed estimate."""
+    events: float | None = None
+    """The event count of a single proportion bounded exactly: evidence needed inverts that bound."""
+    nominal_at: Callable[[float], stats.Bounds] | None = None
+    """For a Monte-Carlo method, its bounds without the Monte-Carlo margin that `bounds_at` includes: a
+    decision that only these make flips within the Monte-Carlo error and is reported as such."""
 
 
 @dataclass(frozen=True)
@@ -136,6 +148,8 @@ def _counts(m: Measurement) -> tuple[float, int] | str | None:
         if m.samples.n == 0:
             return None
         events = m.samples.summary().events
+        if events is None and _all_zero_one(m):
+            events = float(m.samples.values.sum())
         if events is None:
             return "a proportion's per-example values must be 0 or 1"
         return events, m.samples.n
@@ -221,7 +235,9 @@ def choose_interval(
     n_c = _n(cand)
     if settings.kind == "quantile":
         return _quantile_interval(bound, settings, cand, base, base_value)
-    if settings.kind == "proportion":
+    if settings.kind == "proportion" or _binary(cand, base):
+        # Per-example values that are all 0 or 1 are a proportion whatever the declared kind: a t interval
+        # on them under-covers badly at low rates (1/300 would pass `max: 0.01`).
         counts_c = _counts(cand)
         counts_b = _counts(base) if base is not None else None
         for counts in (counts_c, counts_b):
@@ -229,18 +245,55 @@ def choose_interval(
                 return NoInterval(counts, "missing")
         if base is None and isinstance(counts_c, tuple):
             k, n = counts_c
-            return Interval("Wilson score", lambda c: stats.wilson(k, n, c), n)
+            return Interval("Clopper-Pearson exact", lambda c: stats.clopper_pearson(k, n, c), n, events=k)
         if base is not None and isinstance(counts_c, tuple) and isinstance(counts_b, tuple):
             return _proportion_relative(bound, cand, base, counts_c, counts_b, base_value)
+    if settings.kind is None and cand.n is not None and not _has_uncertainty(cand, base):
+        # {value, n} with no kind: n says how many examples, not how uncertain the value is.
+        return NoInterval(_undeclared_kind(settings), "point")
     if base is None:
         estimate = _mean_se(cand)
         if estimate is None:
             return NoInterval(POINT_FLAG, "point")
         _, se, n_mean = estimate
         df = n_mean - 1 if n_mean is not None and n_mean >= 2 else None
+        if cand.samples is not None and math.isfinite(se) and df is not None:
+            skew = stats.mean_skew(cand.samples.values, se)
+            return Interval(
+                f"skewness-corrected t ({df} df, Hall 1992; approximate)",
+                lambda c: stats.skew_corrected_bounds(cand.value, se, skew, c, df),
+                n_mean or 0,
+            )
         name = f"t interval ({df} df)" if df is not None else "normal interval from stderr"
         return Interval(name, lambda c: stats.mean_bounds(cand.value, se, c, df), n_mean or 0)
     return _mean_relative(bound, cand, base, base_value, n_c)
+
+
+def _binary(cand: Measurement, base: Measurement | None) -> bool:
+    """Every side of the comparison carries per-example values, all of them 0 or 1."""
+    return cand.samples is not None and all(_all_zero_one(m) for m in (cand, base) if m is not None)
+
+
+def _all_zero_one(m: Measurement) -> bool:
+    if m.samples is None or m.samples.n == 0:
+        return False
+    if m.samples.summary().events is not None:
+        return True
+    # A table's mean aggregate does not count events: look at the values (the t path reads them anyway).
+    values = m.samples.values
+    return bool(((values == 0) | (values == 1)).all())
+
+
+def _has_uncertainty(cand: Measurement, base: Measurement | None) -> bool:
+    return all(m.samples is not None or m.stderr is not None for m in (cand, base) if m is not None)
+
+
+def _undeclared_kind(settings: Settings) -> str:
+    return (
+        "no declared kind, so n alone says nothing about the uncertainty: declare "
+        f"`metrics: {{{settings.metric or '<metric>'}: {{kind: proportion}}}}` for a rate of events of n examples, "
+        "or give a stderr or the per-example values (a mean)"
+    )
 
 
 def _proportion_relative(  # noqa: PLR0917
@@ -256,29 +309,29 @@ def _proportion_relative(  # noqa: PLR0917
     pairs = _paired(cand, base)
     unpaired_note = _unpaired_note(cand, base) if pairs is None else ""
     if bound.name.endswith("_pct"):
-        # Zero events make the log ratio undefined; half an event on each side (Haldane) keeps it finite.
-        p_c, p_b = (k_c or 0.5) / n_c, (k_b or 0.5) / n_b
-        se_c, se_b = math.sqrt(p_c * (1 - p_c) / n_c), math.sqrt(p_b * (1 - p_b) / n_b)
-        cov = _covariance(*pairs) if pairs is not None else 0.0
-        method = "log-ratio delta method" + (" (paired)" if pairs else unpaired_note)
+        # MOVER-R on exact limits, not the delta method: a Wald standard error is 0 at p = 1 (30/30 vs 30/30
+        # would pass any percent bound). Paired data are bounded as unpaired: the usual positive correlation
+        # of paired examples makes that conservative.
+        method = "MOVER-R ratio of Clopper-Pearson limits (approximate)" + (
+            " (paired examples bounded as unpaired)" if pairs else unpaired_note
+        )
 
         def ratio_bounds(c: float) -> stats.Bounds:
-            lo, hi = stats.log_ratio_bounds(p_c, se_c, p_b, se_b, c, cov)
+            lo, hi = stats.mover_ratio(k_c, n_c, k_b, n_b, c)
             return base_value * lo, base_value * hi
 
         return Interval(method, ratio_bounds, n_c)
     if pairs is not None:
         c_values, b_values = pairs
-        both = int(((c_values == 1) & (b_values == 1)).sum())
         only_c = int(((c_values == 1) & (b_values == 0)).sum())
         only_b = int(((c_values == 0) & (b_values == 1)).sum())
-        neither = len(c_values) - both - only_c - only_b
+        n_pairs = len(c_values)
 
         def paired_bounds(c: float) -> stats.Bounds:
-            lo, hi = stats.newcombe_paired(both, only_c, only_b, neither, c)
+            lo, hi = stats.paired_difference(only_c, only_b, n_pairs, c)
             return base_value + lo, base_value + hi
 
-        return Interval("Newcombe paired score", paired_bounds, n_c)
+        return Interval("exact conditional on the discordant pairs (paired)", paired_bounds, n_c)
 
     def unpaired_bounds(c: float) -> stats.Bounds:
         lo, hi = stats.newcombe(k_c, n_c, k_b, n_b, c)
@@ -306,10 +359,20 @@ def _mean_relative(
             m_c, se_c = stats.sample_mean_stderr(c_values)
             m_b, se_b = stats.sample_mean_stderr(b_values)
             return _ratio_interval(m_c, se_c, m_b, se_b, base_value, n, "log-ratio delta method (paired)", pairs)
-        d, se = stats.sample_mean_stderr(c_values - b_values)
+        differences = c_values - b_values
+        d, se = stats.sample_mean_stderr(differences)
+        if stats.no_spread(se, max(abs(d), abs(cand.value), abs(base_value))):
+            # Every pair differs by the same amount (a model compared with itself): no spread is estimated,
+            # and a t interval of width zero would pass on the point.
+            return Interval(
+                f"paired t interval ({n - 1} df): the differences have no spread, unbounded",
+                lambda c: (-math.inf, math.inf),
+                n,
+            )
+        skew = stats.mean_skew(differences, se)
         return Interval(
-            f"paired t interval ({n - 1} df)",
-            lambda c: _shift(stats.mean_bounds(d, se, c, n - 1), base_value),
+            f"skewness-corrected paired t ({n - 1} df, Hall 1992; approximate)",
+            lambda c: _shift(stats.skew_corrected_bounds(d, se, skew, c, n - 1), base_value),
             n,
         )
     estimate_c, estimate_b = _mean_se(cand), _mean_se(base)
@@ -321,6 +384,13 @@ def _mean_relative(
         return _ratio_interval(m_c, se_c, m_b, se_b, base_value, n_c or 0, "log-ratio delta method" + unpaired_note)
     df = stats.welch_df(se_c, nc, se_b, nb)
     se = math.hypot(se_c, se_b)
+    if cand.samples is not None and base.samples is not None and df is not None and math.isfinite(se):
+        skew = stats.welch_skew(cand.samples.values, se_c, base.samples.values, se_b)
+        return Interval(
+            f"skewness-corrected Welch t ({df} df, Hall 1992; approximate)" + unpaired_note,
+            lambda c: _shift(stats.skew_corrected_bounds(m_c - m_b, se, skew, c, df), base_value),
+            n_c or 0,
+        )
     name = f"Welch t interval ({df} df)" if df is not None else "normal interval from stderr"
     return Interval(
         name + unpaired_note, lambda c: _shift(stats.mean_bounds(m_c - m_b, se, c, df), base_value), n_c or 0
@@ -388,11 +458,11 @@ def _quantile_interval(
         b_q = base_value
 
         def large_n_bounds(c: float) -> stats.Bounds:
-            lo, hi = stats.quantile_change_bounds(c_ranked, b_ranked, q, c, ratio=ratio)
+            lo, hi = stats.mover_quantile_change(c_ranked, b_ranked, q, c, ratio=ratio)
             return (b_q * lo, b_q * hi) if ratio else (b_q + lo, b_q + hi)
 
         return Interval(
-            f"order statistics of each arm at alpha/2 (distribution-free, n > {stats.BOOTSTRAP_MAX_N})",
+            f"MOVER on each arm's order statistics (approximate, n > {stats.BOOTSTRAP_MAX_N})",
             large_n_bounds,
             n_c,
         )
@@ -401,14 +471,15 @@ def _quantile_interval(
     replicates = stats.bootstrap_difference(c_arr, b_arr, q, ratio=ratio, paired=pairs is not None)
     method = (
         f"{'paired ' if pairs is not None else ''}percentile bootstrap of the {'ratio' if ratio else 'difference'} "
-        f"({stats.BOOTSTRAP_RESAMPLES} resamples, seed {stats.BOOTSTRAP_SEED})"
+        f"({stats.BOOTSTRAP_RESAMPLES} resamples, seed {stats.BOOTSTRAP_SEED}, "
+        f"bounds {stats.MONTE_CARLO_SIGMAS:g} Monte-Carlo SE out; approximate)"
     )
 
-    def bounds(c: float) -> stats.Bounds:
-        lo, hi = stats.percentile_bounds(replicates, c)
+    def at(c: float, sigmas: float) -> stats.Bounds:
+        lo, hi = stats.percentile_bounds(replicates, c, sigmas)
         return (base_value * lo, base_value * hi) if ratio else (base_value + lo, base_value + hi)
 
-    return Interval(method, bounds, n_c)
+    return Interval(method, lambda c: at(c, stats.MONTE_CARLO_SIGMAS), n_c, nominal_at=lambda c: at(c, 0.0))
 
 
 # --- deciding --------------------------------------------------------------------------------------------
@@ -453,7 +524,8 @@ def judge(  # noqa: PLR0917 - the comparison, its context and the settings
                 return None
             return Judgement(
                 "inconclusive",
-                f"{found.why}, and require_uncertainty is set{context}",
+                f"{found.why}; uncertainty is required (`require_uncertainty: false` gates the point "
+                f"estimate){context}",
                 uncertainty="point",
             )
         return Judgement(found.status, found.why + context, evidence_needed=found.evidence_needed, uncertainty="point")
@@ -489,12 +561,24 @@ def _decide(  # noqa: PLR0917
             f"; at {level} confidence even the {favourable_name} bound {_fmt(favourable)} is beyond it "
             f"({found.method}, p = {p_value:.2g})",
         )
-    needed = stats.evidence_needed(found.n, (lower, upper), observed, threshold, confidence)
+    needed = stats.evidence_needed(found.n, (lower, upper), observed, threshold, confidence, events=found.events)
+    if found.nominal_at is not None and _decides(side, found.nominal_at(confidence), threshold):
+        tail = (
+            f", but the decision flips within the Monte-Carlo error of the bootstrap ({found.method}): "
+            "inconclusive; more examples or resamples would decide it"
+        )
+        return judgement("inconclusive", tail, needed)
     tail = (
         f", but the {level} interval [{_fmt(lower)}, {_fmt(upper)}] straddles the threshold ({found.method}); "
         + _needed_text(needed, found.n)
     )
     return judgement("inconclusive", tail, needed)
+
+
+def _decides(side: Side, bounds: stats.Bounds, threshold: float) -> bool:
+    lower, upper = bounds
+    harmful, favourable = (upper, lower) if side == "at_most" else (lower, upper)
+    return passes(side, harmful, threshold) or not passes(side, favourable, threshold)
 
 
 def _needed_text(needed: int | None, n: int) -> str:
@@ -544,4 +628,8 @@ def _needed_after_correction(o: GateOutcome, alpha: float) -> int | None:
     lower, upper = o.interval
     if lower is None or upper is None:
         return None
-    return stats.evidence_needed(o.n, (lower, upper), o.observed, o.threshold, o.confidence, deciding_at=1 - alpha)
+    # A single proportion bounded exactly is inverted exactly: its event count is observed x n.
+    events = round(o.observed * o.n) if (o.method or "").startswith("Clopper-Pearson") else None
+    return stats.evidence_needed(
+        o.n, (lower, upper), o.observed, o.threshold, o.confidence, deciding_at=1 - alpha, events=events
+    )

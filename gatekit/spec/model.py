@@ -282,7 +282,8 @@ class Gate(_Model):
     min_n: MinN | None = None
     """Fewest examples a slice needs before this gate can pass; default: the spec's `min_n`."""
     require_uncertainty: bool | None = None
-    """Make a value with no n, stderr or per-example values inconclusive; default: the spec's setting."""
+    """Make a value whose uncertainty is unknown inconclusive (true) or gate it on the point estimate (false);
+    default: the spec's setting (true)."""
 
     @field_validator("slices")
     @classmethod
@@ -407,8 +408,9 @@ class Spec(_Model):
     """Fewest examples a slice needs before any gate can pass on it (fewer: inconclusive). Gates may override it."""
     correction: Correction = "holm"
     """Family-wise correction of fail decisions over all checks: holm, bonferroni or none. Pass needs none."""
-    require_uncertainty: bool = False
-    """Make a value with no n, stderr or per-example values inconclusive instead of a flagged point comparison."""
+    require_uncertainty: bool = True
+    """A value whose uncertainty is unknown (no per-example values, no stderr, or `{value, n}` of a metric with
+    no declared kind) is inconclusive; `false` gates it on the point estimate instead, flagged in the report."""
     require_lock: bool = False
     """Refuse to ship unless the spec is locked (`gatekit lock`): an unlocked spec asks to revise."""
     ledger: NonEmptyStr | None = None
