@@ -4,6 +4,8 @@ sequential design keeps the chance of ever shipping a bad candidate within 1 - c
 from __future__ import annotations
 
 import math
+import re
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +16,7 @@ from gatekit.decide import plan, sequential
 from gatekit.decide.confidence import Settings
 from gatekit.results import Measurement
 from gatekit.spec.model import Sequential
+from tests.conftest import Run
 
 SPEC = """\
 version: 1
@@ -161,3 +164,39 @@ def test_over_50_looks_the_fixed_design_ships_a_bad_candidate_too_often_and_the_
     assert fixed > 0.05 + 2 * se
     assert sequence <= 0.05
     assert spent <= 0.05
+
+
+CANARY = Path(__file__).resolve().parents[1] / "examples" / "canary"
+
+
+def test_the_canary_example_stops_at_the_look_where_the_mobile_slice_regresses(
+    gatekit: Callable[..., Run], tmp_path: Path
+) -> None:
+    ledger = tmp_path / "ledger.db"
+    codes = []
+    for look in (1, 2, 3):
+        result = gatekit("check", CANARY / "gate.yaml", "--candidate", CANARY / f"look-{look}.yaml", "--ledger", ledger)
+        codes.append(result.code)
+
+    assert codes == [3, 3, 4]
+    assert "STOP: 1 gate check failed (errors[mobile].max_increase)" in result.out
+    assert "sequential look 3 of this candidate" in result.out
+
+
+def test_the_canary_without_its_sequential_design_is_flagged_at_the_second_look(
+    gatekit: Callable[..., Run], tmp_path: Path
+) -> None:
+    text = (CANARY / "gate.yaml").read_text(encoding="utf-8")
+    fixed = re.sub(r"\nsequential:\n  method: .*\n  max_n: .*\n", "\n", text)
+    assert "sequential" not in fixed.split("gates:")[0].replace("sequential design", "")
+    for name in ("production.yaml", "look-1.yaml", "look-2.yaml"):
+        (tmp_path / name).write_text((CANARY / name).read_text(encoding="utf-8"), encoding="utf-8")
+    spec = tmp_path / "gate.yaml"
+    spec.write_text(fixed, encoding="utf-8")
+    gatekit("check", spec, "--candidate", tmp_path / "look-1.yaml")
+
+    second = gatekit("check", spec, "--candidate", tmp_path / "look-2.yaml", "--format", "json")
+
+    assert second.code == 3
+    assert '"kind": "peeking"' in second.out
+    assert "look 2 of this candidate (support-bot-v42-canary) under this spec" in second.out

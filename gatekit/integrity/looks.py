@@ -84,7 +84,10 @@ def assess_looks(spec: Spec, candidate: Results, ledger: Path | None, digest: st
                     )
                 )
     methods = sorted({sequential.describe(d) for g in designed if (d := spec.sequential_for(g)) is not None})
-    notes.append(f"sequential look {number} of this candidate: {'; '.join(methods)}")
+    if look is None:
+        notes.append(f"sequential design: {'; '.join(methods)} (looks not counted: no decision ledger)")
+    else:
+        notes.append(f"sequential look {number} of this candidate: {'; '.join(methods)}")
 
     def confidence_at(gate: Gate, slice_name: str, n: int | None) -> float | None:
         design = spec.sequential_for(gate)
@@ -100,15 +103,22 @@ def assess_looks(spec: Spec, candidate: Results, ledger: Path | None, digest: st
 
 def planned_n_notes(spec: Spec, candidate: Results) -> tuple[str, ...]:
     """Where the candidate's n differs from the n the spec's `plan:` pre-registered (a note; the lock's digest
-    covers the plan, so the plan cannot change after the lock without the report saying so)."""
+    covers the plan, so the plan cannot change after the lock without the report saying so). Under a
+    sequential design results are expected to grow towards the plan: only an n beyond it is noted."""
     if spec.plan is None:
         return ()
     differing: list[str] = []
-    for cell, n in current_sizes(spec, candidate).items():
-        slice_name = cell[cell.index("[") + 1 : -1]
-        planned = spec.plan.planned_n(slice_name)
-        if planned is not None and n != planned:
-            differing.append(f"{cell} has n = {n:,}, planned {planned:,}")
+    for gate in spec.gates:
+        grows = spec.sequential_for(gate) is not None
+        one_gate = spec.model_copy(update={"gates": (gate,)})
+        for cell, n in current_sizes(one_gate, candidate).items():
+            slice_name = cell[cell.index("[") + 1 : -1]
+            planned = spec.plan.planned_n(slice_name)
+            if planned is None or n == planned or (grows and n < planned):
+                continue
+            text = f"{cell} has n = {n:,}, planned {planned:,}"
+            if text not in differing:
+                differing.append(text)
     if not differing:
         return ()
     return (f"{candidate.source}: the results' n differs from the plan: {'; '.join(differing)}",)
