@@ -91,6 +91,11 @@ def run_check(
         results_created=candidate_results.created,
         required=loaded.spec.require_lock,
     )
+    from gatekit.integrity.ledger import record_decision, resolve_ledger
+    from gatekit.integrity.looks import assess_looks, planned_n_notes
+
+    ledger_path = resolve_ledger(Path(ledger) if ledger is not None else None, loaded.ledger(), record)
+    looks = assess_looks(loaded.spec, candidate_results, ledger_path, digest)
     artifacts = None
     if verify_artifacts:
         from gatekit.integrity.artifacts import verify_manifest
@@ -105,10 +110,10 @@ def run_check(
         lock=lock,
         provenance=assess_provenance(digest, candidate_results.gate_digest),
         artifacts=artifacts,
+        confidence_at=looks.confidence_at,
+        extra_reasons=looks.reasons,
+        extra_notes=(*looks.notes, *planned_n_notes(loaded.spec, candidate_results)),
     )
-    from gatekit.integrity.ledger import record_decision, resolve_ledger
-
-    ledger_path = resolve_ledger(Path(ledger) if ledger is not None else None, loaded.ledger(), record)
     if ledger_path is None:
         return CheckRun(verdict)
     decision_id = record_decision(

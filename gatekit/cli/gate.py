@@ -9,7 +9,7 @@ from typing import Annotated, Optional
 import typer
 
 from gatekit.cli._app import STAGE_TEMPLATES, _count, _print_error, _render_options, app
-from gatekit.errors import GatekitError, UsageError
+from gatekit.errors import GatekitError, SpecError, UsageError
 from gatekit.exit_codes import ExitCode
 
 
@@ -131,9 +131,18 @@ def validate(
             _print_error(e)
             failed = True
             continue
+        from gatekit.cli.plan import spec_plan_section
+
+        blocked, plan_summary = spec_plan_section(loaded)
+        if blocked:
+            _print_error(SpecError(blocked))
+            failed = True
+            continue
         gates = loaded.spec.gates
         checks = sum(len(g.bounds()) for g in gates)
         typer.echo(f"{path}: valid ({_count(len(gates), 'gate')}, {_count(checks, 'bound')})")
+        if plan_summary is not None:
+            typer.echo(plan_summary)
         for entry in check_manifest(loaded.spec):
             if entry.required and entry.status not in ("pinned", "not_required"):
                 typer.echo(f"{path}: warning: rollback.{entry.name}: {entry.reason}", err=True)
@@ -215,7 +224,15 @@ def lock(
     from gatekit.sources.load import load_spec
 
     loaded = load_spec(spec)
+    from gatekit.cli.plan import spec_plan_section
+
+    blocked, plan_summary = spec_plan_section(loaded)
+    if blocked:
+        # Pre-registering a gate that cannot pass at its planned n would lock in a release that never ships.
+        raise SpecError(blocked)
     lock_file, added = lock_spec(loaded.spec, loaded.path)
+    if plan_summary is not None:
+        typer.echo(f"{plan_summary}; the plan's n is pre-registered with the spec", err=True)
     event = lock_file.events[-1]
     lock_path = lock_path_for(loaded.path)
     if not added:

@@ -7,8 +7,9 @@ check from being made — an absent metric or slice, a NaN, an empty slice, an u
 
 from __future__ import annotations
 
+import dataclasses
 import math
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, Literal
 
 from gatekit.decide.bounds import BOUND_KINDS, BREACH_SYMBOL, headroom, passes
@@ -26,22 +27,41 @@ def fmt(value: float | None) -> str:
     return f"{value:.6g}"
 
 
-def evaluate_gates(spec: Spec, candidate: Results, baseline: Results | None) -> tuple[GateOutcome, ...]:
+ConfidenceAt = Callable[[Gate, str, int | None], float | None]
+"""The confidence a sequential design reads a (gate, slice) at, given its n; None keeps the gate's own."""
+
+
+def evaluate_gates(
+    spec: Spec, candidate: Results, baseline: Results | None, *, confidence_at: ConfidenceAt | None = None
+) -> tuple[GateOutcome, ...]:
     """Every (gate, slice, bound) outcome, in spec order, slices in the order the spec or results list them.
 
     Fail decisions are then corrected for multiplicity over the whole family (`spec.correction`).
     """
-    outcomes = tuple(outcome for gate in spec.gates for outcome in _evaluate_gate(spec, gate, candidate, baseline))
+    outcomes = tuple(
+        outcome for gate in spec.gates for outcome in _evaluate_gate(spec, gate, candidate, baseline, confidence_at)
+    )
     return correct_for_multiplicity(outcomes, spec.correction)
 
 
-def _evaluate_gate(spec: Spec, gate: Gate, candidate: Results, baseline: Results | None) -> Iterator[GateOutcome]:
+def _evaluate_gate(
+    spec: Spec, gate: Gate, candidate: Results, baseline: Results | None, confidence_at: ConfidenceAt | None
+) -> Iterator[GateOutcome]:
     for slice_name, absent_reason in _gate_slices(gate, candidate, baseline):
         for bound, limit in gate.bounds():
             if absent_reason is not None:
                 yield _outcome(gate, slice_name, bound, limit, "missing", absent_reason)
             else:
-                yield evaluate_bound(gate, slice_name, bound, limit, candidate=candidate, baseline=baseline, spec=spec)
+                yield evaluate_bound(
+                    gate,
+                    slice_name,
+                    bound,
+                    limit,
+                    candidate=candidate,
+                    baseline=baseline,
+                    spec=spec,
+                    confidence_at=confidence_at,
+                )
 
 
 def _gate_slices(gate: Gate, candidate: Results, baseline: Results | None) -> Iterator[tuple[str, str | None]]:
@@ -83,6 +103,7 @@ def evaluate_bound(
     candidate: Results,
     baseline: Results | None,
     spec: Spec | None = None,
+    confidence_at: ConfidenceAt | None = None,
 ) -> GateOutcome:
     """One bound of one gate on one slice, uncorrected for multiplicity (`spec` supplies the confidence,
     min_n and metric kinds; without it, 0.95 and no kinds)."""
@@ -107,6 +128,10 @@ def evaluate_bound(
     assert measured is not None
     measured_base = baseline.measurement(gate.metric, slice_name) if kind.needs_baseline and baseline else None
     settings = settings_for(spec, gate)
+    sample_n = n if n is not None else (measured.samples.n if measured.samples is not None else None)
+    sequential_confidence = confidence_at(gate, slice_name, sample_n) if confidence_at is not None else None
+    if sequential_confidence is not None:
+        settings = dataclasses.replace(settings, confidence=sequential_confidence)
     judged = judge(kind, settings, measured, measured_base, observed, base_value, threshold.value, context)
     if judged is not None:
         return _outcome(

@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict
 
 from gatekit import __version__
 from gatekit.decide.budget import evaluate_budget
-from gatekit.decide.evaluate import evaluate_gates, evaluate_hypothesis, find_aggregate_callouts
+from gatekit.decide.evaluate import ConfidenceAt, evaluate_gates, evaluate_hypothesis, find_aggregate_callouts
 from gatekit.decide.rollback import check_manifest, manifest_complete
 from gatekit.exit_codes import ExitCode
 from gatekit.integrity.artifacts import FAILED_VERIFICATION, ArtifactVerification
@@ -61,7 +61,7 @@ class Reason(_Record):
     """Why the verdict is not ship: one failed, missing or inconclusive check, or a manifest gap."""
 
     leads_to: Literal["stop", "revise"]
-    kind: Literal["gate", "budget", "rollback", "lock", "provenance", "artifact"]
+    kind: Literal["gate", "budget", "rollback", "lock", "provenance", "artifact", "peeking", "sequential"]
     subject: str
     """What the reason is about: `gate_id[slice].bound`, a budget item or a manifest entry."""
     status: str
@@ -112,8 +112,9 @@ def collect_reasons(
     lock: LockReport | None = None,
     provenance: ResultsProvenance | None = None,
     artifacts: Sequence[ArtifactVerification] = (),
+    extra: Sequence[Reason] = (),
 ) -> tuple[Reason, ...]:
-    reasons: list[Reason] = []
+    reasons: list[Reason] = list(extra)
     for o in gates:
         if o.status == "pass":
             continue
@@ -213,6 +214,9 @@ _FACTS = {
     ("lock", "locked_after_results"): "the spec was locked after the results were produced",
     ("lock", "unlocked"): "the spec is not locked",
     ("provenance", "mismatch"): "the results name a different gate digest",
+    ("peeking", "repeated_look"): "the results were looked at before (fixed-n intervals, repeated looks)",
+    ("sequential", "looks_spent"): "the sequential design has no looks left",
+    ("sequential", "looks_uncounted"): "the sequential design's looks cannot be counted without a ledger",
 }
 
 
@@ -234,16 +238,22 @@ def build_verdict(
     lock: LockReport | None = None,
     provenance: ResultsProvenance | None = None,
     artifacts: tuple[ArtifactVerification, ...] | None = None,
+    confidence_at: ConfidenceAt | None = None,
+    extra_reasons: Sequence[Reason] = (),
+    extra_notes: Sequence[str] = (),
 ) -> Verdict:
     """Evaluate everything and decide. Pure: the same inputs always give the same verdict.
 
     `lock`, `provenance` and `artifacts` are assessed by the caller (they need files, git or hashing;
-    see `gatekit.api.check`) and passed in; each adds its reasons to revise.
+    see `gatekit.api.check`) and passed in; each adds its reasons to revise. So do `extra_reasons` (a
+    repeated look, see `gatekit.decide.sequential`); `confidence_at` is a sequential design's confidence.
     """
-    gates = evaluate_gates(spec, candidate, baseline)
+    gates = evaluate_gates(spec, candidate, baseline, confidence_at=confidence_at)
     budget = evaluate_budget(spec.budget, candidate, baseline)
     rollback = check_manifest(spec)
-    reasons = collect_reasons(gates, budget, rollback, lock=lock, provenance=provenance, artifacts=artifacts or ())
+    reasons = collect_reasons(
+        gates, budget, rollback, lock=lock, provenance=provenance, artifacts=artifacts or (), extra=extra_reasons
+    )
     decision = decide(reasons)
     counts = Counter(o.status for o in gates)
     return Verdict(
@@ -273,5 +283,5 @@ def build_verdict(
         lock=lock,
         results_provenance=provenance,
         artifacts=artifacts,
-        notes=(*candidate.notes, *(baseline.notes if baseline is not None else ())),
+        notes=(*candidate.notes, *(baseline.notes if baseline is not None else ()), *extra_notes),
     )

@@ -346,3 +346,26 @@ def last_shipped(path: Path, name: str) -> DecisionRecord:
         why = "no checkpoint has shipped under it yet" if recorded else "no decision is recorded under that name"
         raise LedgerError.at(f"no rollback target for gate {name!r}: {why}", str(path))
     return found[0]
+
+
+def earlier_looks(path: Path, spec_digest: str, candidate_model: str) -> list[tuple[int, dict[str, int]]]:
+    """The recorded decisions on `candidate_model` under the spec with `spec_digest`, oldest first, each with
+    the examples it saw per gated cell (`metric[slice]` -> n): the looks `gatekit.decide.sequential`
+    counts. None recorded (or no ledger file yet): an empty list."""
+    if not path.is_file():
+        return []
+    with _connect(path, write=False) as connection:
+        try:
+            rows = connection.execute(
+                "SELECT d.id, g.metric, g.slice, g.n FROM decisions d LEFT JOIN gate_rows g ON g.decision_id = d.id "
+                "WHERE d.spec_digest = ? AND d.candidate_model = ? ORDER BY d.id, g.position",
+                (spec_digest, candidate_model),
+            ).fetchall()
+        except sqlite3.Error as e:
+            raise _fail(path, "read", e) from e
+    looks: dict[int, dict[str, int]] = {}
+    for decision_id, metric, slice_name, n in rows:
+        sizes = looks.setdefault(decision_id, {})
+        if metric is not None and n is not None:
+            sizes[f"{metric}[{slice_name}]"] = int(n)
+    return list(looks.items())

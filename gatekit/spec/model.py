@@ -253,6 +253,64 @@ class TableOptions(_Model):
         return self
 
 
+SequentialMethod = Literal["confidence-sequence", "obrien-fleming", "pocock"]
+SPENDING_METHODS: frozenset[str] = frozenset({"obrien-fleming", "pocock"})
+
+
+class Sequential(_Model):
+    """A sequential design: decisions that stay valid when results are checked again as they arrive.
+
+    `confidence-sequence` uses an anytime-valid bound (any number of looks) tuned to be tightest at `max_n`;
+    `obrien-fleming` and `pocock` spend the gate's alpha over `max_looks` pre-registered looks (Lan-DeMets).
+    Every look recorded in the ledger counts. See docs/planning.md."""
+
+    method: SequentialMethod
+    """confidence-sequence (needs max_n), obrien-fleming or pocock (need max_looks)."""
+    max_looks: Annotated[int, Field(ge=1, le=10_000)] | None = None
+    """The number of looks the alpha is spent over; a look past it cannot pass."""
+    max_n: MinN | None = None
+    """The examples per slice the design is tuned for (the confidence sequence is tightest there)."""
+
+    @model_validator(mode="after")
+    def _horizon_given(self) -> Sequential:
+        if self.method in SPENDING_METHODS and self.max_looks is None:
+            raise located_error(
+                ("max_looks",), f"{self.method} spends alpha over `max_looks` looks: give it", "missing"
+            )
+        if self.method == "confidence-sequence" and self.max_n is None:
+            raise located_error(("max_n",), "a confidence sequence is tuned for `max_n` examples: give it", "missing")
+        return self
+
+
+PlanValues = dict[NonEmptyStr, dict[NonEmptyStr, FiniteFloat]]
+
+
+class Plan(_Model):
+    """The evidence planned before the run: examples per slice and the truth assumed when sizing them.
+
+    `gatekit validate` flags a check that cannot pass at the planned n; `gatekit plan` prints each check's
+    chance to pass and the whole gate's chance to ship. Locking the spec pre-registers the planned n, and
+    `gatekit check` notes results whose n differs from it."""
+
+    n: MinN | None = None
+    """Planned examples per slice (and per arm), unless `n_by_slice` names the slice."""
+    n_by_slice: dict[NonEmptyStr, MinN] = Field(default_factory=dict)
+    """Planned examples of named slices, e.g. {harmless: 400}."""
+    ship_probability: Annotated[float, Field(gt=0, lt=1, allow_inf_nan=False)] = 0.8
+    """The chance the whole gate should ship a candidate whose truth is as assumed."""
+    truth: PlanValues = Field(default_factory=dict)
+    """Assumed true candidate values, {metric: {slice: value}}; slice "*" stands for every slice."""
+    baseline: PlanValues = Field(default_factory=dict)
+    """Assumed true baseline values, as `truth`; default: the baseline results file's values."""
+    effect: dict[NonEmptyStr, FiniteFloat] = Field(default_factory=dict)
+    """Assumed true change of the candidate over the baseline, per metric, where `truth` gives no value."""
+    sd: dict[NonEmptyStr, Annotated[float, Field(gt=0, allow_inf_nan=False)]] = Field(default_factory=dict)
+    """Per-example standard deviation of a mean metric; default: read from the baseline's stderr and n."""
+
+    def planned_n(self, slice_name: str) -> int | None:
+        return self.n_by_slice.get(slice_name, self.n)
+
+
 class Gate(_Model):
     """A threshold on one metric, applied to each listed slice independently; each bound is its own check."""
 
@@ -284,6 +342,8 @@ class Gate(_Model):
     require_uncertainty: bool | None = None
     """Make a value whose uncertainty is unknown inconclusive (true) or gate it on the point estimate (false);
     default: the spec's setting (true)."""
+    sequential: Sequential | None = None
+    """This gate's sequential design; default: the spec's `sequential`."""
 
     @field_validator("slices")
     @classmethod
@@ -417,6 +477,10 @@ class Spec(_Model):
     """Decision ledger (SQLite) that `gatekit check` records into, relative to the spec file."""
     table: TableOptions = TableOptions()
     """Options for per-example results tables and harness outputs: slices, id column, bad-row policy."""
+    plan: Plan | None = None
+    """The planned evidence: examples per slice and the assumed truth (`gatekit plan`)."""
+    sequential: Sequential | None = None
+    """A sequential design for every gate (checking results as they arrive); gates may override it."""
 
     @field_validator("gates")
     @classmethod
@@ -469,6 +533,10 @@ class Spec(_Model):
 
     def metric_definition(self, metric: str) -> MetricDefinition:
         return self.metrics.get(metric, MetricDefinition())
+
+    def sequential_for(self, gate: Gate) -> Sequential | None:
+        """The gate's sequential design, else the spec's, else None (a fixed-n design)."""
+        return gate.sequential if gate.sequential is not None else self.sequential
 
 
 def located_error(path: tuple[str | int, ...], message: str, kind: str) -> PydanticCustomError:

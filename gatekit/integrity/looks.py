@@ -1,0 +1,124 @@
+"""Looks: how many times this candidate has been checked under this spec, read from the decision ledger, and
+what that means for the check (a repeated fixed-n look revises; a sequential design reads its intervals at
+the look's confidence). The statistics are in `gatekit.decide.sequential`; this module only gathers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from gatekit.decide import sequential
+from gatekit.decide.evaluate import ConfidenceAt
+from gatekit.decide.verdict import Reason
+from gatekit.results import Results
+from gatekit.spec.model import EVERY_SLICE, Gate, Spec
+
+
+def current_sizes(spec: Spec, candidate: Results) -> dict[str, int]:
+    """Examples per gated cell (`metric[slice]` -> n) in the candidate results, as the ledger records them."""
+    sizes: dict[str, int] = {}
+    for gate in spec.gates:
+        slices = candidate.metrics.get(gate.metric, {})
+        names = list(slices) if gate.slices == (EVERY_SLICE,) else list(gate.slices)
+        for name in names:
+            m = slices.get(name)
+            if m is not None and m.n is not None:
+                sizes[f"{gate.metric}[{name}]"] = m.n
+    return sizes
+
+
+@dataclass(frozen=True)
+class LookAssessment:
+    look: sequential.Look | None
+    """None when no ledger is configured: looks cannot be counted."""
+    confidence_at: ConfidenceAt | None
+    reasons: tuple[Reason, ...]
+    notes: tuple[str, ...]
+
+
+def assess_looks(spec: Spec, candidate: Results, ledger: Path | None, digest: str) -> LookAssessment:
+    """Count this look in the ledger (without recording it) and say what it changes."""
+    look = None
+    if ledger is not None:
+        from gatekit.integrity.ledger import earlier_looks
+
+        look = sequential.locate_look(earlier_looks(ledger, digest, candidate.model), current_sizes(spec, candidate))
+    designed = [g for g in spec.gates if spec.sequential_for(g) is not None]
+    fixed = [g for g in spec.gates if spec.sequential_for(g) is None]
+    reasons: list[Reason] = []
+    notes: list[str] = []
+    if look is not None and look.repeated and fixed:
+        message = sequential.peeking_message(look, candidate.model)
+        if designed:
+            message += f" (gates without a sequential design: {', '.join(g.id for g in fixed)})"
+        reasons.append(
+            Reason(leads_to="revise", kind="peeking", subject="looks", status="repeated_look", message=message)
+        )
+    if not designed:
+        return LookAssessment(look, None, tuple(reasons), ())
+    number = look.number if look is not None else 1
+    for g in designed:
+        design = spec.sequential_for(g)
+        assert design is not None
+        if design.method != "confidence-sequence":
+            if look is None:
+                reasons.append(
+                    Reason(
+                        leads_to="revise",
+                        kind="sequential",
+                        subject=g.id,
+                        status="looks_uncounted",
+                        message=f"gate {g.id}: {sequential.describe(design)} counts looks in the decision ledger, "
+                        "and none is configured (--ledger, GATEKIT_LEDGER or the spec's `ledger:`)",
+                    )
+                )
+            elif design.max_looks is not None and number > design.max_looks:
+                reasons.append(
+                    Reason(
+                        leads_to="revise",
+                        kind="sequential",
+                        subject=g.id,
+                        status="looks_spent",
+                        message=f"gate {g.id}: look {number} of a design with max_looks {design.max_looks}: "
+                        "no alpha is left to pass on",
+                    )
+                )
+    methods = sorted({sequential.describe(d) for g in designed if (d := spec.sequential_for(g)) is not None})
+    if look is None:
+        notes.append(f"sequential design: {'; '.join(methods)} (looks not counted: no decision ledger)")
+    else:
+        notes.append(f"sequential look {number} of this candidate: {'; '.join(methods)}")
+
+    def confidence_at(gate: Gate, slice_name: str, n: int | None) -> float | None:
+        design = spec.sequential_for(gate)
+        if design is None:
+            return None
+        confidence = gate.confidence if gate.confidence is not None else spec.confidence
+        if design.method == "confidence-sequence" and n is None:
+            return 1 - sequential.NO_ALPHA  # no n, no sequence: it cannot pass
+        return sequential.look_confidence(design, confidence, n=n or 0, look=number)
+
+    return LookAssessment(look, confidence_at, tuple(reasons), tuple(notes))
+
+
+def planned_n_notes(spec: Spec, candidate: Results) -> tuple[str, ...]:
+    """Where the candidate's n differs from the n the spec's `plan:` pre-registered (a note; the lock's digest
+    covers the plan, so the plan cannot change after the lock without the report saying so). Under a
+    sequential design results are expected to grow towards the plan: only an n beyond it is noted."""
+    if spec.plan is None:
+        return ()
+    differing: list[str] = []
+    for gate in spec.gates:
+        grows = spec.sequential_for(gate) is not None
+        one_gate = spec.model_copy(update={"gates": (gate,)})
+        for cell, n in current_sizes(one_gate, candidate).items():
+            slice_name = cell[cell.index("[") + 1 : -1]
+            planned = spec.plan.planned_n(slice_name)
+            if planned is None or n == planned or (grows and n < planned):
+                continue
+            text = f"{cell} has n = {n:,}, planned {planned:,}"
+            if text not in differing:
+                differing.append(text)
+    if not differing:
+        return ()
+    return (f"{candidate.source}: the results' n differs from the plan: {'; '.join(differing)}",)
