@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
 from gatekit.cli._app import STAGE_TEMPLATES, _count, _print_error, _render_options, app
-from gatekit.errors import GatekitError, UsageError
+from gatekit.errors import Diagnostic, GatekitError, SpecError, UsageError
 from gatekit.exit_codes import ExitCode
+
+if TYPE_CHECKING:
+    from gatekit.sources.load import LoadedSpec
 
 
 @app.command()
@@ -118,15 +121,29 @@ def check(
 def validate(
     specs: Annotated[list[Path], typer.Argument(help="Gate specs to validate.", show_default=False, metavar="SPEC...")],
     strict: Annotated[bool, typer.Option(help="Treat an incomplete rollback manifest as an error.")] = False,
+    candidate: Annotated[
+        Optional[Path],  # noqa: UP045
+        typer.Option(help="A results file: also check that the spec's derived metrics and slices name its columns."),
+    ] = None,
+    candidate_format: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option(help="Read the --candidate as this format instead of detecting it."),
+    ] = None,
 ) -> int:
     """Check gate specs before any results exist. Exit 0 if all are valid, 2 otherwise."""
     from gatekit.decide.rollback import check_manifest
     from gatekit.sources.load import load_spec
+    from gatekit.spec.checks import spec_findings
 
     failed = False
     for path in specs:
         try:
             loaded = load_spec(path)
+            findings = spec_findings(loaded.spec, loaded.document)
+            if candidate is not None and not findings:
+                findings = _candidate_findings(loaded, candidate, candidate_format)
+            if findings:
+                raise SpecError(findings)
         except GatekitError as e:
             _print_error(e)
             failed = True
@@ -139,6 +156,19 @@ def validate(
                 typer.echo(f"{path}: warning: rollback.{entry.name}: {entry.reason}", err=True)
                 failed = failed or strict
     return int(ExitCode.INVALID_INPUT if failed else ExitCode.SHIP)
+
+
+def _candidate_findings(loaded: LoadedSpec, candidate: Path, fmt: str | None) -> list[Diagnostic]:
+    """The spec's columns missing from the candidate table; a harness or gatekit file is read in full instead,
+    so a problem with it is reported where it is."""
+    from gatekit.sources.load import load_results, table_column_names
+    from gatekit.spec.checks import table_column_findings
+
+    columns = table_column_names(candidate, fmt)
+    if columns is None:
+        load_results(candidate, loaded.spec, fmt)
+        return []
+    return table_column_findings(loaded.spec, loaded.document, columns, str(candidate))
 
 
 @app.command()

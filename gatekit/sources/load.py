@@ -112,3 +112,15 @@ def _load_foreign(path: Path, spec: Spec | None, fmt: str) -> Results:
 
     data = read_json(path) if path.suffix.lower() == ".json" and fmt != "lm-eval-samples" else None
     return load_with(fmt, path, data, spec)
+
+
+def table_column_names(path: Path | str, fmt: str | None = None) -> list[str] | None:
+    """The columns of a per-example table (JSONL, CSV, Parquet) as `fmt` or detection reads it; None when the
+    file is in another format (a harness's output or gatekit's own), whose names come from its adapter."""
+    from gatekit.sources.rows import TABLE_SUFFIXES, read_table
+
+    path = Path(path)
+    fmt = fmt or _detect_format(path)
+    if fmt not in TABLE_SUFFIXES.values():
+        return None
+    return read_table(path, fmt).columns
