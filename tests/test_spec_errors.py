@@ -99,7 +99,7 @@ CASES = [
     pytest.param(
         _edit("baseline: baseline.yaml\n", "").replace("    min: 0.5\n", "    max_increase: 0.01\n"),
         "spec.yaml:13:19: gates[0].max_increase: max_increase compares with a baseline, "
-        "but the spec names no `baseline` results file",
+        "but the spec names no `baseline` results file (set `baseline:`, or give --baseline FILE)",
         id="relative-bound-without-baseline",
     ),
     pytest.param(

@@ -129,6 +129,10 @@ def validate(
         Optional[str],  # noqa: UP045
         typer.Option(help="Read the --candidate as this format instead of detecting it."),
     ] = None,
+    baseline: Annotated[
+        Optional[Path],  # noqa: UP045
+        typer.Option(help="The baseline `check --baseline` will get: relative bounds need no `baseline:`."),
+    ] = None,
 ) -> int:
     """Check gate specs before any results exist. Exit 0 if all are valid, 2 otherwise."""
     from gatekit.decide.rollback import check_manifest
@@ -138,10 +142,12 @@ def validate(
     failed = False
     for path in specs:
         try:
-            loaded = load_spec(path)
+            loaded = load_spec(path, baseline_given=baseline is not None)
             findings = spec_findings(loaded.spec, loaded.document)
             if candidate is not None and not findings:
                 findings = _candidate_findings(loaded, candidate, candidate_format)
+            if baseline is not None and not findings:
+                findings = _candidate_findings(loaded, baseline, None)
             if findings:
                 raise SpecError(findings)
         except GatekitError as e:
@@ -159,8 +165,8 @@ def validate(
 
 
 def _candidate_findings(loaded: LoadedSpec, candidate: Path, fmt: str | None) -> list[Diagnostic]:
-    """The spec's columns missing from the candidate table; a harness or gatekit file is read in full instead,
-    so a problem with it is reported where it is."""
+    """The spec's columns missing from a results table (the candidate or the baseline); a harness or gatekit
+    file is read in full instead, so a problem with it is reported where it is."""
     from gatekit.sources.load import load_results, table_column_names
     from gatekit.spec.checks import table_column_findings
 
@@ -244,7 +250,8 @@ def lock(
     from gatekit.integrity.lock import lock_path_for, lock_spec
     from gatekit.sources.load import load_spec
 
-    loaded = load_spec(spec)
+    # A spec may leave its baseline to `check --baseline`: locking does not need one.
+    loaded = load_spec(spec, baseline_given=True)
     lock_file, added = lock_spec(loaded.spec, loaded.path)
     event = lock_file.events[-1]
     lock_path = lock_path_for(loaded.path)
@@ -273,7 +280,7 @@ def verify(
     from gatekit.integrity.artifacts import FAILED_VERIFICATION, verify_manifest
     from gatekit.sources.load import load_spec
 
-    loaded = load_spec(spec)
+    loaded = load_spec(spec, baseline_given=True)
     checked = verify_manifest(loaded.spec, loaded.path.parent)
     for v in checked:
         typer.echo(f"{v.name:<18} {v.status.upper().replace('_', ' '):<13} {v.uri}")

@@ -32,7 +32,9 @@ class LoadedSpec:
         return self.resolve(self.spec.ledger) if self.spec.ledger else None
 
 
-def load_spec(path: Path | str) -> LoadedSpec:
+def load_spec(path: Path | str, *, baseline_given: bool = False) -> LoadedSpec:
+    """Read and validate a gate spec. `baseline_given`: a baseline results file comes from elsewhere (the
+    command line), so relative bounds are valid without the spec's `baseline:`."""
     path = Path(path)
     document = load_document(path, max_bytes=SPEC_MAX_BYTES, error=SpecError)
     if not isinstance(document.data, dict):
@@ -43,7 +45,7 @@ def load_spec(path: Path | str) -> LoadedSpec:
             1,
             1,
         )
-    spec = validate_model(Spec, document, error=SpecError)
+    spec = validate_model(Spec, document, error=SpecError, context={"baseline_given": baseline_given})
     return LoadedSpec(spec, path, document)
 
 
