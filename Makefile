@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: example test browser lock
+.PHONY: example test browser lock package docs
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +21,24 @@ test: $(BIN)/python browser
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check gatekit tests bench
 	$(BIN)/mypy
+	$(MAKE) --no-print-directory package docs
+
+# Build the sdist and wheel as a release would, install the wheel (not the source tree) into a fresh venv and run
+# the bundled example with it: a file missing from the wheel, a broken entry point or metadata fails here. The
+# fresh venv gets the pinned dependencies from pip's cache, so this takes seconds after the first run.
+DIST := build/dist
+WHEEL_VENV := build/wheel-venv
+package: $(BIN)/python
+	rm -rf $(DIST) $(WHEEL_VENV) && mkdir -p build
+	$(BIN)/python -m build --outdir $(DIST) . >build/package.log 2>&1 || (cat build/package.log; exit 1)
+	@! grep -E 'Warning|[Dd]eprecat' build/package.log || (echo "error: the build warns (see above)" >&2; exit 1)
+	$(PYTHON) -m venv $(WHEEL_VENV)
+	$(WHEEL_VENV)/bin/python -m pip install --quiet -c constraints.txt $(DIST)/*.whl
+	$(WHEEL_VENV)/bin/gatekit check examples/incident-bot/gate.yaml --no-record --no-color --report html=build/wheel-check.html >/dev/null
+
+# The docs site; --strict turns a broken link, a missing nav page or an unknown anchor into an error.
+docs: $(BIN)/python
+	$(BIN)/mkdocs build --strict --quiet --site-dir build/site
 
 # Headless Chromium (Debian's package) for the HTML scorecard's browser test. Needs root; where it cannot be
 # installed the browser test skips locally, and fails under CI=true.

@@ -74,7 +74,7 @@ def run_check(
     """`check`, and record the decision: `record=None` records when a ledger is configured (`ledger`, the
     GATEKIT_LEDGER variable or the spec's `ledger:`), True always (default `.gatekit/ledger.db`), False never.
     """
-    loaded = load_spec(spec)
+    loaded = load_spec(spec, baseline_given=baseline is not None)
     loading = _Loading(loaded, (candidate, candidate_format), (baseline, baseline_format))
     # Imported while the results are being read: reading a large table runs without the GIL, so the
     # verdict's modules (numpy among them) load for free instead of before the first byte is read.

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import struct
 import subprocess
@@ -150,3 +151,70 @@ def test_network_check_sees_a_page_that_does_request(tmp_path: Path) -> None:
     run_chromium(tmp_path, "leak", leaky, "--dump-dom")
 
     assert page_requests(tmp_path / "leak-netlog.json") == ["http://example.invalid/pixel.png"]
+
+
+MANY_SLICES = 40
+LAYOUT_PROBE = """<script>
+addEventListener("load", () => {
+  const page = document.documentElement;
+  const box = document.querySelector(".grid-box") || document.querySelector("table.grid");
+  const section = document.getElementById("gates").getBoundingClientRect();
+  const grid = box.getBoundingClientRect();
+  document.body.dataset.layout = JSON.stringify({
+    viewport: page.clientWidth, page: page.scrollWidth,
+    box_inside_section: grid.left >= section.left && grid.right <= section.right,
+    box_scrolls: box.scrollWidth > box.clientWidth,
+  });
+});
+</script>"""
+"""Measures the laid-out page. Only the test's copy runs it: the scorecard itself forbids scripts (its CSP)."""
+
+
+@pytest.fixture
+def wide_scorecard(tmp_path: Path) -> Path:
+    """A scorecard whose gates x slices grid has `MANY_SLICES` slice columns besides `all`."""
+    from tests.conftest import MINIMAL_SPEC
+
+    (tmp_path / "gate.yaml").write_text(
+        MINIMAL_SPEC.lstrip("\n").replace("    min: 0.5\n", "    slices: ['*']\n    min: 0.5\n"), encoding="utf-8"
+    )
+    slices = "".join(f"    language=lang-{i:02d}: {{value: 0.9, n: 1000}}\n" for i in range(MANY_SLICES))
+    (tmp_path / "candidate.yaml").write_text(
+        f"model: m\nmetrics:\n  accuracy:\n    all: {{value: 0.9, n: 40000}}\n{slices}", encoding="utf-8"
+    )
+    (tmp_path / "baseline.yaml").write_text(
+        "model: b\nmetrics:\n  accuracy:\n    all: {value: 0.8}\n", encoding="utf-8"
+    )
+    from gatekit.api import check
+
+    page = tmp_path / "wide.html"
+    page.write_text(render(check(tmp_path / "gate.yaml"), "html", RenderOptions()), encoding="utf-8")
+    return page
+
+
+def test_a_grid_of_many_slices_scrolls_inside_its_own_box_at_1280_px(wide_scorecard: Path, tmp_path: Path) -> None:
+    html = wide_scorecard.read_text(encoding="utf-8")
+    assert html.count("language=lang-") == MANY_SLICES
+    probe = tmp_path / "wide-probe.html"
+    probe.write_text(
+        re.sub(r'<meta http-equiv="Content-Security-Policy"[^>]*>', "", html).replace(
+            "</body>", LAYOUT_PROBE + "</body>"
+        ),
+        encoding="utf-8",
+    )
+    run_chromium(
+        tmp_path, "wide-shot", wide_scorecard, f"--screenshot={tmp_path / 'wide.png'}", "--window-size=1280,1400"
+    )
+
+    dom = run_chromium(tmp_path, "wide", probe, "--dump-dom", "--window-size=1280,1400").stdout
+    layout = json.loads(html_unescape(re.search(r'data-layout="([^"]*)"', dom).group(1)))  # type: ignore[union-attr]
+
+    # The viewport is 1280 px less the page's vertical scroll bar; nothing may be wider than it.
+    assert (1240 <= layout["viewport"] <= 1280, layout["page"] - layout["viewport"]) == (True, 0)
+    assert (layout["box_inside_section"], layout["box_scrolls"]) == (True, True)
+
+
+def html_unescape(text: str) -> str:
+    import html
+
+    return html.unescape(text)

@@ -99,7 +99,7 @@ CASES = [
     pytest.param(
         _edit("baseline: baseline.yaml\n", "").replace("    min: 0.5\n", "    max_increase: 0.01\n"),
         "spec.yaml:13:19: gates[0].max_increase: max_increase compares with a baseline, "
-        "but the spec names no `baseline` results file",
+        "but the spec names no `baseline` results file (set `baseline:`, or give --baseline FILE)",
         id="relative-bound-without-baseline",
     ),
     pytest.param(
@@ -193,7 +193,8 @@ CASES = [
     ),
     pytest.param(
         "version: 1\nhypothesis:\n\tstage: sft\n",
-        "spec.yaml:3:1: while scanning for the next token found character '\\t' that cannot start any token",
+        "spec.yaml:3:1: a tab character: YAML indents with spaces only; replace the tab with spaces "
+        "(YAML: while scanning for the next token found character '\\t' that cannot start any token)",
         id="tab-indentation",
     ),
     pytest.param("[" * 10_000, "spec.yaml:1:65: nesting deeper than 64 levels", id="deep-nesting"),

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
 from gatekit.cli._app import STAGE_TEMPLATES, _count, _print_error, _render_options, app
-from gatekit.errors import GatekitError, SpecError, UsageError
+from gatekit.errors import Diagnostic, GatekitError, SpecError, UsageError
 from gatekit.exit_codes import ExitCode
+
+if TYPE_CHECKING:
+    from gatekit.sources.load import LoadedSpec
 
 
 @app.command()
@@ -118,15 +121,35 @@ def check(
 def validate(
     specs: Annotated[list[Path], typer.Argument(help="Gate specs to validate.", show_default=False, metavar="SPEC...")],
     strict: Annotated[bool, typer.Option(help="Treat an incomplete rollback manifest as an error.")] = False,
+    candidate: Annotated[
+        Optional[Path],  # noqa: UP045
+        typer.Option(help="A results file: also check that the spec's derived metrics and slices name its columns."),
+    ] = None,
+    candidate_format: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option(help="Read the --candidate as this format instead of detecting it."),
+    ] = None,
+    baseline: Annotated[
+        Optional[Path],  # noqa: UP045
+        typer.Option(help="The baseline `check --baseline` will get: relative bounds need no `baseline:`."),
+    ] = None,
 ) -> int:
     """Check gate specs before any results exist. Exit 0 if all are valid, 2 otherwise."""
     from gatekit.decide.rollback import check_manifest
     from gatekit.sources.load import load_spec
+    from gatekit.spec.checks import spec_findings
 
     failed = False
     for path in specs:
         try:
-            loaded = load_spec(path)
+            loaded = load_spec(path, baseline_given=baseline is not None)
+            findings = spec_findings(loaded.spec, loaded.document)
+            if candidate is not None and not findings:
+                findings = _candidate_findings(loaded, candidate, candidate_format)
+            if baseline is not None and not findings:
+                findings = _candidate_findings(loaded, baseline, None)
+            if findings:
+                raise SpecError(findings)
         except GatekitError as e:
             _print_error(e)
             failed = True
@@ -148,6 +171,19 @@ def validate(
                 typer.echo(f"{path}: warning: rollback.{entry.name}: {entry.reason}", err=True)
                 failed = failed or strict
     return int(ExitCode.INVALID_INPUT if failed else ExitCode.SHIP)
+
+
+def _candidate_findings(loaded: LoadedSpec, candidate: Path, fmt: str | None) -> list[Diagnostic]:
+    """The spec's columns missing from a results table (the candidate or the baseline); a harness or gatekit
+    file is read in full instead, so a problem with it is reported where it is."""
+    from gatekit.sources.load import load_results, table_column_names
+    from gatekit.spec.checks import table_column_findings
+
+    columns = table_column_names(candidate, fmt)
+    if columns is None:
+        load_results(candidate, loaded.spec, fmt)
+        return []
+    return table_column_findings(loaded.spec, loaded.document, columns, str(candidate))
 
 
 @app.command()
@@ -223,7 +259,8 @@ def lock(
     from gatekit.integrity.lock import lock_path_for, lock_spec
     from gatekit.sources.load import load_spec
 
-    loaded = load_spec(spec)
+    # A spec may leave its baseline to `check --baseline`: locking does not need one.
+    loaded = load_spec(spec, baseline_given=True)
     from gatekit.cli.plan import spec_plan_section
 
     blocked, plan_summary = spec_plan_section(loaded)
@@ -260,7 +297,7 @@ def verify(
     from gatekit.integrity.artifacts import FAILED_VERIFICATION, verify_manifest
     from gatekit.sources.load import load_spec
 
-    loaded = load_spec(spec)
+    loaded = load_spec(spec, baseline_given=True)
     checked = verify_manifest(loaded.spec, loaded.path.parent)
     for v in checked:
         typer.echo(f"{v.name:<18} {v.status.upper().replace('_', ' '):<13} {v.uri}")

@@ -107,6 +107,8 @@ def _lines(verdict: Verdict) -> list[str]:
         "",
     ]
 
+    lines += _preregistration(verdict)
+
     problems = [o for o in verdict.gates if o.status != "pass"]
     if problems:
         lines += ["### Needs attention", "", *_GATE_HEADER, *(_gate_row(o) for o in problems), ""]
@@ -151,6 +153,25 @@ def _lines(verdict: Verdict) -> list[str]:
         "",
         f"<sub>gatekit {text(verdict.gatekit_version)}, verdict schema {verdict.schema_version}</sub>",
     ]
+    return lines
+
+
+def _preregistration(verdict: Verdict) -> list[str]:
+    """The lock state, whether the results name this gate, and the spec's digest (what a lock pins)."""
+    lock, provenance = verdict.lock, verdict.results_provenance
+    if lock is None and provenance is None:
+        return []
+    lines = ["### Pre-registration", ""]
+    if lock is not None:
+        lines.append(f"- lock: **{text(lock.status.replace('_', ' '))}**: {text(lock.message)}")
+        if lock.relocked:
+            for i, event in enumerate(lock.events, 1):
+                when = event.locked_at.strftime("%Y-%m-%d %H:%M:%SZ")
+                lines.append(f"  - lock event {i}: {code(event.digest)} at {when}")
+    if provenance is not None:
+        lines.append(f"- results: **{text(provenance.status.replace('_', ' '))}**: {text(provenance.message)}")
+    digest = lock.spec_digest if lock is not None else provenance.spec_digest if provenance is not None else ""
+    lines += [f"- spec digest: {code(digest)}", ""]
     return lines
 
 

@@ -32,7 +32,9 @@ class LoadedSpec:
         return self.resolve(self.spec.ledger) if self.spec.ledger else None
 
 
-def load_spec(path: Path | str) -> LoadedSpec:
+def load_spec(path: Path | str, *, baseline_given: bool = False) -> LoadedSpec:
+    """Read and validate a gate spec. `baseline_given`: a baseline results file comes from elsewhere (the
+    command line), so relative bounds are valid without the spec's `baseline:`."""
     path = Path(path)
     document = load_document(path, max_bytes=SPEC_MAX_BYTES, error=SpecError)
     if not isinstance(document.data, dict):
@@ -43,7 +45,7 @@ def load_spec(path: Path | str) -> LoadedSpec:
             1,
             1,
         )
-    spec = validate_model(Spec, document, error=SpecError)
+    spec = validate_model(Spec, document, error=SpecError, context={"baseline_given": baseline_given})
     return LoadedSpec(spec, path, document)
 
 
@@ -112,3 +114,15 @@ def _load_foreign(path: Path, spec: Spec | None, fmt: str) -> Results:
 
     data = read_json(path) if path.suffix.lower() == ".json" and fmt != "lm-eval-samples" else None
     return load_with(fmt, path, data, spec)
+
+
+def table_column_names(path: Path | str, fmt: str | None = None) -> list[str] | None:
+    """The columns of a per-example table (JSONL, CSV, Parquet) as `fmt` or detection reads it; None when the
+    file is in another format (a harness's output or gatekit's own), whose names come from its adapter."""
+    from gatekit.sources.rows import TABLE_SUFFIXES, read_table
+
+    path = Path(path)
+    fmt = fmt or _detect_format(path)
+    if fmt not in TABLE_SUFFIXES.values():
+        return None
+    return read_table(path, fmt).columns

@@ -12,7 +12,16 @@ import re
 from collections.abc import Iterator
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 
 SPEC_VERSION = 1
@@ -491,7 +500,9 @@ class Spec(_Model):
         return gates
 
     @model_validator(mode="after")
-    def _consistent(self) -> Spec:
+    def _consistent(self, info: ValidationInfo) -> Spec:
+        # `check --baseline FILE` supplies the baseline the spec does not name (context from `load_spec`).
+        baseline_given = self.baseline is not None or bool((info.context or {}).get("baseline_given"))
         first_index: dict[str, int] = {}
         for i, gate in enumerate(self.gates):
             if gate.id in first_index:
@@ -501,12 +512,13 @@ class Spec(_Model):
                     "duplicate_gate_id",
                 )
             first_index[gate.id] = i
-            if self.baseline is None:
+            if not baseline_given:
                 for bound, _ in gate.bounds():
                     if bound in RELATIVE_BOUNDS:
                         raise located_error(
                             ("gates", i, bound),
-                            f"{bound} compares with a baseline, but the spec names no `baseline` results file",
+                            f"{bound} compares with a baseline, but the spec names no `baseline` results file "
+                            "(set `baseline:`, or give --baseline FILE)",
                             "baseline_required",
                         )
             definition = self.metrics.get(gate.metric)
@@ -519,10 +531,11 @@ class Spec(_Model):
                             f"{gate.metric} is a proportion (0 to 1) but {bound} is {value}; for 95% write 0.95",
                             "proportion_out_of_range",
                         )
-        if self.budget.max_cost_per_point is not None and self.baseline is None:
+        if self.budget.max_cost_per_point is not None and not baseline_given:
             raise located_error(
                 ("budget", "max_cost_per_point"),
-                "max_cost_per_point measures gain over a baseline, but the spec names no `baseline`",
+                "max_cost_per_point measures gain over a baseline, but the spec names no `baseline` "
+                "(set `baseline:`, or give --baseline FILE)",
                 "baseline_required",
             )
         return self

@@ -295,19 +295,45 @@ def _compose(text: str, name: str, error: type[GatekitError]) -> Node | None:
     try:
         return loader.get_single_node()
     except MarkedYAMLError as e:
-        raise _yaml_error(e, name, error) from None
+        raise _yaml_error(e, name, error, text) from None
     except YAMLError as e:  # pragma: no cover - PyYAML raises marked errors for all parse failures we know
         raise error.at(f"not valid YAML: {e}", name) from None
     finally:
         loader.dispose()
 
 
-def _yaml_error(e: MarkedYAMLError, name: str, error: type[GatekitError]) -> GatekitError:
+def _yaml_error(e: MarkedYAMLError, name: str, error: type[GatekitError], text: str = "") -> GatekitError:
     mark = e.problem_mark or e.context_mark
     message = " ".join(part for part in (e.context, e.problem) if part) or "not valid YAML"
+    hint = syntax_hint(e.problem or "", text)
+    if hint:
+        message = f"{hint} (YAML: {message})"
     if mark is None:  # pragma: no cover
         return error.at(message, name)
     return error.at(message, name, mark.line + 1, mark.column + 1)
+
+
+def syntax_hint(problem: str, text: str) -> str | None:
+    """What a YAML syntax error most often means, in plain words, for the mistakes people make by hand:
+    a tab, an item indented differently from its siblings, JSON Lines read as one YAML document."""
+    if "'\\t'" in problem:  # PyYAML names the character by its repr
+        return "a tab character: YAML indents with spaces only; replace the tab with spaces"
+    lines = [line.lstrip() for line in text.splitlines() if line.strip()]
+    if (
+        problem.startswith("expected '<document start>'")
+        and len(lines) > 1
+        and all(line.startswith("{") for line in lines[:2])
+    ):
+        return (
+            "this looks like JSON Lines (one JSON object per line), not YAML: name the file .jsonl, "
+            "or give --candidate-format jsonl (--baseline-format jsonl)"
+        )
+    if problem.startswith("expected <block end>") or problem == "mapping values are not allowed here":
+        return (
+            "the indentation does not line up: keys of one mapping, and the items of one list, start in the "
+            "same column (compare this line with the ones above it); a value with ': ' in it needs quotes"
+        )
+    return None
 
 
 def load_yaml_text(text: str, name: str, *, error: type[GatekitError]) -> Document:
@@ -318,7 +344,7 @@ def load_yaml_text(text: str, name: str, *, error: type[GatekitError]) -> Docume
     try:
         data = constructor.construct_document(root)
     except MarkedYAMLError as e:
-        raise _yaml_error(e, name, error) from None
+        raise _yaml_error(e, name, error, text) from None
     except RecursionError:  # pragma: no cover - MAX_DEPTH stops nesting long before this
         raise error.at("nesting too deep", name) from None
     locator = Locator(root)
