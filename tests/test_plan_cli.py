@@ -60,7 +60,7 @@ def test_validate_flags_a_check_that_cannot_pass_at_its_planned_n_at_the_bounds_
     assert result.out == ""
     assert result.err == (
         f"error: {path}:24:5: gates[0].max: cannot pass at the planned n on slice 'harmless': 0 events at n=200 cannot "
-        "show <= 0.01 at 95% confidence; the best case passes from n = 268\n"
+        "show <= 0.01 at 95% confidence; the best case passes from n = 299\n"
     )
 
 
@@ -114,8 +114,8 @@ def test_plan_prints_the_gate_ship_probability_for_the_incident_bot(gatekit: Cal
     lines = result.out.splitlines()
     assert any(line.startswith("P(gate ships) = 0.080 at the planned n") for line in lines)
     assert lines[-1] == (
-        "examples per slice (per arm) for a 80% chance that the gate ships: all 5,375; billing 1,784; "
-        "outage 5,140; security 2,359; harmless 2,464; borderline 6,281"
+        "examples per slice (per arm) for a 80% chance that the gate ships: all 5,375; billing 1,788; "
+        "outage 5,187; security 2,390; harmless 2,464; borderline 6,281"
     )
 
 

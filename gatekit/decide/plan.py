@@ -22,6 +22,7 @@ names. To give the gate a chance P of shipping, each of m checks needs power P *
 from __future__ import annotations
 
 import math
+from statistics import NormalDist
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from typing import Literal
@@ -33,6 +34,8 @@ from gatekit.decide.bounds import BOUND_KINDS, BoundKind, passes
 from gatekit.decide.confidence import NoInterval, Settings, choose_interval
 from gatekit.results import Measurement
 from gatekit.spec.model import BoundName
+
+_NORMAL = NormalDist()
 
 MAX_PLANNED_N = 5_000_000
 """The largest n per arm a search tries; beyond it the report says no n reaches the target."""
@@ -214,7 +217,7 @@ def _normal_tail(critical: float | None, mu: float, se: float, side: str) -> flo
     if critical is None:
         return 0.0
     z = (mu - critical) / se if side == "at_least" else (critical - mu) / se
-    return stats._NORMAL.cdf(z) if math.isfinite(z) else (1.0 if z > 0 else 0.0)
+    return _NORMAL.cdf(z) if math.isfinite(z) else (1.0 if z > 0 else 0.0)
 
 
 def _mean_power(model: CheckModel, truth: Truth, n: int) -> float:
