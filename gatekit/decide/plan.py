@@ -22,9 +22,9 @@ names. To give the gate a chance P of shipping, each of m checks needs power P *
 from __future__ import annotations
 
 import math
-from statistics import NormalDist
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
+from statistics import NormalDist
 from typing import Literal
 
 import numpy as np
