@@ -16,6 +16,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from gatekit.report.evidence import evidence_lines
+
 if TYPE_CHECKING:
     from gatekit.decide.verdict import Verdict
     from gatekit.report import RenderOptions
@@ -110,6 +112,16 @@ def render(verdict: Verdict, options: RenderOptions) -> str:
                 level="notice",
                 title=f"gatekit: {len(verdict.notes)} note(s) from reading the results",
                 message="\n".join(verdict.notes),
+                file=verdict.spec.path,
+            ).command()
+        )
+    evidence = evidence_lines(verdict)
+    if evidence:
+        lines.append(
+            Annotation(
+                level="notice",
+                title="gatekit: waivers, review queue and repeats",
+                message="\n".join(evidence),
                 file=verdict.spec.path,
             ).command()
         )
