@@ -268,7 +268,7 @@ def _check_constant(
     values = plain_column(table, column).combine_chunks()
     spread = values.take(pa.array(first)).take(pa.array(codes))
     equal = arrow_call("equal", values, spread)
-    same = to_numpy(arrow_call("fill_null", equal, pa.scalar(False))) | (is_null(values) & is_null(spread))
+    same = to_numpy(arrow_call("coalesce", equal, pa.scalar(False))) | (is_null(values) & is_null(spread))
     if not same.all():
         row = int(np.flatnonzero(~same)[0])
         raise ResultsError.at(
