@@ -185,3 +185,12 @@ def test_a_paired_rate_change_is_improved_minus_regressed_over_n(pairs: list[tup
     change = sum(cand) / len(cand) - sum(base) / len(base)
     assert (entry.improved - entry.regressed) / entry.paired == pytest.approx(change, abs=1e-12)
     assert entry.regressed + entry.improved + entry.unchanged == entry.paired == len(pairs)
+
+
+def test_the_incident_bot_per_example_candidate_stops_with_its_review_queue() -> None:
+    verdict = check(ROOT / "examples" / "incident-bot" / "per-example" / "gate.yaml")
+    assert verdict.verdict == "stop"
+    entry = next(r for r in verdict.review if r.id == "harmless-refusal" and r.slice == "all")
+    assert (entry.regressed, entry.improved, entry.unchanged) == (28, 0, 272)
+    assert [e.id for e in entry.examples[:3]] == ["billing-0006", "billing-0042", "billing-0162"]
+    assert entry.examples[0].columns["output"] == "I can't help with that request."

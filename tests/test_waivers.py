@@ -16,6 +16,7 @@ from gatekit.decide.verdict import Reason
 from gatekit.decide.waivers import Waiver, apply_waivers
 from gatekit.integrity.ledger import record_waiver
 from tests.conftest import MINIMAL_SPEC, Run
+from tests.test_report_junit import XSD
 
 TODAY = dt.date(2026, 6, 1)
 DIGEST = "sha256:" + "a" * 64
@@ -189,7 +190,9 @@ def test_every_report_format_lists_the_applied_waiver(gatekit: Callable[..., Run
 
 def test_junit_shows_a_waived_check_as_skipped_with_the_waiver(gatekit: Callable[..., Run], setup: Path) -> None:
     _waive(gatekit, "acc[all].min")
-    root = ET.fromstring(gatekit("check", "gate.yaml", "-f", "junit", "--no-record").out)
+    xml = gatekit("check", "gate.yaml", "-f", "junit", "--no-record").out
+    XSD.validate(xml)
+    root = ET.fromstring(xml)
     case = next(c for c in root.iter("testcase") if c.get("name") == "acc[all].min")
     skipped = case.find("skipped")
     assert skipped is not None

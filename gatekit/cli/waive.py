@@ -89,9 +89,13 @@ def waive(
         reason=reason.strip(),
         expires=until,
     )
+    from gatekit.report import printable
+
     typer.echo(
-        f"recorded waiver #{waiver_id} in {path}: {check} accepted by {by.strip()} through {until.isoformat()} "
-        f"for spec {loaded.spec.name} as it is now and candidate {verdict.candidate.path} ({sha256})",
+        printable(
+            f"recorded waiver #{waiver_id} in {path}: {check} accepted by {by.strip()} through {until.isoformat()} "
+            f"for spec {loaded.spec.name} as it is now and candidate {verdict.candidate.path} ({sha256})"
+        ),
         err=True,
     )
     return 0

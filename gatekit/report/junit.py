@@ -9,6 +9,10 @@ Layout:
 * **fail** -> ``<failure type="fail">``; **missing** and **inconclusive** -> ``<error type="missing">`` /
   ``<error type="inconclusive">``. Never ``<skipped>``: viewers count a skipped test as not failing and show
   the run green, while a missing or inconclusive check keeps gatekit from shipping.
+* a check accepted by a waiver (`gatekit waive`) -> ``<skipped message="waiver #N accepted ... by NAME through
+  DATE: REASON">``: viewers show it apart from passes and failures, and it no longer blocks, which is what the
+  waiver did; the review counts of a gate's slices are ``review[slice]`` properties of its suite, and flaky
+  counts and scorer disagreements are passing cases of a ``repeats-and-review`` suite.
 * every testcase carries its numbers (observed, baseline, threshold, margin, n): in the ``<failure>`` or
   ``<error>`` body, or in ``<system-out>`` when it passed.
 
