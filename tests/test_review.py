@@ -7,6 +7,7 @@ import io
 import json
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -194,3 +195,55 @@ def test_the_incident_bot_per_example_candidate_stops_with_its_review_queue() ->
     assert (entry.regressed, entry.improved, entry.unchanged) == (28, 0, 272)
     assert [e.id for e in entry.examples[:3]] == ["billing-0006", "billing-0042", "billing-0162"]
     assert entry.examples[0].columns["output"] == "I can't help with that request."
+
+
+def _inconclusive(bound: str = "max_decrease") -> GateOutcome:
+    return GateOutcome(
+        id="g",
+        metric="acc",
+        slice="all",
+        bound=bound,  # type: ignore[arg-type]
+        limit=0.0,
+        on_fail="revise",
+        status="inconclusive",
+        observed=None,
+        baseline=None,
+        threshold=None,
+        margin=None,
+        n=None,
+        reason="",
+    )
+
+
+def _scores(values: list[float], ids: list[Any]) -> Measurement:
+    array = np.array(values, dtype=np.float64)
+    return Measurement(float(array.mean()), len(values), samples=Samples(array, np.array(ids, dtype=object)))
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.tuples(st.integers(0, 3), st.integers(0, 3)), min_size=1, max_size=80),
+    st.integers(1, 10),
+    st.randoms(use_true_random=False),
+)
+def test_the_ranking_is_a_plain_sort_by_harm_then_id(pairs: list[tuple[int, int]], limit: int, rng: Any) -> None:
+    ids = [f"e{i:03d}" for i in range(len(pairs))]
+    shuffled = ids[:]
+    rng.shuffle(shuffled)
+    spec = factories.spec({"id": "g", "metric": "acc", "max_decrease": 0.0}, review={"limit": limit})
+    cand = {k: float(c) for k, (c, _) in zip(ids, pairs, strict=True)}
+    base = {k: float(b) for k, (_, b) in zip(ids, pairs, strict=True)}
+    candidate = Results("c", "c", {"acc": {"all": _scores([cand[k] for k in shuffled], shuffled)}})
+    baseline = Results("b", "b", {"acc": {"all": _scores([base[k] for k in ids], ids)}})
+    (entry,) = review_queue(spec, [_inconclusive()], candidate, baseline)
+    expected = sorted((k for k in ids if base[k] > cand[k]), key=lambda k: (-(base[k] - cand[k]), k))[:limit]
+    assert [e.id for e in entry.examples] == expected
+    assert [e.rank for e in entry.examples] == list(range(1, len(expected) + 1))
+
+
+def test_ids_of_different_types_pair_by_value() -> None:
+    spec = factories.spec({"id": "g", "metric": "acc", "max_decrease": 0.0})
+    candidate = Results("c", "c", {"acc": {"all": _scores([0.0, 1.0, 0.0], [1, 2, 3])}})
+    baseline = Results("b", "b", {"acc": {"all": _scores([1.0, 1.0, 1.0], [1.0, 2.0, 4.0])}})
+    (entry,) = review_queue(spec, [_inconclusive()], candidate, baseline)
+    assert (entry.paired, entry.unpaired, [e.id for e in entry.examples]) == (2, 2, [1])

@@ -14,7 +14,8 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from gatekit.outcomes import (
     DisagreementExample,
@@ -29,6 +30,9 @@ from gatekit.results import example_id
 from gatekit.spec.model import Spec
 
 if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+
     from gatekit.results import ExampleColumns, Results, Samples
 
 _QUEUED: frozenset[Status] = frozenset({"fail", "inconclusive"})
@@ -36,29 +40,72 @@ _WORST: tuple[Status, ...] = ("fail", "missing", "inconclusive", "pass")
 _HIGHER_IS_BETTER_BOUNDS = frozenset({"min", "max_decrease", "max_decrease_pct"})
 
 
-def _id_order(value: ExampleId) -> tuple[int, int, str]:
-    # Integers before text, each in its natural order, so that ties rank the same on every run.
-    return (0, value, "") if isinstance(value, int) else (1, 0, value)
+@dataclass(frozen=True)
+class _Paired:
+    """The examples in both candidate and baseline, in the candidate's order."""
+
+    ids: npt.NDArray[Any]
+    candidate: npt.NDArray[np.float64]
+    baseline: npt.NDArray[np.float64]
+    unpaired: int
+    """Examples in only one of the two."""
 
 
-def _pairs(candidate: Samples, baseline: Samples) -> tuple[list[tuple[ExampleId, float, float]], int]:
-    """(id, candidate value, baseline value) for every id in both, in the candidate's order; and how many
-    examples are in only one of the two."""
+def _pair(candidate: Samples, baseline: Samples) -> _Paired:
     c_ids, b_ids = candidate.ids, baseline.ids
     assert c_ids is not None
     assert b_ids is not None
-    base = {example_id(k): float(v) for k, v in zip(b_ids.tolist(), baseline.values.tolist(), strict=True)}
-    pairs = []
-    for k, v in zip(c_ids.tolist(), candidate.values.tolist(), strict=True):
-        key = example_id(k)
-        if key in base:
-            pairs.append((key, float(v), base[key]))
-    return pairs, (len(c_ids) - len(pairs)) + (len(b_ids) - len(pairs))
+    where = _positions(c_ids, b_ids)
+    found = where >= 0
+    paired = int(found.sum())
+    return _Paired(
+        c_ids[found],
+        candidate.values[found],
+        baseline.values[where[found]],
+        (len(c_ids) - paired) + (len(b_ids) - paired),
+    )
 
 
-def _harm(candidate: float, baseline: float, higher_is_better: bool) -> float:
-    """How far an example moved the harmful way (negative: it improved); nan when it cannot tell (inf - inf)."""
-    return baseline - candidate if higher_is_better else candidate - baseline
+def _positions(c_ids: npt.NDArray[Any], b_ids: npt.NDArray[Any]) -> npt.NDArray[np.intp]:
+    """For each candidate id, its position among the baseline ids, or -1: a hash lookup in Arrow when both
+    hold ids of one type, else through Python with ids normalised (1 and 1.0 are the same example)."""
+    import numpy as np
+    import pyarrow as pa
+
+    from gatekit.sources.rows import arrow_call, from_numpy, is_null, to_numpy
+
+    try:
+        from pyarrow._compute import SetLookupOptions
+    except ImportError:  # a pyarrow that moved it (see gatekit.sources.rows.arrow_call)
+        from pyarrow.compute import SetLookupOptions
+    try:
+        found = arrow_call("index_in", from_numpy(c_ids), options=SetLookupOptions(value_set=from_numpy(b_ids)))
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
+        index = {example_id(k): i for i, k in enumerate(b_ids.tolist())}
+        return np.array([index.get(example_id(k), -1) for k in c_ids.tolist()], dtype=np.intp)
+    positions = to_numpy(found).astype(np.intp)
+    positions[is_null(found)] = -1
+    return positions
+
+
+def _ranked(ids: npt.NDArray[Any], harm: npt.NDArray[np.float64], limit: int) -> npt.NDArray[np.intp]:
+    """Positions of the examples with harm > 0, the largest harm first, ties in id order, at most `limit`."""
+    import numpy as np
+
+    chosen = np.flatnonzero(harm > 0)
+    if len(chosen) > limit:
+        # Only the examples at or above the limit-th largest harm can be listed: sort those alone.
+        cut = np.partition(harm[chosen], len(chosen) - limit)[len(chosen) - limit]
+        chosen = chosen[harm[chosen] >= cut]
+    try:
+        by_id = chosen[np.argsort(ids[chosen], kind="stable")]
+    except TypeError:  # ids of mixed types: integers before text
+        by_id = chosen[sorted(range(len(chosen)), key=lambda i: _id_order(example_id(ids[chosen[i]])))]
+    return by_id[np.argsort(-harm[by_id], kind="stable")][:limit]
+
+
+def _id_order(value: ExampleId) -> tuple[int, int, str]:
+    return (0, value, "") if isinstance(value, int) else (1, 0, value)
 
 
 def _columns(examples: ExampleColumns | None, ids: Sequence[ExampleId]) -> list[dict[str, str | None]]:
@@ -87,6 +134,8 @@ def review_queue(
 ) -> tuple[ReviewSlice, ...]:
     """One `ReviewSlice` per (gate, slice) with a failing or inconclusive check and paired per-example values,
     in the order of the checks."""
+    import numpy as np
+
     by_slice: dict[tuple[str, str], list[GateOutcome]] = {}
     for o in gates:
         by_slice.setdefault((o.id, o.slice), []).append(o)
@@ -100,14 +149,16 @@ def review_queue(
         if cand is None or base is None or baseline is None:
             continue
         higher = _higher_is_better(spec, metric, checks)
-        pairs, unpaired = _pairs(cand, base)
-        harms = [_harm(c, b, higher) for _, c, b in pairs]
-        regressed = [(h, p) for h, p in zip(harms, pairs, strict=True) if h > 0]
-        regressed.sort(key=lambda hp: (-hp[0], _id_order(hp[1][0])))
-        top = regressed[: spec.review.limit]
-        ids = [p[0] for _, p in top]
+        paired = _pair(cand, base)
+        # How far each example moved the harmful way (negative: it improved; nan for inf - inf: unchanged).
+        with np.errstate(invalid="ignore"):
+            harm = paired.baseline - paired.candidate if higher else paired.candidate - paired.baseline
+        top = _ranked(paired.ids, harm, spec.review.limit)
+        ids = [example_id(k) for k in paired.ids[top].tolist()]
         cand_columns = _columns(candidate.examples, ids)
         base_columns = _columns(baseline.examples, ids)
+        regressed = int((harm > 0).sum())
+        improved = int((harm < 0).sum())
         queue.append(
             ReviewSlice(
                 id=gate_id,
@@ -115,18 +166,24 @@ def review_queue(
                 slice=slice_name,
                 status=min((o.status for o in checks), key=_WORST.index),
                 higher_is_better=higher,
-                paired=len(pairs),
-                regressed=len(regressed),
-                improved=sum(1 for h in harms if h < 0),
-                unchanged=sum(1 for h in harms if not (h > 0 or h < 0)),  # nan (inf - inf) is unchanged
-                unpaired=unpaired,
+                paired=len(harm),
+                regressed=regressed,
+                improved=improved,
+                unchanged=len(harm) - regressed - improved,
+                unpaired=paired.unpaired,
                 show=spec.review.show,
                 examples=tuple(
                     ReviewExample(
-                        rank=rank, id=key, candidate=c, baseline=b, change=c - b, columns=cc, baseline_columns=bc
+                        rank=rank,
+                        id=key,
+                        candidate=float(paired.candidate[i]),
+                        baseline=float(paired.baseline[i]),
+                        change=float(paired.candidate[i] - paired.baseline[i]),
+                        columns=cc,
+                        baseline_columns=bc,
                     )
-                    for rank, ((_, (key, c, b)), cc, bc) in enumerate(
-                        zip(top, cand_columns, base_columns, strict=True), start=1
+                    for rank, (i, key, cc, bc) in enumerate(
+                        zip(top.tolist(), ids, cand_columns, base_columns, strict=True), start=1
                     )
                 ),
             )
@@ -140,25 +197,34 @@ def disagreement_queue(spec: Spec, candidate: Results) -> tuple[DisagreementSlic
 
 
 def _disagreements(spec: Spec, candidate: Results) -> Iterator[DisagreementSlice]:
+    import numpy as np
+
     for first, second in spec.review.disagree:
         for slice_name in candidate.metrics.get(first, {}):
             a = _with_ids(candidate, first, slice_name)
             b = _with_ids(candidate, second, slice_name)
             if a is None or b is None:
                 continue
-            pairs, _ = _pairs(a, b)
-            differ = [(abs(x - y), (key, x, y)) for key, x, y in pairs if x != y]
-            differ.sort(key=lambda dp: (-dp[0], _id_order(dp[1][0])))
-            top = differ[: spec.review.limit]
-            columns = _columns(candidate.examples, [p[0] for _, p in top])
+            paired = _pair(a, b)
+            with np.errstate(invalid="ignore"):
+                gap = np.where(paired.candidate != paired.baseline, np.abs(paired.candidate - paired.baseline), 0.0)
+            top = _ranked(paired.ids, gap, spec.review.limit)
+            ids = [example_id(k) for k in paired.ids[top].tolist()]
+            columns = _columns(candidate.examples, ids)
             yield DisagreementSlice(
                 metrics=(first, second),
                 slice=slice_name,
-                compared=len(pairs),
-                disagree=len(differ),
+                compared=len(paired.ids),
+                disagree=int((gap > 0).sum()),
                 show=spec.review.show,
                 examples=tuple(
-                    DisagreementExample(rank=rank, id=key, first=x, second=y, columns=cols)
-                    for rank, ((_, (key, x, y)), cols) in enumerate(zip(top, columns, strict=True), start=1)
+                    DisagreementExample(
+                        rank=rank,
+                        id=key,
+                        first=float(paired.candidate[i]),
+                        second=float(paired.baseline[i]),
+                        columns=cols,
+                    )
+                    for rank, (i, key, cols) in enumerate(zip(top.tolist(), ids, columns, strict=True), start=1)
                 ),
             )
