@@ -210,7 +210,7 @@ def test_every_report_format_shows_the_flaky_counts(write: Callable[[str, str], 
         assert "flaky on 'all': 2 of 5 examples have repeats that disagree (flaky: count)" in plain
 
 
-def test_repeats_and_flaky_are_spec_fields(write: Callable[[str, str], Path]) -> None:
-    spec = write("gate.yaml", SPEC_YAML.replace("POLICY", "sometimes"))
-    with pytest.raises(SpecError, match="flaky"):
-        load_spec(spec)
+def test_the_flaky_policy_is_one_of_count_exclude_fail(write: Callable[[str, str], Path]) -> None:
+    assert load_spec(write("good.yaml", SPEC_YAML.replace("POLICY", "exclude"))).spec.table.flaky == "exclude"
+    with pytest.raises(SpecError, match="'count', 'exclude' or 'fail'"):
+        load_spec(write("bad.yaml", SPEC_YAML.replace("POLICY", "sometimes")))
