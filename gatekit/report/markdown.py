@@ -172,12 +172,16 @@ def _review(verdict: Verdict) -> list[str]:
         lines += [
             f"#### {code(r.id)} on {code(r.slice)}: the {len(shown)} worst of {r.regressed} regressed examples",
             "",
-            "| rank | id | baseline | candidate | " + "".join(f"{code(c, in_table=True)} | " for c in columns),
+            (
+                "| rank | id | baseline | candidate | " + "".join(f"{code(c, in_table=True)} | " for c in columns)
+            ).rstrip(),
             "|--:|---|--:|--:|" + "---|" * len(columns),
         ]
         lines += [
-            f"| {e.rank} | {code(str(e.id), in_table=True)} | {_num(e.baseline)} | {_num(e.candidate)} | "
-            + "".join(f"{_clip(e.columns.get(c))} | " for c in columns)
+            (
+                f"| {e.rank} | {code(str(e.id), in_table=True)} | {_num(e.baseline)} | {_num(e.candidate)} | "
+                + "".join(f"{_clip(e.columns.get(c))} | " for c in columns)
+            ).rstrip()
             for e in shown
         ]
         lines.append("")
@@ -190,13 +194,17 @@ def _review(verdict: Verdict) -> list[str]:
         lines += [
             f"#### {code(first)} vs {code(second)} on {code(d.slice)}: {d.disagree} disagreements",
             "",
-            f"| rank | id | {code(first, in_table=True)} | {code(second, in_table=True)} | "
-            + "".join(f"{code(c, in_table=True)} | " for c in columns),
+            (
+                f"| rank | id | {code(first, in_table=True)} | {code(second, in_table=True)} | "
+                + "".join(f"{code(c, in_table=True)} | " for c in columns)
+            ).rstrip(),
             "|--:|---|--:|--:|" + "---|" * len(columns),
         ]
         lines += [
-            f"| {x.rank} | {code(str(x.id), in_table=True)} | {_num(x.first)} | {_num(x.second)} | "
-            + "".join(f"{_clip(x.columns.get(c))} | " for c in columns)
+            (
+                f"| {x.rank} | {code(str(x.id), in_table=True)} | {_num(x.first)} | {_num(x.second)} | "
+                + "".join(f"{_clip(x.columns.get(c))} | " for c in columns)
+            ).rstrip()
             for x in shown_d
         ]
         lines.append("")
