@@ -142,6 +142,15 @@ def test_unequal_numbers_of_repeats_are_noted(tmp_path: Path) -> None:
     assert any("between 2 and 3 repeats" in note for note in _load(tmp_path, _spec(), rows).notes)
 
 
+def test_ids_that_differ_between_repeats_are_noted(tmp_path: Path) -> None:
+    rows = [{**r, "id": f"{r['id']}#{r['epoch']}"} for r in _rows()]
+    results = _load(tmp_path, _spec(), rows)
+    assert results.metrics["pass_k"]["all"].n == 15
+    assert any(
+        "every example has one row although 'epoch' holds 3 different repeat numbers" in n for n in results.notes
+    )
+
+
 def test_repeats_need_an_id_column(tmp_path: Path) -> None:
     rows = [{k: v for k, v in r.items() if k != "id"} for r in _rows()]
     with pytest.raises(ResultsError, match=r"table\.repeats needs an example id column"):

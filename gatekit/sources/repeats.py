@@ -205,6 +205,13 @@ def reduce_repeats(table: Table, spec: Spec) -> ReducedTable:
         else:
             data = data.append_column(name, array)
     low, high = int(counts.min()), int(counts.max())
+    distinct = len(arrow_call("unique", plain_column(table, options.repeats)))
+    if high == 1 and distinct > 1:
+        # E.g. ids made unique per repeat ("q1#2"): each repeat would count as an example, intervals too narrow.
+        notes.append(
+            f"{table.source}: every example has one row although {options.repeats!r} holds {distinct} different "
+            f"repeat numbers: if the ids differ between repeats, each repeat counts as an example"
+        )
     if low != high:
         notes.append(
             f"{table.source}: examples have between {low} and {high} repeats ({options.repeats!r}): pass^k and "
