@@ -5,6 +5,7 @@ The command line is a thin layer over this function.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -17,6 +18,7 @@ if TYPE_CHECKING:
     from concurrent.futures import Future
 
     from gatekit.decide.verdict import Verdict
+    from gatekit.decide.waivers import Waiver
 
 
 def check(
@@ -96,6 +98,7 @@ def run_check(
 
     ledger_path = resolve_ledger(Path(ledger) if ledger is not None else None, loaded.ledger(), record)
     looks = assess_looks(loaded.spec, candidate_results, ledger_path, digest)
+    waivers, sha256 = _waivers(loaded, ledger, candidate_results.source)
     artifacts = None
     if verify_artifacts:
         from gatekit.integrity.artifacts import verify_manifest
@@ -113,6 +116,10 @@ def run_check(
         confidence_at=looks.confidence_at,
         extra_reasons=looks.reasons,
         extra_notes=(*looks.notes, *planned_n_notes(loaded.spec, candidate_results)),
+        waivers=waivers,
+        spec_digest=digest,
+        results_sha256=sha256,
+        today=dt.datetime.now(dt.timezone.utc).date(),
     )
     if ledger_path is None:
         return CheckRun(verdict)
@@ -123,6 +130,17 @@ def run_check(
         rollback_manifest=loaded.spec.rollback.model_dump(mode="json", exclude_defaults=True),
     )
     return CheckRun(verdict, ledger_path, decision_id)
+
+
+def _waivers(loaded: LoadedSpec, ledger: str | Path | None, candidate_source: str) -> tuple[list[Waiver], str | None]:
+    """The waivers of this spec in the ledger `check` would record into (or the default one), and the
+    candidate results' digest they are held to (hashed only when there are waivers)."""
+    from gatekit.integrity.ledger import read_waivers, resolve_ledger, results_sha256
+
+    path = resolve_ledger(Path(ledger) if ledger is not None else None, loaded.ledger(), True)
+    assert path is not None
+    waivers = read_waivers(path, loaded.spec.name)
+    return waivers, results_sha256(candidate_source) if waivers else None
 
 
 class _Loading:

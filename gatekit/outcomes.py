@@ -5,6 +5,7 @@ Fields are only ever added to these records, never renamed or removed: the JSON 
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
@@ -107,3 +108,96 @@ class HypothesisOutcome(_Record):
     change: float | None
     status: Literal["improved", "not_improved", "unknown"]
     reason: str
+
+
+ExampleId = str | int
+"""An example's id as the results file wrote it (text or an integer)."""
+
+
+class ReviewExample(_Record):
+    """One example that moved the wrong way between baseline and candidate, with the columns the spec names."""
+
+    rank: int
+    """1 for the largest move in the harmful direction; ties in the order of the ids."""
+    id: ExampleId
+    candidate: float
+    baseline: float
+    change: float
+    """candidate - baseline (inf or nan when a latency timed out)."""
+    columns: dict[str, str | None] = {}
+    """The candidate's `review.columns` for this example (e.g. prompt, output)."""
+    baseline_columns: dict[str, str | None] = {}
+    """The baseline's `review.columns` for this example, when its table has them."""
+
+
+class ReviewSlice(_Record):
+    """A failing or inconclusive (gate, slice) whose per-example values pair candidate and baseline by id."""
+
+    id: str
+    """The gate's id."""
+    metric: str
+    slice: str
+    status: Status
+    """The worst status among the gate's checks on this slice."""
+    higher_is_better: bool
+    """The direction that decides what counts as regressed."""
+    paired: int
+    """Examples present in both candidate and baseline: regressed + improved + unchanged."""
+    regressed: int
+    improved: int
+    unchanged: int
+    unpaired: int
+    """Examples in only one of the two (left out of the counts)."""
+    examples: tuple[ReviewExample, ...]
+    """The regressed examples, worst first, at most `review.limit`."""
+    show: int = 10
+    """How many of `examples` the Markdown and HTML reports show (`review.show`)."""
+
+
+class DisagreementExample(_Record):
+    """One example that two scorers (metrics over the same examples) score differently."""
+
+    rank: int
+    id: ExampleId
+    first: float
+    """The value of the first metric of the pair."""
+    second: float
+    columns: dict[str, str | None] = {}
+
+
+class DisagreementSlice(_Record):
+    """Where two metrics of the candidate score the same examples of a slice, how often they disagree."""
+
+    metrics: tuple[str, str]
+    slice: str
+    compared: int
+    """Examples scored by both."""
+    disagree: int
+    examples: tuple[DisagreementExample, ...]
+    """The disagreements, the largest difference first, at most `review.limit`."""
+    show: int = 10
+    """How many of `examples` the Markdown and HTML reports show (`review.show`)."""
+
+
+class FlakySlice(_Record):
+    """Repeated samples on one slice: how many examples, and how many of them are flaky (repeats disagree)."""
+
+    slice: str
+    examples: int
+    flaky: int
+    policy: Literal["count", "exclude", "fail"]
+    """count: reported only; exclude: flaky examples were left out of every metric; fail: gate checks on the
+    slice fail while it has a flaky example."""
+
+
+class AppliedWaiver(_Record):
+    """A recorded waiver that accepted a check this decision would otherwise not ship on."""
+
+    waiver_id: int
+    subject: str
+    """`gate_id[slice].bound`."""
+    status: Status
+    """What the check was: fail (of an `on_fail: revise` gate), missing or inconclusive."""
+    by: str
+    reason: str
+    expires: dt.date

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -143,6 +143,28 @@ class Measurement:
     the evaluator reports such a measurement as missing with this reason."""
 
 
+def example_id(value: Any) -> str | int:
+    """An id as JSON holds it: an integer stays an integer, anything else becomes text."""
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return str(value)
+
+
+@dataclass(frozen=True)
+class ExampleColumns:
+    """Columns of a per-example table kept for the review queue, looked up by example id.
+
+    `lookup(ids)` gives, for each id, the text of each column (None for an empty cell or an unknown id).
+    """
+
+    columns: tuple[str, ...]
+    lookup: Callable[[Sequence[Any]], list[dict[str, str | None]]]
+
+
 @dataclass(frozen=True)
 class Results:
     """The results of one checkpoint, as the evaluator sees them."""
@@ -155,6 +177,10 @@ class Results:
     gate_digest: str | None = None
     notes: tuple[str, ...] = ()
     """Warnings from loading that do not stop a check (rows dropped under `drop_invalid`, unpaired ids)."""
+    examples: ExampleColumns | None = None
+    """The `review.columns` of a per-example table, by example id."""
+    flaky: Mapping[str, tuple[int, int]] = field(default_factory=dict)
+    """With `table.repeats`: slice -> (flaky examples, examples), counted before any `flaky: exclude`."""
 
     def measurement(self, metric: str, slice_name: str) -> Measurement | None:
         return self.metrics.get(metric, {}).get(slice_name)

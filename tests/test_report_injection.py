@@ -121,3 +121,76 @@ def test_json_round_trips_the_names(hostile: Verdict) -> None:
 
 def test_table_has_no_line_starting_a_workflow_command(hostile: Verdict) -> None:
     assert [line for line in out(hostile, "table").splitlines() if line.lstrip().startswith("::")] == []
+
+
+# ------------------------------------------------ hostile prompts and outputs in the review queue
+
+PROMPT = "<img src=x onerror=alert(1)>\n::error file=x,line=1::owned | `tick` %0A"
+OUTPUT = '=HYPERLINK("http://evil.example") ]]> [link](http://evil.example) @octocat <script>alert(2)</script>'
+EXAMPLE_ID = "<b>q1</b>|\n::warning::x"
+
+QUEUE_SPEC = """
+version: 1
+name: queue
+hypothesis: {statement: s, stage: other, improves: ok, owner: o, written: 2026-01-01}
+candidate: candidate.jsonl
+baseline: baseline.jsonl
+metrics:
+  ok: {from: {column: ok, aggregate: rate}}
+review: {columns: [prompt, output]}
+gates:
+  - {id: acc, metric: ok, max_decrease: 0.0}
+rollback:
+  checkpoint: {uri: s3://m, digest: "sha256:1111111111111111111111111111111111111111111111111111111111111111"}
+"""
+
+
+@pytest.fixture
+def hostile_queue(write: Callable[[str, str], Path], monkeypatch: pytest.MonkeyPatch) -> Verdict:
+    spec = write("gate.yaml", QUEUE_SPEC)
+    for name, first in (("candidate.jsonl", False), ("baseline.jsonl", True)):
+        rows = [{"id": EXAMPLE_ID, "ok": first, "prompt": PROMPT, "output": OUTPUT}]
+        rows += [{"id": f"q{i}", "ok": True, "prompt": "p", "output": "o"} for i in range(2, 6)]
+        (spec.parent / name).write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    monkeypatch.chdir(spec.parent)
+    return check("gate.yaml")
+
+
+def test_the_hostile_example_reaches_the_queue(hostile_queue: Verdict) -> None:
+    (entry,) = hostile_queue.review
+    assert [(e.id, e.columns) for e in entry.examples] == [(EXAMPLE_ID, {"prompt": PROMPT, "output": OUTPUT})]
+
+
+def test_html_queue_contains_no_injected_element(hostile_queue: Verdict) -> None:
+    html = out(hostile_queue, "html")
+    assert "onerror=alert(1)&gt;" in html  # shown, as text
+    assert set(parse(html).tags) & {"script", "img", "b", "a"} == set()
+
+
+def test_markdown_queue_has_no_raw_html_or_command_lines_and_keeps_its_cells(hostile_queue: Verdict) -> None:
+    md = out(hostile_queue, "markdown")
+    outside_code = re.sub(r"(`+).+?\1", "", md)
+    raw = re.findall(r"(?<!\\)<(?!/?(?:details|summary|sub)>)", outside_code)
+    assert (raw, [line for line in md.splitlines() if line.lstrip().startswith("::")]) == ([], [])
+    (row,) = [line for line in md.splitlines() if line.startswith("| 1 | ")]
+    assert len(re.findall(r"(?<!\\)\|", row)) == 7  # rank, id, baseline, candidate, prompt, output
+
+
+def test_github_and_table_queue_lines_start_no_command(hostile_queue: Verdict) -> None:
+    assert all(line.startswith("::") for line in out(hostile_queue, "github").splitlines())
+    assert [line for line in out(hostile_queue, "table").splitlines() if line.lstrip().startswith("::")] == []
+
+
+def test_junit_with_a_queue_is_valid_xml(hostile_queue: Verdict) -> None:
+    XSD.validate(out(hostile_queue, "junit"))
+
+
+def test_the_csv_review_file_defuses_spreadsheet_formulas(hostile_queue: Verdict) -> None:
+    import csv
+    import io
+
+    from gatekit.report.review_file import render_review
+
+    (row,) = csv.DictReader(io.StringIO(render_review(hostile_queue, "csv")))
+    assert row["output"] == "'" + OUTPUT
+    assert row["id"] == EXAMPLE_ID

@@ -15,7 +15,13 @@ import traceback
 
 import typer
 
-from gatekit.cli import gate, inspect, ledger, plan  # noqa: F401 - importing a command module registers its commands
+from gatekit.cli import (  # noqa: F401 - importing a command module registers its commands
+    gate,
+    inspect,
+    ledger,
+    plan,
+    waive,
+)
 from gatekit.cli._app import _print_error, app
 from gatekit.errors import GatekitError
 from gatekit.exit_codes import ExitCode

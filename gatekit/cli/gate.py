@@ -70,6 +70,15 @@ def check(
             "PATH '-' is stdout; the --format report then goes to stderr (or --output).",
         ),
     ] = None,
+    review: Annotated[
+        Optional[Path],  # noqa: UP045
+        typer.Option(
+            "--review",
+            metavar="FILE",
+            help="Write the review queue (examples that regressed, scorer disagreements) to FILE: .jsonl or .csv.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> int:
     """Evaluate the candidate against the spec and print the verdict. Exit 0 ship, 3 revise, 4 stop."""
     from gatekit.api import run_check
@@ -79,6 +88,10 @@ def check(
     # Unknown formats and clashing paths are usage errors before any work is done.
     renderer = get_renderer(format)
     targets = parse_report_targets(report or [], output)
+    if review is not None:
+        from gatekit.report.review_file import review_format
+
+        review_fmt = review_format(review)
     keep_freed_memory()
     run = run_check(
         spec,
@@ -114,6 +127,11 @@ def check(
         else:
             write_atomic(target.path, text)
             typer.echo(f"wrote {target.format} report: {target.path}", err=True)
+    if review is not None:
+        from gatekit.report.review_file import render_review, review_rows
+
+        write_atomic(review, render_review(verdict, review_fmt))
+        typer.echo(printable(f"wrote review queue: {review} ({len(review_rows(verdict))} examples)"), err=True)
     return verdict.exit_code
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict
 
@@ -26,9 +26,22 @@ from gatekit.decide.rollback import check_manifest, manifest_complete
 from gatekit.exit_codes import ExitCode
 from gatekit.integrity.artifacts import FAILED_VERIFICATION, ArtifactVerification
 from gatekit.integrity.lock import LockReport, ResultsProvenance
-from gatekit.outcomes import AggregateCallout, ArtifactOutcome, BudgetOutcome, GateOutcome, HypothesisOutcome
+from gatekit.outcomes import (
+    AggregateCallout,
+    AppliedWaiver,
+    ArtifactOutcome,
+    BudgetOutcome,
+    DisagreementSlice,
+    FlakySlice,
+    GateOutcome,
+    HypothesisOutcome,
+    ReviewSlice,
+)
 from gatekit.results import Results
 from gatekit.spec.model import Spec, Stage
+
+if TYPE_CHECKING:
+    from gatekit.decide.waivers import Waiver
 
 VERDICT_SCHEMA_VERSION = 1
 
@@ -61,7 +74,7 @@ class Reason(_Record):
     """Why the verdict is not ship: one failed, missing or inconclusive check, or a manifest gap."""
 
     leads_to: Literal["stop", "revise"]
-    kind: Literal["gate", "budget", "rollback", "lock", "provenance", "artifact", "peeking", "sequential"]
+    kind: Literal["gate", "budget", "rollback", "lock", "provenance", "artifact", "peeking", "sequential", "judge"]
     subject: str
     """What the reason is about: `gate_id[slice].bound`, a budget item or a manifest entry."""
     status: str
@@ -97,7 +110,17 @@ class Verdict(_Record):
     """Rollback artifacts verified on disk (`--verify-artifacts`); null when verification was not asked for."""
     notes: tuple[str, ...] = ()
     """What reading the results noted without stopping the check, each naming its file: rows dropped under
-    `drop_invalid` (with the count), rows left out of a slice. A note never changes the verdict."""
+    `drop_invalid` (with the count), rows left out of a slice; waivers that were ignored, and why. A note never
+    changes the verdict."""
+    review: tuple[ReviewSlice, ...] = ()
+    """The review queue: per failing or inconclusive (gate, slice) with paired per-example values, the counts
+    of regressed, improved and unchanged examples and the regressed examples, worst first."""
+    disagreements: tuple[DisagreementSlice, ...] = ()
+    """Per `review.disagree` pair and slice, the examples the two metrics score differently."""
+    flaky: tuple[FlakySlice, ...] = ()
+    """With `table.repeats`: flaky examples (repeats disagree) per slice of the candidate."""
+    waivers: tuple[AppliedWaiver, ...] = ()
+    """The waivers this decision applied: each accepted one check that would otherwise not ship."""
 
 
 def gate_subject(outcome: GateOutcome) -> str:
@@ -188,7 +211,13 @@ def decide(reasons: Sequence[Reason]) -> Decision:
     return "ship"
 
 
-def _summary(decision: Decision, reasons: Sequence[Reason], gates: Sequence[GateOutcome]) -> str:
+def _summary(decision: Decision, reasons: Sequence[Reason], gates: Sequence[GateOutcome], waived: int = 0) -> str:
+    if decision == "ship" and waived:
+        return (
+            f"SHIP with {waived} waived: {len(gates) - waived} of {len(gates)} gate checks passed and "
+            f"{waived} {'was' if waived == 1 else 'were'} accepted by a waiver, the budget held and the rollback "
+            "manifest is complete"
+        )
     if decision == "ship":
         return f"SHIP: all {len(gates)} gate checks passed, the budget held and the rollback manifest is complete"
     deciding = [r for r in reasons if r.leads_to == decision]
@@ -199,6 +228,8 @@ def _summary(decision: Decision, reasons: Sequence[Reason], gates: Sequence[Gate
     others = len(reasons) - len(deciding)
     if others:
         text += f"; {others} more reason{'s' if others > 1 else ''} to revise"
+    if waived:
+        text += f"; {waived} check{'s' if waived > 1 else ''} waived"
     return text
 
 
@@ -207,8 +238,9 @@ _NOUNS = {
     "budget": ("budget line", "budget lines"),
     "rollback": ("rollback entry", "rollback entries"),
     "artifact": ("rollback artifact", "rollback artifacts"),
+    "judge": ("gate on an unvalidated judge", "gates on unvalidated judges"),
 }
-_PAST = {"fail": "failed", "mismatch": "mismatched"}
+_PAST = {"fail": "failed", "mismatch": "mismatched", "not_validated": "cannot ship on its own"}
 _FACTS = {
     ("lock", "changed"): "the spec was changed after it was locked",
     ("lock", "locked_after_results"): "the spec was locked after the results were produced",
@@ -241,25 +273,48 @@ def build_verdict(
     confidence_at: ConfidenceAt | None = None,
     extra_reasons: Sequence[Reason] = (),
     extra_notes: Sequence[str] = (),
+    waivers: Sequence[Waiver] = (),
+    spec_digest: str | None = None,
+    results_sha256: str | None = None,
+    today: dt.date | None = None,
 ) -> Verdict:
     """Evaluate everything and decide. Pure: the same inputs always give the same verdict.
 
     `lock`, `provenance` and `artifacts` are assessed by the caller (they need files, git or hashing;
     see `gatekit.api.check`) and passed in; each adds its reasons to revise. So do `extra_reasons` (a
     repeated look, see `gatekit.decide.sequential`); `confidence_at` is a sequential design's confidence.
+    `waivers` are read from the ledger by the caller and applied by `gatekit.decide.waivers.apply_waivers`
+    against `spec_digest`, `results_sha256` (of the candidate results file) and `today`.
     """
-    gates = evaluate_gates(spec, candidate, baseline, confidence_at=confidence_at)
+    from gatekit.decide.review import disagreement_queue, review_queue
+    from gatekit.decide.trust import apply_flaky_policy, flaky_slices, judge_reasons
+
+    gates = apply_flaky_policy(spec, evaluate_gates(spec, candidate, baseline, confidence_at=confidence_at), candidate)
     budget = evaluate_budget(spec.budget, candidate, baseline)
     rollback = check_manifest(spec)
     reasons = collect_reasons(
         gates, budget, rollback, lock=lock, provenance=provenance, artifacts=artifacts or (), extra=extra_reasons
     )
+    applied: tuple[AppliedWaiver, ...] = ()
+    waiver_notes: tuple[str, ...] = ()
+    if waivers:
+        from gatekit.decide.waivers import apply_waivers
+
+        if spec_digest is None or today is None:
+            raise ValueError("waivers are applied against the spec's digest and today's date: give both")
+        outcome = apply_waivers(reasons, waivers, spec_digest=spec_digest, results_sha256=results_sha256, today=today)
+        reasons, applied, waiver_notes = outcome.reasons, outcome.applied, outcome.notes
+    judged = [
+        Reason(leads_to="revise", kind="judge", subject=gate_id, status="not_validated", message=message)
+        for gate_id, message in judge_reasons(spec, gates)
+    ]
+    reasons = tuple(sorted((*reasons, *judged), key=lambda r: r.leads_to != "stop"))
     decision = decide(reasons)
     counts = Counter(o.status for o in gates)
     return Verdict(
         verdict=decision,
         exit_code=int(EXIT_CODES[decision]),
-        summary=_summary(decision, reasons, gates),
+        summary=_summary(decision, reasons, gates, len(applied)),
         spec=SpecSummary(
             name=spec.name,
             path=spec_path,
@@ -283,5 +338,9 @@ def build_verdict(
         lock=lock,
         results_provenance=provenance,
         artifacts=artifacts,
-        notes=(*candidate.notes, *(baseline.notes if baseline is not None else ()), *extra_notes),
+        notes=(*candidate.notes, *(baseline.notes if baseline is not None else ()), *extra_notes, *waiver_notes),
+        review=review_queue(spec, gates, candidate, baseline),
+        disagreements=disagreement_queue(spec, candidate),
+        flaky=flaky_slices(spec, candidate),
+        waivers=applied,
     )

@@ -14,8 +14,14 @@ Tables (query them with any SQLite client):
   ``summary``, ``reasons_json``, ``rollback_manifest_json`` (the spec's manifest as written) and
   ``verdict_json`` (the whole verdict; `gatekit show` re-renders it in any report format).
 * ``gate_rows``: every (gate, slice, bound) check of a decision, keyed by ``(decision_id, position)``.
+* ``waivers``: every `gatekit waive`: ``id``, ``recorded_at``, ``spec_name``, ``spec_digest``,
+  ``results_sha256`` (of the candidate results it accepts), ``subject`` (``gate_id[slice].bound``),
+  ``waived_by``, ``reason``, ``expires`` (YYYY-MM-DD, valid through that day).
+* ``waivers_applied``: which waivers each decision applied, keyed by ``(decision_id, waiver_id)``.
 
-Both tables refuse UPDATE and DELETE (triggers). That guards against accidents, not against someone who can
+The waiver tables were added without changing the schema version: a ledger written before them gains them
+on its next write, and an older gatekit still reads and writes the decisions. All tables refuse UPDATE and
+DELETE (triggers). That guards against accidents, not against someone who can
 write the file: they can drop a trigger. Each decision is written in one transaction, so a crash leaves the
 whole record or none of it; the file is in WAL mode with a busy timeout, so CI jobs can record at once.
 """
@@ -37,6 +43,7 @@ from gatekit.errors import ArtifactError, Diagnostic, LedgerError
 
 if TYPE_CHECKING:
     from gatekit.decide.verdict import Verdict
+    from gatekit.decide.waivers import Waiver
 
 DEFAULT_LEDGER = Path(".gatekit") / "ledger.db"
 LEDGER_ENV = "GATEKIT_LEDGER"
@@ -91,6 +98,35 @@ BEGIN SELECT RAISE(ABORT, 'the decision ledger is append-only'); END;
 CREATE TRIGGER IF NOT EXISTS gate_rows_no_update BEFORE UPDATE ON gate_rows
 BEGIN SELECT RAISE(ABORT, 'the decision ledger is append-only'); END;
 CREATE TRIGGER IF NOT EXISTS gate_rows_no_delete BEFORE DELETE ON gate_rows
+BEGIN SELECT RAISE(ABORT, 'the decision ledger is append-only'); END;
+"""
+
+_WAIVER_SCHEMA = """
+CREATE TABLE IF NOT EXISTS waivers (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    recorded_at TEXT NOT NULL,
+    spec_name TEXT NOT NULL,
+    spec_digest TEXT NOT NULL,
+    results_sha256 TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    waived_by TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    expires TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS waivers_by_spec ON waivers (spec_name, id);
+CREATE TABLE IF NOT EXISTS waivers_applied (
+    decision_id INTEGER NOT NULL REFERENCES decisions (id),
+    waiver_id INTEGER NOT NULL REFERENCES waivers (id),
+    subject TEXT NOT NULL,
+    PRIMARY KEY (decision_id, waiver_id)
+);
+CREATE TRIGGER IF NOT EXISTS waivers_no_update BEFORE UPDATE ON waivers
+BEGIN SELECT RAISE(ABORT, 'the decision ledger is append-only'); END;
+CREATE TRIGGER IF NOT EXISTS waivers_no_delete BEFORE DELETE ON waivers
+BEGIN SELECT RAISE(ABORT, 'the decision ledger is append-only'); END;
+CREATE TRIGGER IF NOT EXISTS waivers_applied_no_update BEFORE UPDATE ON waivers_applied
+BEGIN SELECT RAISE(ABORT, 'the decision ledger is append-only'); END;
+CREATE TRIGGER IF NOT EXISTS waivers_applied_no_delete BEFORE DELETE ON waivers_applied
 BEGIN SELECT RAISE(ABORT, 'the decision ledger is append-only'); END;
 """
 
@@ -207,6 +243,10 @@ def _prepare(connection: sqlite3.Connection) -> None:
                 if statement.strip():
                     connection.execute(statement)
             connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        if connection.execute("SELECT 1 FROM sqlite_master WHERE name = 'waivers_applied'").fetchone() is None:
+            for statement in _WAIVER_SCHEMA.split(";\n"):
+                if statement.strip():
+                    connection.execute(statement)
     except BaseException:
         connection.execute("ROLLBACK")
         raise
@@ -285,6 +325,10 @@ def record_decision(
                 decision_id = cursor.lastrowid
                 assert decision_id is not None
                 _insert_gate_rows(connection, decision_id, gate_rows)
+                connection.executemany(
+                    "INSERT INTO waivers_applied (decision_id, waiver_id, subject) VALUES (?, ?, ?)",
+                    [(decision_id, w.waiver_id, w.subject) for w in verdict.waivers],
+                )
                 connection.execute("COMMIT")
             except BaseException:
                 connection.execute("ROLLBACK")
@@ -292,6 +336,79 @@ def record_decision(
         except sqlite3.Error as e:
             raise _fail(path, "write to", e) from e
     return decision_id
+
+
+def results_sha256(path: str | Path | None) -> str | None:
+    """The digest `decisions.*_sha256` and `waivers.results_sha256` hold: `sha256:` and 64 hex digits."""
+    return _results_sha256(str(path) if path is not None else None)
+
+
+def record_waiver(
+    path: Path,
+    *,
+    spec_name: str,
+    spec_digest: str,
+    results_sha256: str,
+    subject: str,
+    by: str,
+    reason: str,
+    expires: dt.date,
+    now: dt.datetime | None = None,
+) -> int:
+    """Append one waiver; returns its id."""
+    recorded_at = (now or dt.datetime.now(dt.timezone.utc)).astimezone(dt.timezone.utc).isoformat()
+    with _connect(path, write=True) as connection:
+        try:
+            _prepare(connection)
+            try:
+                cursor = connection.execute(
+                    "INSERT INTO waivers (recorded_at, spec_name, spec_digest, results_sha256, subject, waived_by, "
+                    "reason, expires) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (recorded_at, spec_name, spec_digest, results_sha256, subject, by, reason, expires.isoformat()),
+                )
+                waiver_id = cursor.lastrowid
+                assert waiver_id is not None
+                connection.execute("COMMIT")
+            except BaseException:
+                connection.execute("ROLLBACK")
+                raise
+        except sqlite3.Error as e:
+            raise _fail(path, "write to", e) from e
+    return waiver_id
+
+
+def read_waivers(path: Path, spec_name: str) -> list[Waiver]:
+    """The waivers recorded for a spec name (any digest: the rules ignore the others with a note); none when
+    the ledger does not exist or predates waivers."""
+    from gatekit.decide.waivers import Waiver
+
+    if not path.is_file():
+        return []
+    with _connect(path, write=False) as connection:
+        try:
+            if connection.execute("SELECT 1 FROM sqlite_master WHERE name = 'waivers'").fetchone() is None:
+                return []
+            rows = connection.execute(
+                "SELECT id, spec_name, subject, spec_digest, results_sha256, waived_by, reason, expires, recorded_at "
+                "FROM waivers WHERE spec_name = ? ORDER BY id",
+                (spec_name,),
+            ).fetchall()
+        except sqlite3.Error as e:
+            raise _fail(path, "read", e) from e
+    return [
+        Waiver(
+            id=r[0],
+            spec_name=r[1],
+            subject=r[2],
+            spec_digest=r[3],
+            results_sha256=r[4],
+            by=r[5],
+            reason=r[6],
+            expires=dt.date.fromisoformat(r[7]),
+            recorded_at=r[8],
+        )
+        for r in rows
+    ]
 
 
 def _insert_gate_rows(connection: sqlite3.Connection, decision_id: int, rows: list[tuple[Any, ...]]) -> None:

@@ -16,6 +16,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from gatekit.report.evidence import evidence_lines
+
 if TYPE_CHECKING:
     from gatekit.decide.verdict import Verdict
     from gatekit.report import RenderOptions
@@ -57,9 +59,10 @@ def collect_annotations(verdict: Verdict) -> list[Annotation]:
     """Every problem as an annotation, worst first. Ties keep the verdict's order (spec order)."""
     spec = verdict.spec.path
     ranked: list[tuple[tuple[int, int, float, int], Annotation]] = []
+    waived = {w.subject for w in verdict.waivers}
     for index, o in enumerate(verdict.gates):
-        if o.status == "pass":
-            continue
+        if o.status == "pass" or f"{o.id}[{o.slice}].{o.bound}" in waived:
+            continue  # a waived check is in the waivers notice, not a warning
         stops = o.status == "fail" and o.on_fail == "stop"
         level = "error" if o.status == "fail" else "warning"
         note = "" if o.status == "fail" else " (gatekit cannot ship without this check)"
@@ -110,6 +113,16 @@ def render(verdict: Verdict, options: RenderOptions) -> str:
                 level="notice",
                 title=f"gatekit: {len(verdict.notes)} note(s) from reading the results",
                 message="\n".join(verdict.notes),
+                file=verdict.spec.path,
+            ).command()
+        )
+    evidence = evidence_lines(verdict)
+    if evidence:
+        lines.append(
+            Annotation(
+                level="notice",
+                title="gatekit: waivers, review queue and repeats",
+                message="\n".join(evidence),
                 file=verdict.spec.path,
             ).command()
         )

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from gatekit.decide.evaluate import fmt
+from gatekit.report.evidence import evidence_lines
 
 if TYPE_CHECKING:
     from gatekit.decide.verdict import Verdict
@@ -64,6 +65,16 @@ def num(value: float | None, signed: bool = False) -> str:
     if value is None:
         return "—"
     return ("+" if signed and value > 0 else "") + fmt(value)
+
+
+CLIP = 240
+"""Characters of a review column (a prompt, an output) a report shows; the --review file has all of it."""
+
+
+def clip(value: str | None) -> str:
+    if value is None:
+        return "—"
+    return value if len(value) <= CLIP else value[: CLIP - 1] + "…"
 
 
 def _slices(gates: tuple[GateOutcome, ...]) -> list[str]:
@@ -149,4 +160,6 @@ def render(verdict: Verdict, options: RenderOptions) -> str:
         budget=_budget(verdict),
         counts=counts,
         num=num,
+        evidence=evidence_lines(verdict),
+        clip=clip,
     )

@@ -9,6 +9,10 @@ Layout:
 * **fail** -> ``<failure type="fail">``; **missing** and **inconclusive** -> ``<error type="missing">`` /
   ``<error type="inconclusive">``. Never ``<skipped>``: viewers count a skipped test as not failing and show
   the run green, while a missing or inconclusive check keeps gatekit from shipping.
+* a check accepted by a waiver (`gatekit waive`) -> ``<skipped message="waiver #N accepted ... by NAME through
+  DATE: REASON">``: viewers show it apart from passes and failures, and it no longer blocks, which is what the
+  waiver did; the review counts of a gate's slices are ``review[slice]`` properties of its suite, and flaky
+  counts and scorer disagreements are passing cases of a ``repeats-and-review`` suite.
 * every testcase carries its numbers (observed, baseline, threshold, margin, n): in the ``<failure>`` or
   ``<error>`` body, or in ``<system-out>`` when it passed.
 
@@ -25,6 +29,7 @@ import xml.etree.ElementTree as ET
 from typing import TYPE_CHECKING
 
 from gatekit.decide.evaluate import fmt
+from gatekit.report.evidence import disagreement_line, flaky_line, review_line, waiver_line
 
 if TYPE_CHECKING:
     from gatekit.decide.verdict import Verdict
@@ -50,7 +55,7 @@ class _Suite:
     def __init__(self, parent: ET.Element, name: str, file: str) -> None:
         self.element = ET.SubElement(parent, "testsuite", {"name": xml_text(name)})
         self.file = file
-        self.tests = self.failures = self.errors = 0
+        self.tests = self.failures = self.errors = self.skipped = 0
         self.properties: ET.Element | None = None
 
     def property(self, name: str, value: str) -> None:
@@ -58,13 +63,20 @@ class _Suite:
             self.properties = ET.SubElement(self.element, "properties")
         ET.SubElement(self.properties, "property", {"name": name, "value": xml_text(value)})
 
-    def case(self, name: str, classname: str, *, problem: str | None, message: str, details: str) -> None:
-        """Add a testcase. `problem` is None (passed), "fail" (a failure) or another status (an error)."""
+    def case(
+        self, name: str, classname: str, *, problem: str | None, message: str, details: str, waived: str | None = None
+    ) -> None:
+        """Add a testcase. `problem` is None (passed), "fail" (a failure) or another status (an error);
+        `waived` (the waiver in words) makes it a skipped testcase: accepted on the record, not passed."""
         case = ET.SubElement(
             self.element, "testcase", {"name": xml_text(name), "classname": xml_text(classname), "time": "0"}
         )
         self.tests += 1
-        if problem is not None:
+        if waived is not None:
+            self.skipped += 1
+            element = ET.SubElement(case, "skipped", {"message": xml_text(waived)})
+            element.text = xml_text(details)
+        elif problem is not None:
             tag = "failure" if problem == "fail" else "error"
             if tag == "failure":
                 self.failures += 1
@@ -81,7 +93,7 @@ class _Suite:
             "tests": str(self.tests),
             "failures": str(self.failures),
             "errors": str(self.errors),
-            "skipped": "0",
+            "skipped": str(self.skipped),
             "time": "0",
             "file": xml_text(self.file),
         }
@@ -115,6 +127,8 @@ def render(verdict: Verdict, options: RenderOptions) -> str:
     root = ET.Element("testsuites", {"name": xml_text(f"gatekit {verdict.spec.name}: {verdict.verdict}")})
     suites: list[_Suite] = []
 
+    waivers = {w.subject: waiver_line(w) for w in verdict.waivers}
+    reviews = {(r.id, r.slice): review_line(r) for r in verdict.review}
     by_gate: dict[str, list[GateOutcome]] = {}
     for outcome in verdict.gates:
         by_gate.setdefault(outcome.id, []).append(outcome)
@@ -125,12 +139,17 @@ def render(verdict: Verdict, options: RenderOptions) -> str:
         if gate_id in verdict.spec.gate_lines:
             suite.property("spec_line", str(verdict.spec.gate_lines[gate_id]))
         for o in outcomes:
+            if (o.id, o.slice) in reviews:
+                suite.property(f"review[{o.slice}]", reviews.pop((o.id, o.slice)))
+        for o in outcomes:
+            subject = f"{o.id}[{o.slice}].{o.bound}"
             suite.case(
-                f"{o.id}[{o.slice}].{o.bound}",
+                subject,
                 o.id,
                 problem=None if o.status == "pass" else o.status,
                 message=f"{o.status}: {o.metric} on {o.slice!r}: {o.reason}",
                 details=_gate_details(o),
+                waived=waivers.get(subject),
             )
         suites.append(suite)
 
@@ -167,6 +186,14 @@ def render(verdict: Verdict, options: RenderOptions) -> str:
         suite = _Suite(root, "results-notes", spec_path)
         for index, note in enumerate(verdict.notes, start=1):
             suite.case(f"note.{index}", "results-notes", problem=None, message=note, details=note)
+        suites.append(suite)
+
+    evidence = [*(flaky_line(f) for f in verdict.flaky), *(disagreement_line(d) for d in verdict.disagreements)]
+    if evidence:
+        # Counts, not checks: passing cases, so that CI test views show them next to the gates.
+        suite = _Suite(root, "repeats-and-review", spec_path)
+        for index, line in enumerate(evidence, start=1):
+            suite.case(f"evidence.{index}", "repeats-and-review", problem=None, message=line, details=line)
         suites.append(suite)
 
     for suite in suites:

@@ -18,6 +18,8 @@ import re
 from typing import TYPE_CHECKING
 
 from gatekit.decide.evaluate import fmt
+from gatekit.report.evidence import evidence_lines
+from gatekit.report.html import clip
 
 if TYPE_CHECKING:
     from gatekit.decide.verdict import Verdict
@@ -125,6 +127,8 @@ def _lines(verdict: Verdict) -> list[str]:
         lines += [f"- {text(note)}" for note in verdict.notes]
         lines.append("")
 
+    lines += _review(verdict)
+
     budget_problems = [b for b in verdict.budget if b.status != "pass"]
     if budget_problems:
         lines += ["### Budget", ""]
@@ -173,6 +177,65 @@ def _preregistration(verdict: Verdict) -> list[str]:
     digest = lock.spec_digest if lock is not None else provenance.spec_digest if provenance is not None else ""
     lines += [f"- spec digest: {code(digest)}", ""]
     return lines
+
+
+def _review(verdict: Verdict) -> list[str]:
+    """Waivers, review counts, disagreements and flaky counts; then the first examples of each queue."""
+    evidence = evidence_lines(verdict)
+    if not evidence:
+        return []
+    lines = ["### Waivers, review queue and repeats", "", *(f"- {text(line)}" for line in evidence), ""]
+    for r in verdict.review:
+        shown = r.examples[: r.show]
+        if not shown:
+            continue
+        columns = list(shown[0].columns)
+        lines += [
+            f"#### {code(r.id)} on {code(r.slice)}: the {len(shown)} worst of {r.regressed} regressed examples",
+            "",
+            (
+                "| rank | id | baseline | candidate | " + "".join(f"{code(c, in_table=True)} | " for c in columns)
+            ).rstrip(),
+            "|--:|---|--:|--:|" + "---|" * len(columns),
+        ]
+        lines += [
+            (
+                f"| {e.rank} | {code(str(e.id), in_table=True)} | {_num(e.baseline)} | {_num(e.candidate)} | "
+                + "".join(f"{_clip(e.columns.get(c))} | " for c in columns)
+            ).rstrip()
+            for e in shown
+        ]
+        lines.append("")
+    for d in verdict.disagreements:
+        shown_d = d.examples[: d.show]
+        if not shown_d:
+            continue
+        columns = list(shown_d[0].columns)
+        first, second = d.metrics
+        lines += [
+            f"#### {code(first)} vs {code(second)} on {code(d.slice)}: {d.disagree} disagreements",
+            "",
+            (
+                f"| rank | id | {code(first, in_table=True)} | {code(second, in_table=True)} | "
+                + "".join(f"{code(c, in_table=True)} | " for c in columns)
+            ).rstrip(),
+            "|--:|---|--:|--:|" + "---|" * len(columns),
+        ]
+        lines += [
+            (
+                f"| {x.rank} | {code(str(x.id), in_table=True)} | {_num(x.first)} | {_num(x.second)} | "
+                + "".join(f"{_clip(x.columns.get(c))} | " for c in columns)
+            ).rstrip()
+            for x in shown_d
+        ]
+        lines.append("")
+    return lines
+
+
+def _clip(value: str | None) -> str:
+    if value is None:
+        return "—"
+    return text(clip(value))
 
 
 def _uncertainty(o: GateOutcome) -> str:

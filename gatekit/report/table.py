@@ -17,6 +17,7 @@ from rich.text import Text
 
 from gatekit.decide.evaluate import fmt
 from gatekit.report import printable
+from gatekit.report.evidence import evidence_lines
 
 if TYPE_CHECKING:
     from gatekit.decide.verdict import Verdict
@@ -85,6 +86,11 @@ def render(verdict: Verdict, options: RenderOptions) -> str:
     for note in verdict.notes:
         console.print(_text(f"note: {note}", style="yellow"))
     if verdict.notes:
+        console.print()
+    evidence = evidence_lines(verdict)
+    for line in evidence:
+        console.print(_text(line, style="cyan"))
+    if evidence:
         console.print()
     _hypothesis(console, verdict)
     _budget(console, verdict)

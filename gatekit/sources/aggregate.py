@@ -75,7 +75,9 @@ def table_columns(spec: Spec, present: Iterable[str] | None = None) -> list[str]
         id_column = "id"
     if id_column is not None:
         wanted.append(id_column)
-    return list(dict.fromkeys(wanted))
+    from gatekit.sources.repeats import extra_columns
+
+    return list(dict.fromkeys([*wanted, *extra_columns(spec)]))
 
 
 def derived_metrics(spec: Spec) -> dict[str, ColumnAggregate]:
@@ -91,6 +93,10 @@ def table_results(
     notes: Sequence[str] = (),
 ) -> Results:
     """Every derived metric of the spec on every slice of the table."""
+    from gatekit.sources.repeats import needs_per_example_step, per_example_results
+
+    if needs_per_example_step(spec):  # repeats reduced to one row per example first; see repeats.py
+        return per_example_results(table, spec, model=model, extra=extra, notes=tuple(notes))
     definitions = derived_metrics(spec)
     if not definitions and not extra:
         raise ResultsError.at(

@@ -157,9 +157,11 @@ class Hypothesis(_Model):
         return value
 
 
-Aggregate = Literal["rate", "mean", "sum", "count", "p50", "p90", "p95", "p99"]
+Aggregate = Literal["rate", "mean", "sum", "count", "p50", "p90", "p95", "p99", "pass_all", "pass_any"]
 AGGREGATE_KINDS: dict[str, MetricKind | None] = {
     "rate": "proportion",
+    "pass_all": "proportion",
+    "pass_any": "proportion",
     "mean": "mean",
     "sum": None,
     "count": "count",
@@ -186,7 +188,9 @@ class ColumnAggregate(_Model):
     column: NonEmptyStr | None = None
     """The column aggregated; `count` needs none (it counts rows)."""
     aggregate: Aggregate
-    """rate (share of true in a boolean or 0/1 column), mean, sum, count, or a quantile p50/p90/p95/p99."""
+    """rate (share of true in a boolean or 0/1 column), mean, sum, count, or a quantile p50/p90/p95/p99.
+    With `table.repeats`: pass_all (pass^k: an example passes when every repeat passed), pass_any (pass@k: when
+    any repeat passed), or mean/sum/quantile of each example's mean over its repeats."""
     where: RowFilter | None = None
     """Optional: aggregate only the rows that pass this filter."""
 
@@ -195,6 +199,17 @@ class ColumnAggregate(_Model):
         if self.column is None and self.aggregate != "count":
             raise located_error(("column",), f"aggregate {self.aggregate!r} needs a `column`", "column_required")
         return self
+
+
+class JudgeValidity(_Model):
+    """Whether a metric scored by a judge (an LLM or a model grader) has been checked against human labels."""
+
+    validated: bool
+    """true once the judge's agreement with human labels was measured and accepted; false ships nothing alone."""
+    agreement: Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)] | None = None
+    """Agreement with the human labels (e.g. 0.87), as measured."""
+    labels: Annotated[int, Field(ge=1)] | None = None
+    """How many human labels the agreement was measured on."""
 
 
 class MetricDefinition(_Model):
@@ -207,6 +222,8 @@ class MetricDefinition(_Model):
     description: str | None = None
     from_: ColumnAggregate | None = Field(default=None, alias="from")
     """For per-example tables: the column and aggregate the metric is computed from, per slice."""
+    judge: JudgeValidity | None = None
+    """The metric is a judge's score: an unvalidated judge's gates can at best give revise, never ship."""
 
     @model_validator(mode="before")
     @classmethod
@@ -234,6 +251,9 @@ class MetricDefinition(_Model):
         return self
 
 
+FlakyPolicy = Literal["count", "exclude", "fail"]
+
+
 class TableOptions(_Model):
     """How per-example tables (JSONL, CSV, Parquet, harness sample files) are sliced and checked."""
 
@@ -250,6 +270,12 @@ class TableOptions(_Model):
     metric built from bad rows is missing."""
     allow_partial: bool = False
     """Accept partial harness runs (lm-eval `--limit`: fewer effective than original samples) for gating."""
+    repeats: NonEmptyStr | None = None
+    """The column that numbers an example's repeated samples (epochs, --repeat): rows are reduced to one per
+    example (see `aggregate: pass_all | pass_any | mean`) before any metric is computed; n counts examples."""
+    flaky: FlakyPolicy = "count"
+    """An example whose repeats disagree (pass and fail) is flaky: count (report it), exclude (leave it out of
+    every metric, and say so) or fail (a gate check on a slice with a flaky example fails)."""
 
     @model_validator(mode="after")
     def _no_repeats(self) -> TableOptions:
@@ -318,6 +344,20 @@ class Plan(_Model):
 
     def planned_n(self, slice_name: str) -> int | None:
         return self.n_by_slice.get(slice_name, self.n)
+
+
+class ReviewOptions(_Model):
+    """What the review queue shows: the examples behind a failing or inconclusive slice (`check --review`)."""
+
+    columns: Annotated[tuple[NonEmptyStr, ...], AsTuple] = ()
+    """Columns of the per-example table shown with each example, e.g. [prompt, output]."""
+    limit: Annotated[int, Field(ge=1)] = 50
+    """Most examples listed per (gate, slice) and per disagreement slice."""
+    show: Annotated[int, Field(ge=0)] = 10
+    """Most examples per slice the Markdown and HTML reports show (the --review file has `limit`)."""
+    disagree: Annotated[tuple[Annotated[tuple[NonEmptyStr, NonEmptyStr], AsTuple], ...], AsTuple] = ()
+    """Pairs of metrics that score the same examples (two scorers, two filters), e.g. [[judge_ok, exact_ok]]:
+    the examples on which they disagree are listed per slice."""
 
 
 class Gate(_Model):
@@ -490,6 +530,8 @@ class Spec(_Model):
     """The planned evidence: examples per slice and the assumed truth (`gatekit plan`)."""
     sequential: Sequential | None = None
     """A sequential design for every gate (checking results as they arrive); gates may override it."""
+    review: ReviewOptions = ReviewOptions()
+    """The review queue and the disagreement queue: which columns to show, how many examples."""
 
     @field_validator("gates")
     @classmethod
@@ -531,6 +573,16 @@ class Spec(_Model):
                             f"{gate.metric} is a proportion (0 to 1) but {bound} is {value}; for 95% write 0.95",
                             "proportion_out_of_range",
                         )
+        if self.table.repeats is not None:
+            for name, definition in self.metrics.items():
+                source = definition.from_
+                if source is not None and source.aggregate == "rate":
+                    raise located_error(
+                        ("metrics", name, "from", "aggregate"),
+                        "with table.repeats, say how an example's repeats combine: pass_all (pass^k: every "
+                        "repeat passed), pass_any (pass@k: any repeat passed) or mean",
+                        "rate_with_repeats",
+                    )
         if self.budget.max_cost_per_point is not None and not baseline_given:
             raise located_error(
                 ("budget", "max_cost_per_point"),

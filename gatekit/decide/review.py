@@ -1,0 +1,230 @@
+"""The review queue and the disagreement queue: the examples a reviewer should read. Pure: no I/O.
+
+* **Review queue.** For every (gate, slice) with a failing or inconclusive check whose candidate and baseline
+  values are per example and carry ids, the examples are paired by id and each paired example is
+  *regressed* (moved the harmful way: pass -> fail for a rate, a drop of a score that should rise, a rise of
+  a latency), *improved* or *unchanged*. For a rate over the same examples the candidate's rate minus the
+  baseline's is exactly (improved - regressed) / paired. The regressed examples are ranked by how far they
+  moved (ties in id order) and the first `review.limit` are listed with the `review.columns` of each side.
+* **Disagreement queue.** For each pair in `review.disagree`, two metrics of the candidate scoring the same
+  examples (two scorers, two filters): per slice, the examples on which their values differ, the largest
+  difference first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from gatekit.outcomes import (
+    DisagreementExample,
+    DisagreementSlice,
+    ExampleId,
+    GateOutcome,
+    ReviewExample,
+    ReviewSlice,
+    Status,
+)
+from gatekit.results import example_id
+from gatekit.spec.model import Spec
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+
+    from gatekit.results import ExampleColumns, Results, Samples
+
+_QUEUED: frozenset[Status] = frozenset({"fail", "inconclusive"})
+_WORST: tuple[Status, ...] = ("fail", "missing", "inconclusive", "pass")
+_HIGHER_IS_BETTER_BOUNDS = frozenset({"min", "max_decrease", "max_decrease_pct"})
+
+
+@dataclass(frozen=True)
+class _Paired:
+    """The examples in both candidate and baseline, in the candidate's order."""
+
+    ids: npt.NDArray[Any]
+    candidate: npt.NDArray[np.float64]
+    baseline: npt.NDArray[np.float64]
+    unpaired: int
+    """Examples in only one of the two."""
+
+
+def _pair(candidate: Samples, baseline: Samples) -> _Paired:
+    c_ids, b_ids = candidate.ids, baseline.ids
+    assert c_ids is not None
+    assert b_ids is not None
+    where = _positions(c_ids, b_ids)
+    found = where >= 0
+    paired = int(found.sum())
+    return _Paired(
+        c_ids[found],
+        candidate.values[found],
+        baseline.values[where[found]],
+        (len(c_ids) - paired) + (len(b_ids) - paired),
+    )
+
+
+def _positions(c_ids: npt.NDArray[Any], b_ids: npt.NDArray[Any]) -> npt.NDArray[np.intp]:
+    """For each candidate id, its position among the baseline ids, or -1: a hash lookup in Arrow when both
+    hold ids of one type, else through Python with ids normalised (1 and 1.0 are the same example)."""
+    import numpy as np
+    import pyarrow as pa
+
+    from gatekit.sources.rows import arrow_call, from_numpy, is_null, to_numpy
+
+    try:
+        from pyarrow._compute import SetLookupOptions
+    except ImportError:  # a pyarrow that moved it (see gatekit.sources.rows.arrow_call)
+        from pyarrow.compute import SetLookupOptions
+    try:
+        found = arrow_call("index_in", from_numpy(c_ids), options=SetLookupOptions(value_set=from_numpy(b_ids)))
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
+        index = {example_id(k): i for i, k in enumerate(b_ids.tolist())}
+        return np.array([index.get(example_id(k), -1) for k in c_ids.tolist()], dtype=np.intp)
+    positions = to_numpy(found).astype(np.intp)
+    positions[is_null(found)] = -1
+    return positions
+
+
+def _ranked(ids: npt.NDArray[Any], harm: npt.NDArray[np.float64], limit: int) -> npt.NDArray[np.intp]:
+    """Positions of the examples with harm > 0, the largest harm first, ties in id order, at most `limit`."""
+    import numpy as np
+
+    chosen = np.flatnonzero(harm > 0)
+    if len(chosen) > limit:
+        # Only the examples at or above the limit-th largest harm can be listed: sort those alone.
+        cut = np.partition(harm[chosen], len(chosen) - limit)[len(chosen) - limit]
+        chosen = chosen[harm[chosen] >= cut]
+    try:
+        by_id = chosen[np.argsort(ids[chosen], kind="stable")]
+    except TypeError:  # ids of mixed types: integers before text
+        by_id = chosen[sorted(range(len(chosen)), key=lambda i: _id_order(example_id(ids[chosen[i]])))]
+    return by_id[np.argsort(-harm[by_id], kind="stable")][:limit]
+
+
+def _id_order(value: ExampleId) -> tuple[int, int, str]:
+    return (0, value, "") if isinstance(value, int) else (1, 0, value)
+
+
+def _columns(examples: ExampleColumns | None, ids: Sequence[ExampleId]) -> list[dict[str, str | None]]:
+    if examples is None or not ids:
+        return [{} for _ in ids]
+    return examples.lookup(list(ids))
+
+
+def _higher_is_better(spec: Spec, metric: str, checks: Sequence[GateOutcome]) -> bool:
+    declared = spec.metric_definition(metric).higher_is_better
+    if declared is not None:
+        return declared
+    # Undeclared: the bound that is not met says which way is harmful (a floor: higher is better).
+    return next(o.bound for o in checks if o.status != "pass") in _HIGHER_IS_BETTER_BOUNDS
+
+
+def _with_ids(results: Results | None, metric: str, slice_name: str) -> Samples | None:
+    measurement = results.measurement(metric, slice_name) if results is not None else None
+    if measurement is None or measurement.problem is not None or measurement.samples is None:
+        return None
+    return measurement.samples if measurement.samples.ids is not None else None
+
+
+def review_queue(
+    spec: Spec, gates: Sequence[GateOutcome], candidate: Results, baseline: Results | None
+) -> tuple[ReviewSlice, ...]:
+    """One `ReviewSlice` per (gate, slice) with a failing or inconclusive check and paired per-example values,
+    in the order of the checks."""
+    import numpy as np
+
+    by_slice: dict[tuple[str, str], list[GateOutcome]] = {}
+    for o in gates:
+        by_slice.setdefault((o.id, o.slice), []).append(o)
+    queue = []
+    for (gate_id, slice_name), checks in by_slice.items():
+        if not any(o.status in _QUEUED for o in checks):
+            continue
+        metric = checks[0].metric
+        cand = _with_ids(candidate, metric, slice_name)
+        base = _with_ids(baseline, metric, slice_name)
+        if cand is None or base is None or baseline is None:
+            continue
+        higher = _higher_is_better(spec, metric, checks)
+        paired = _pair(cand, base)
+        # How far each example moved the harmful way (negative: it improved; nan for inf - inf: unchanged).
+        with np.errstate(invalid="ignore"):
+            harm = paired.baseline - paired.candidate if higher else paired.candidate - paired.baseline
+        top = _ranked(paired.ids, harm, spec.review.limit)
+        ids = [example_id(k) for k in paired.ids[top].tolist()]
+        cand_columns = _columns(candidate.examples, ids)
+        base_columns = _columns(baseline.examples, ids)
+        regressed = int((harm > 0).sum())
+        improved = int((harm < 0).sum())
+        queue.append(
+            ReviewSlice(
+                id=gate_id,
+                metric=metric,
+                slice=slice_name,
+                status=min((o.status for o in checks), key=_WORST.index),
+                higher_is_better=higher,
+                paired=len(harm),
+                regressed=regressed,
+                improved=improved,
+                unchanged=len(harm) - regressed - improved,
+                unpaired=paired.unpaired,
+                show=spec.review.show,
+                examples=tuple(
+                    ReviewExample(
+                        rank=rank,
+                        id=key,
+                        candidate=float(paired.candidate[i]),
+                        baseline=float(paired.baseline[i]),
+                        change=float(paired.candidate[i] - paired.baseline[i]),
+                        columns=cc,
+                        baseline_columns=bc,
+                    )
+                    for rank, (i, key, cc, bc) in enumerate(
+                        zip(top.tolist(), ids, cand_columns, base_columns, strict=True), start=1
+                    )
+                ),
+            )
+        )
+    return tuple(queue)
+
+
+def disagreement_queue(spec: Spec, candidate: Results) -> tuple[DisagreementSlice, ...]:
+    """Per pair of `review.disagree` and per slice both metrics have (with example ids), where they differ."""
+    return tuple(_disagreements(spec, candidate))
+
+
+def _disagreements(spec: Spec, candidate: Results) -> Iterator[DisagreementSlice]:
+    import numpy as np
+
+    for first, second in spec.review.disagree:
+        for slice_name in candidate.metrics.get(first, {}):
+            a = _with_ids(candidate, first, slice_name)
+            b = _with_ids(candidate, second, slice_name)
+            if a is None or b is None:
+                continue
+            paired = _pair(a, b)
+            with np.errstate(invalid="ignore"):
+                gap = np.where(paired.candidate != paired.baseline, np.abs(paired.candidate - paired.baseline), 0.0)
+            top = _ranked(paired.ids, gap, spec.review.limit)
+            ids = [example_id(k) for k in paired.ids[top].tolist()]
+            columns = _columns(candidate.examples, ids)
+            yield DisagreementSlice(
+                metrics=(first, second),
+                slice=slice_name,
+                compared=len(paired.ids),
+                disagree=int((gap > 0).sum()),
+                show=spec.review.show,
+                examples=tuple(
+                    DisagreementExample(
+                        rank=rank,
+                        id=key,
+                        first=float(paired.candidate[i]),
+                        second=float(paired.baseline[i]),
+                        columns=cols,
+                    )
+                    for rank, (i, key, cols) in enumerate(zip(top.tolist(), ids, columns, strict=True), start=1)
+                ),
+            )
