@@ -241,7 +241,7 @@ def build_verdict(
     see `gatekit.api.check`) and passed in; each adds its reasons to revise.
     """
     gates = evaluate_gates(spec, candidate, baseline)
-    budget = evaluate_budget(spec.budget, candidate, baseline)
+    budget = evaluate_budget(spec.budget, candidate, baseline, spec)
     rollback = check_manifest(spec)
     reasons = collect_reasons(gates, budget, rollback, lock=lock, provenance=provenance, artifacts=artifacts or ())
     decision = decide(reasons)
