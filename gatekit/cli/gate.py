@@ -58,6 +58,14 @@ def check(
         Optional[str],  # noqa: UP045
         typer.Option(help="Read the baseline as this format instead of detecting it."),
     ] = None,
+    exit_codes: Annotated[
+        str,
+        typer.Option(
+            "--exit-codes",
+            help="gatekit (0 ship, 3 revise, 4 stop, 2 invalid) or bisect, for `git bisect run`: 0 ship, "
+            "1 a check failed, 125 inconclusive (skip), 128 invalid input or internal error (abort).",
+        ),
+    ] = "gatekit",
     report: Annotated[
         Optional[list[str]],  # noqa: UP045
         typer.Option(
@@ -73,6 +81,8 @@ def check(
     from gatekit.memory import keep_freed_memory
     from gatekit.report import RenderOptions, get_renderer, parse_report_targets, printable
 
+    if exit_codes not in ("gatekit", "bisect"):
+        raise UsageError(f"unknown --exit-codes {exit_codes!r}; choose gatekit or bisect")
     # Unknown formats and clashing paths are usage errors before any work is done.
     renderer = get_renderer(format)
     targets = parse_report_targets(report or [], output)
@@ -111,6 +121,10 @@ def check(
         else:
             write_atomic(target.path, text)
             typer.echo(f"wrote {target.format} report: {target.path}", err=True)
+    if exit_codes == "bisect":
+        from gatekit.decide.lineage import bisect_exit_code
+
+        return bisect_exit_code(verdict)
     return verdict.exit_code
 
 
@@ -175,6 +189,9 @@ def schema(
     verdict: Annotated[
         bool, typer.Option("--verdict", help="The schema of the verdict (`check --format json`) instead.")
     ] = False,
+    comparison: Annotated[
+        bool, typer.Option("--comparison", help="The schema of `compare --format json` instead.")
+    ] = False,
 ) -> int:
     """Print the JSON Schema of the gate spec (for editors: `# yaml-language-server: $schema=...`).
 
@@ -184,7 +201,13 @@ def schema(
 
     from gatekit.spec.json_schema import json_schema
 
-    if verdict:
+    if verdict and comparison:
+        raise UsageError("give --verdict or --comparison, not both")
+    if comparison:
+        from gatekit.decide.compare import Comparison
+
+        document = json_schema(Comparison)
+    elif verdict:
         from gatekit.decide.verdict import Verdict
 
         document = json_schema(Verdict)

@@ -15,6 +15,8 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
+from gatekit.spec.many import CheckpointRef, Frontier
+
 SPEC_VERSION = 1
 
 Stage = Literal["pretraining", "sft", "preference", "quantization", "adapter", "vendor-selection", "serving", "other"]
@@ -415,6 +417,14 @@ class Spec(_Model):
     """Decision ledger (SQLite) that `gatekit check` records into, relative to the spec file."""
     table: TableOptions = TableOptions()
     """Options for per-example results tables and harness outputs: slices, id column, bad-row policy."""
+    checkpoints: Annotated[tuple[CheckpointRef, ...], AsTuple] = ()
+    """`gatekit compare`: the checkpoints to compare when none are given on the command line."""
+    frontier: Frontier | None = None
+    """`gatekit compare`: the axes of the noise-aware Pareto frontier and the tie-break. Default: the
+    hypothesis's `improves` metrics on `all`."""
+    stopping: CostPerPoint | None = None
+    """`gatekit compare --series`: continue or stop along a run, by the marginal gain's cost per point
+    (`cost` is cumulative per checkpoint). Default: `budget.max_cost_per_point`."""
 
     @field_validator("gates")
     @classmethod
@@ -460,6 +470,26 @@ class Spec(_Model):
                 "baseline_required",
             )
         return self
+
+    @model_validator(mode="after")
+    def _many_checkpoints(self) -> Spec:
+        seen: set[str] = set()
+        for i, ref in enumerate(self.checkpoints):
+            if ref.id in seen:
+                raise located_error(("checkpoints", i, "id"), f"duplicate checkpoint id {ref.id!r}", "duplicate_id")
+            seen.add(ref.id)
+        for i, axis in enumerate(self.frontier.axes if self.frontier else ()):
+            if axis.metric is not None and self.metric_direction(axis.metric, axis.higher_is_better) is None:
+                raise located_error(
+                    ("frontier", "axes", i, "metric"),
+                    f"the direction of {axis.metric!r} is unknown: set higher_is_better on the axis or in `metrics:`",
+                    "direction_unknown",
+                )
+        return self
+
+    def metric_direction(self, metric: str, override: bool | None = None) -> bool | None:
+        """Whether higher is better for `metric`: the override, else `metrics:`, else unknown (None)."""
+        return override if override is not None else self.metric_definition(metric).higher_is_better
 
     def required_artifacts(self) -> tuple[ArtifactName, ...]:
         stage = REQUIRED_ARTIFACTS[self.hypothesis.stage]
