@@ -94,6 +94,8 @@ class DominanceClaim(_Record):
     p_value: float
     """The intersection-union p-value: the largest over the metric axes of "the dominant one is better"."""
     p_adjusted: float
+    methods: tuple[str, ...] = ()
+    """The interval method of each metric axis, as `axis: method` (e.g. "accuracy: Newcombe paired score")."""
 
 
 class FrontierSummary(_Record):
@@ -240,7 +242,17 @@ def compare(
             comparisons=len(claims),
             tie_break=tie_break.describe(),
             claims=tuple(
-                DominanceClaim(dominant=c.a, dominated=c.b, p_value=c.p_value, p_adjusted=c.p_adjusted)
+                DominanceClaim(
+                    dominant=c.a,
+                    dominated=c.b,
+                    p_value=c.p_value,
+                    p_adjusted=c.p_adjusted,
+                    methods=tuple(
+                        f"{ax.label}: {e.method}"
+                        for ax, e in zip(axes, c.axes, strict=True)
+                        if e is not None and e.method is not None
+                    ),
+                )
                 for c in claims
                 if c.dominates
             ),

@@ -108,15 +108,21 @@ class AxisEvidence:
     method: str | None = None
 
 
-def compare_axis(axis: Axis, a: AxisValue, b: AxisValue) -> AxisEvidence | None:
-    """None when either side has no value (nothing can be said)."""
+def compare_axis(axis: Axis, a: AxisValue, b: AxisValue) -> tuple[AxisEvidence | None, AxisEvidence | None]:
+    """A against B and B against A on one axis, from one interval of A - B (B - A is its mirror image, so the
+    two directions never disagree); None when either side has no value (nothing can be said)."""
     if a.value is None or b.value is None:
-        return None
+        return None, None
     if axis.kind == "cost":
         tolerance = FLOAT_TOLERANCE * max(1.0, abs(a.value), abs(b.value))
         if abs(a.value - b.value) <= tolerance:
-            return AxisEvidence(1.0, exact=True, equal=True, difference=0.0)
-        return AxisEvidence(0.0 if a.value < b.value else 1.0, exact=True, difference=a.value - b.value)
+            tie = AxisEvidence(1.0, exact=True, equal=True, difference=0.0)
+            return tie, tie
+        cheaper = a.value < b.value
+        return (
+            AxisEvidence(0.0 if cheaper else 1.0, exact=True, difference=a.value - b.value),
+            AxisEvidence(1.0 if cheaper else 0.0, exact=True, difference=b.value - a.value),
+        )
     assert a.measurement is not None
     assert b.measurement is not None
     assert axis.settings is not None
@@ -124,12 +130,32 @@ def compare_axis(axis: Axis, a: AxisValue, b: AxisValue) -> AxisEvidence | None:
     difference = a.value - b.value
     if not isinstance(found, Interval):
         # No uncertainty known (a bare number): the frontier never claims a difference it cannot bound.
-        return AxisEvidence(1.0, difference=difference, method=found.why)
+        return (
+            AxisEvidence(1.0, difference=difference, method=found.why),
+            AxisEvidence(1.0, difference=-difference, method=found.why),
+        )
     lo, hi = found.bounds_at(axis.settings.confidence)
     side: Literal["at_least", "at_most"] = "at_most" if axis.higher_is_better else "at_least"
-    # breach_p_value's "breach" of 0 from this side is exactly "A - B is beyond 0 in A's favour".
-    p = stats.breach_p_value(found.bounds_at, side, 0.0)
-    return AxisEvidence(p, difference=difference, interval=(_finite(lo), _finite(hi)), method=found.method)
+
+    def mirrored(c: float) -> stats.Bounds:
+        lower, upper = found.bounds_at(c)
+        return -upper, -lower
+
+    # breach_p_value's "breach" of 0 from this side is exactly "the difference is beyond 0 in its favour".
+    return (
+        AxisEvidence(
+            stats.breach_p_value(found.bounds_at, side, 0.0),
+            difference=difference,
+            interval=(_finite(lo), _finite(hi)),
+            method=found.method,
+        ),
+        AxisEvidence(
+            stats.breach_p_value(mirrored, side, 0.0),
+            difference=-difference,
+            interval=(_finite(-hi), _finite(-lo)),
+            method=found.method,
+        ),
+    )
 
 
 Relation = Literal["dominates", "dominated_by", "trade_off", "undecided", "not_told_apart", "unknown"]
@@ -171,11 +197,10 @@ def dominance(
     """Every ordered pair (A, B), A != B, with its corrected dominance claim, at the axes' confidence."""
     raw: list[tuple[int, int, float, tuple[AxisEvidence | None, ...]]] = []
     for i in range(len(ids)):
-        for j in range(len(ids)):
-            if i == j:
-                continue
-            evidence = tuple(compare_axis(ax, values[i][k], values[j][k]) for k, ax in enumerate(axes))
-            raw.append((i, j, pair_p_value(evidence), evidence))
+        for j in range(i + 1, len(ids)):
+            both = [compare_axis(ax, values[i][k], values[j][k]) for k, ax in enumerate(axes)]
+            ij, ji = tuple(e[0] for e in both), tuple(e[1] for e in both)
+            raw += [(i, j, pair_p_value(ij), ij), (j, i, pair_p_value(ji), ji)]
     adjusted = stats.adjust_p_values([p for _, _, p, _ in raw], correction)
     alpha = 1 - _confidence(axes)
     return tuple(
