@@ -244,3 +244,58 @@ def test_an_unknown_ledger_baseline_is_a_usage_error(gatekit: Callable[..., Run]
         2,
         "error: <input>: unknown ledger baseline 'ledger:best'; choose one of: ledger:last-ship\n",
     )
+
+
+# --- a lineage file and the spec blocks ---------------------------------------------------------------------
+
+
+def test_a_lineage_file_lists_the_stages_relative_to_itself(gatekit: Callable[..., Run], tmp_path: Path) -> None:
+    stages = ["step-3000", "step-4000", "step-5000"]
+    for stage in stages:
+        shutil.copy(RUN / f"{stage}.jsonl", tmp_path / f"{stage}.jsonl")
+    listed = "\n".join(f"  - {{id: {s}, results: {s}.jsonl, order: {i}}}" for i, s in enumerate(stages))
+    (tmp_path / "lineage.yaml").write_text(f"checkpoints:\n{listed}\n", encoding="utf-8")
+
+    result = gatekit("compare", RUN / "gate.yaml", "--lineage", tmp_path / "lineage.yaml", "--bisect", "-f", "json")
+
+    document = json.loads(result.out)
+    assert ([r["id"] for r in document["checkpoints"]], [b["message"] for b in document["bisection"]]) == (
+        stages,
+        ["latency-slo[all].max first fails at step-5000; last good at step-4000"],
+    )
+
+
+def test_a_lineage_file_with_an_unknown_key_is_a_located_error(gatekit: Callable[..., Run], tmp_path: Path) -> None:
+    (tmp_path / "lineage.yaml").write_text(
+        "checkpoints:\n  - {id: a, results: a.jsonl, step: 1}\n  - {id: b, results: b.jsonl}\n", encoding="utf-8"
+    )
+
+    result = gatekit("compare", RUN / "gate.yaml", "--lineage", tmp_path / "lineage.yaml")
+
+    assert result.code == 2
+    assert result.err.startswith(f"error: {tmp_path / 'lineage.yaml'}:2:")
+    assert "checkpoints[0].step" in result.err
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (
+            ("  - {id: step-2000, results: step-2000.jsonl", "  - {id: step-1000, results: step-2000.jsonl"),
+            "duplicate checkpoint id 'step-1000'",
+        ),
+        (("  tie_break: {cost: train_usd}", "  tie_break: {cost: train_usd, order: first}"), "exactly one of"),
+        (("    - {cost: serve_usd_per_1k}", "    - {metric: accuracy}"), "axis accuracy is listed twice"),
+    ],
+    ids=["duplicate-id", "two-tie-breaks", "repeated-axis"],
+)
+def test_the_compare_blocks_of_the_spec_are_validated(
+    gatekit: Callable[..., Run], tmp_path: Path, edit: tuple[str, str], message: str
+) -> None:
+    text = (RUN / "gate.yaml").read_text(encoding="utf-8")
+    assert edit[0] in text
+    (tmp_path / "gate.yaml").write_text(text.replace(edit[0], edit[1]), encoding="utf-8")
+
+    result = gatekit("validate", tmp_path / "gate.yaml")
+
+    assert (result.code, message in result.err) == (2, True)

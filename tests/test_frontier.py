@@ -166,3 +166,18 @@ def test_bare_numbers_carry_no_evidence_of_dominance() -> None:
     c = run(gate_spec(), ("a", Measurement(0.9), 10.0), ("b", Measurement(0.5), 12.0))
 
     assert standing(c) == {"a": (True, ()), "b": (True, ())}
+
+
+def test_a_tie_break_no_eligible_checkpoint_records_is_undecidable() -> None:
+    c = run(
+        gate_spec(frontier={**FRONTIER, "tie_break": {"cost": "gpu_hours"}}),
+        ("a", correct(0.800), 10.0),
+        ("b", correct(0.801, shift=3), 8.0),
+    )
+
+    assert (c.recommendation, c.decision, c.exit_code, c.why) == (
+        None,
+        "undecidable",
+        3,
+        "no eligible frontier checkpoint records what the tie-break needs (lowest gpu_hours)",
+    )
