@@ -20,7 +20,11 @@ def check(
         Optional[Path], typer.Option(help="Candidate results; overrides `candidate:` in the spec.")  # noqa: UP045
     ] = None,
     baseline: Annotated[
-        Optional[Path], typer.Option(help="Baseline results; overrides `baseline:` in the spec.")  # noqa: UP045
+        Optional[Path],  # noqa: UP045
+        typer.Option(
+            help="Baseline results; overrides `baseline:` in the spec. ledger:last-ship: the results of the last "
+            "checkpoint that shipped under this gate, verified against the ledger's SHA-256."
+        ),
     ] = None,
     format: Annotated[
         str, typer.Option("--format", "-f", help="Report format: table, json, junit, markdown, github or html.")
