@@ -299,3 +299,17 @@ def test_the_compare_blocks_of_the_spec_are_validated(
     result = gatekit("validate", tmp_path / "gate.yaml")
 
     assert (result.code, message in result.err) == (2, True)
+
+
+def test_output_writes_the_report_and_says_so_on_stderr(gatekit: Callable[..., Run], tmp_path: Path) -> None:
+    page = tmp_path / "out" / "compare.md"
+    page.parent.mkdir()
+
+    result = gatekit("compare", RUN / "gate.yaml", "-f", "markdown", "-o", page)
+
+    assert (result.code, result.out, page.read_text(encoding="utf-8").startswith("## RECOMMEND step-3000")) == (
+        0,
+        "",
+        True,
+    )
+    assert result.err.endswith(f"(report: {page})\n")
