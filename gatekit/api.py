@@ -77,6 +77,7 @@ def run_check(
     GATEKIT_LEDGER variable or the spec's `ledger:`), True always (default `.gatekit/ledger.db`), False never.
     """
     loaded = load_spec(spec, baseline_given=baseline is not None)
+    baseline = resolve_baseline_ref(baseline, loaded, ledger)
     loading = _Loading(loaded, (candidate, candidate_format), (baseline, baseline_format))
     # Imported while the results are being read: reading a large table runs without the GIL, so the
     # verdict's modules (numpy among them) load for free instead of before the first byte is read.
@@ -141,6 +142,29 @@ def _waivers(loaded: LoadedSpec, ledger: str | Path | None, candidate_source: st
     assert path is not None
     waivers = read_waivers(path, loaded.spec.name)
     return waivers, results_sha256(candidate_source) if waivers else None
+
+
+LEDGER_PREFIX = "ledger:"
+
+
+def resolve_baseline_ref(
+    baseline: str | Path | None, loaded: LoadedSpec, ledger: str | Path | None = None
+) -> str | Path | None:
+    """`--baseline ledger:last-ship`: the results of the newest checkpoint that shipped under this gate, from
+    the ledger (`--ledger`, GATEKIT_LEDGER, the spec's `ledger:`), verified against their recorded SHA-256.
+    Any other value is a path and is returned as it is."""
+    if baseline is None or not str(baseline).startswith(LEDGER_PREFIX):
+        return baseline
+    from gatekit.integrity.ledger import LEDGER_BASELINES, last_shipped_results, ledger_for_reading
+
+    name = str(baseline)[len(LEDGER_PREFIX) :]
+    if name not in LEDGER_BASELINES:
+        raise UsageError(
+            f"unknown ledger baseline {str(baseline)!r}; choose one of: "
+            + ", ".join(LEDGER_PREFIX + n for n in LEDGER_BASELINES)
+        )
+    path = ledger_for_reading(Path(ledger) if ledger is not None else None, loaded.ledger)
+    return last_shipped_results(path, loaded.spec.name)
 
 
 class _Loading:

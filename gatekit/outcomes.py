@@ -83,7 +83,8 @@ class BudgetOutcome(_Record):
     limit: float
     spent: float | None
     """The cost recorded in the candidate results (or the cost per point)."""
-    status: Literal["pass", "fail", "missing"]
+    status: Literal["pass", "fail", "missing", "inconclusive"]
+    """inconclusive: a cost per point whose gain's interval straddles the limit (revise, never stop)."""
     reason: str
 
 

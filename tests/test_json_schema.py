@@ -9,6 +9,7 @@ from typing import Any, ClassVar, Literal, get_args
 import pytest
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
+from gatekit.decide.compare import Comparison
 from gatekit.decide.verdict import Verdict
 from gatekit.spec.json_schema import field_docstrings, json_schema
 from gatekit.spec.model import Gate, MetricDefinition, Spec
@@ -115,7 +116,7 @@ def test_the_verdict_schema_describes_its_fields() -> None:
     assert json_schema(Verdict)["properties"]["notes"]["description"] == field_docstrings(Verdict)["notes"] != ""
 
 
-@pytest.mark.parametrize("model", [Spec, Verdict], ids=lambda m: m.__name__)
+@pytest.mark.parametrize("model", [Spec, Verdict, Comparison], ids=lambda m: m.__name__)
 def test_every_documented_field_of_gatekits_schemas_is_described(model: type[BaseModel]) -> None:
     schema = json_schema(model)
     classes: dict[str, type[BaseModel]] = {model.__name__: model}

@@ -85,7 +85,10 @@ def test_cost_per_point_with_no_gain_is_over_budget() -> None:
     )
 
     assert verdict.verdict == "stop"
-    assert verdict.budget[0].reason == "50 spent for no gain on q (0 points): over budget"
+    assert verdict.budget[0].reason == (
+        "50 for 0 points (no gain) (limit 1000; 50 needs 0.05 points); point estimate, no uncertainty known: "
+        "over the limit even at the upper bound (over budget)"
+    )
 
 
 def test_cost_per_point_within_limit_passes() -> None:

@@ -9,6 +9,7 @@ Each command lives in a module of this package and registers itself on `gatekit.
 
 from __future__ import annotations
 
+import itertools
 import os
 import sys
 import traceback
@@ -16,6 +17,7 @@ import traceback
 import typer
 
 from gatekit.cli import (  # noqa: F401 - importing a command module registers its commands
+    compare,
     gate,
     inspect,
     ledger,
@@ -28,18 +30,39 @@ from gatekit.exit_codes import ExitCode
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the CLI and return the exit code. The only place errors become messages."""
+    """Run the CLI and return the exit code. The only place errors become messages.
+
+    Under `check --exit-codes bisect`, invalid input and internal errors exit 128, which `git bisect run`
+    reads as "abort" (its "bad" is 1-127 except 125: exit 2 would blame the commit for a broken input)."""
+    code, completed = _main(argv)
+    if not completed and _bisect_exit_codes(argv):
+        return BISECT_ABORT
+    return code
+
+
+BISECT_ABORT = 128
+
+
+def _bisect_exit_codes(argv: list[str] | None) -> bool:
+    args = sys.argv[1:] if argv is None else argv
+    if "--exit-codes=bisect" in args:
+        return True
+    return any(pair == ("--exit-codes", "bisect") for pair in itertools.pairwise(args))
+
+
+def _main(argv: list[str] | None) -> tuple[int, bool]:
+    """The exit code, and whether the command ran to its end (False: an error stopped it)."""
     command = typer.main.get_command(app)
     try:
         result = command.main(args=argv, prog_name="gatekit", standalone_mode=False)
     except GatekitError as e:
         _print_error(e)
-        return int(ExitCode.INVALID_INPUT)
+        return int(ExitCode.INVALID_INPUT), False
     except typer.Exit as e:
-        return int(e.exit_code)
+        return int(e.exit_code), True
     except typer.Abort:
         typer.echo("aborted", err=True)
-        return int(ExitCode.INVALID_INPUT)
+        return int(ExitCode.INVALID_INPUT), False
     except typer.TyperException as e:
         # Usage errors (missing argument, bad option value): typer's vendored click exceptions.
         show = getattr(e, "show", None)
@@ -47,19 +70,19 @@ def main(argv: list[str] | None = None) -> int:
             show()
         else:  # pragma: no cover - every usage error typer raises can show itself
             typer.echo(f"error: {e}", err=True)
-        return int(ExitCode.INVALID_INPUT)
+        return int(ExitCode.INVALID_INPUT), False
     except BrokenPipeError:
         # `gatekit check ... | head`: the reader went away; the verdict is unaffected, but there is no one to tell.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return int(ExitCode.INTERNAL_ERROR)
+        return int(ExitCode.INTERNAL_ERROR), False
     except Exception:
         typer.echo(
             "gatekit: internal error (a bug in gatekit, not in your input). Please report it with the traceback below.",
             err=True,
         )
         traceback.print_exc()
-        return int(ExitCode.INTERNAL_ERROR)
-    return int(result or 0)
+        return int(ExitCode.INTERNAL_ERROR), False
+    return int(result or 0), True
 
 
 def run() -> None:

@@ -23,7 +23,11 @@ def check(
         Optional[Path], typer.Option(help="Candidate results; overrides `candidate:` in the spec.")  # noqa: UP045
     ] = None,
     baseline: Annotated[
-        Optional[Path], typer.Option(help="Baseline results; overrides `baseline:` in the spec.")  # noqa: UP045
+        Optional[Path],  # noqa: UP045
+        typer.Option(
+            help="Baseline results; overrides `baseline:` in the spec. ledger:last-ship: the results of the last "
+            "checkpoint that shipped under this gate, verified against the ledger's SHA-256."
+        ),
     ] = None,
     format: Annotated[
         str, typer.Option("--format", "-f", help="Report format: table, json, junit, markdown, github or html.")
@@ -61,6 +65,14 @@ def check(
         Optional[str],  # noqa: UP045
         typer.Option(help="Read the baseline as this format instead of detecting it."),
     ] = None,
+    exit_codes: Annotated[
+        str,
+        typer.Option(
+            "--exit-codes",
+            help="gatekit (0 ship, 3 revise, 4 stop, 2 invalid) or bisect, for `git bisect run`: 0 ship, "
+            "1 a check failed, 125 inconclusive (skip), 128 invalid input or internal error (abort).",
+        ),
+    ] = "gatekit",
     report: Annotated[
         Optional[list[str]],  # noqa: UP045
         typer.Option(
@@ -85,6 +97,8 @@ def check(
     from gatekit.memory import keep_freed_memory
     from gatekit.report import RenderOptions, get_renderer, parse_report_targets, printable
 
+    if exit_codes not in ("gatekit", "bisect"):
+        raise UsageError(f"unknown --exit-codes {exit_codes!r}; choose gatekit or bisect")
     # Unknown formats and clashing paths are usage errors before any work is done.
     renderer = get_renderer(format)
     targets = parse_report_targets(report or [], output)
@@ -132,6 +146,10 @@ def check(
 
         write_atomic(review, render_review(verdict, review_fmt))
         typer.echo(printable(f"wrote review queue: {review} ({len(review_rows(verdict))} examples)"), err=True)
+    if exit_codes == "bisect":
+        from gatekit.decide.lineage import bisect_exit_code
+
+        return bisect_exit_code(verdict)
     return verdict.exit_code
 
 
@@ -238,6 +256,9 @@ def schema(
     verdict: Annotated[
         bool, typer.Option("--verdict", help="The schema of the verdict (`check --format json`) instead.")
     ] = False,
+    comparison: Annotated[
+        bool, typer.Option("--comparison", help="The schema of `compare --format json` instead.")
+    ] = False,
 ) -> int:
     """Print the JSON Schema of the gate spec (for editors: `# yaml-language-server: $schema=...`).
 
@@ -247,7 +268,13 @@ def schema(
 
     from gatekit.spec.json_schema import json_schema
 
-    if verdict:
+    if verdict and comparison:
+        raise UsageError("give --verdict or --comparison, not both")
+    if comparison:
+        from gatekit.decide.compare import Comparison
+
+        document = json_schema(Comparison)
+    elif verdict:
         from gatekit.decide.verdict import Verdict
 
         document = json_schema(Verdict)

@@ -290,7 +290,7 @@ def build_verdict(
     from gatekit.decide.trust import apply_flaky_policy, flaky_slices, judge_reasons
 
     gates = apply_flaky_policy(spec, evaluate_gates(spec, candidate, baseline, confidence_at=confidence_at), candidate)
-    budget = evaluate_budget(spec.budget, candidate, baseline)
+    budget = evaluate_budget(spec.budget, candidate, baseline, spec)
     rollback = check_manifest(spec)
     reasons = collect_reasons(
         gates, budget, rollback, lock=lock, provenance=provenance, artifacts=artifacts or (), extra=extra_reasons

@@ -486,3 +486,42 @@ def earlier_looks(path: Path, spec_digest: str, candidate_model: str) -> list[tu
         if metric is not None and n is not None:
             sizes[f"{metric}[{slice_name}]"] = int(n)
     return list(looks.items())
+
+
+LEDGER_BASELINES = ("last-ship",)
+"""What `--baseline ledger:NAME` can name: `last-ship`, the results of the newest checkpoint that shipped."""
+
+
+def last_shipped_results(path: Path, name: str) -> Path:
+    """The results file of the newest checkpoint that shipped under gate `name`, verified against the SHA-256
+    the ledger recorded for it. A file that is gone, unreadable or changed since is a `LedgerError` (exit 2):
+    a baseline that is not the one that shipped must never stand in for it."""
+    with _connect(path, write=False) as connection:
+        try:
+            row = connection.execute(
+                "SELECT id, candidate_path, candidate_sha256 FROM decisions "
+                "WHERE spec_name = ? AND verdict = 'ship' ORDER BY id DESC LIMIT 1",
+                (name,),
+            ).fetchone()
+        except sqlite3.Error as e:
+            raise _fail(path, "read", e) from e
+    if row is None:
+        raise LedgerError.at(f"no checkpoint has shipped under gate {name!r}: no baseline ledger:last-ship", str(path))
+    decision_id, results_path, recorded = row
+    where = f"decision #{decision_id}'s results {results_path}"
+    if recorded is None:
+        raise LedgerError.at(f"{where}: the ledger recorded no SHA-256 for them, so they cannot be verified", str(path))
+    from gatekit.integrity.artifacts import digest_path
+
+    results = Path(results_path)
+    if not results.is_file():
+        raise LedgerError.at(f"{where}: the file is missing (ledger:last-ship needs it as it shipped)", str(path))
+    try:
+        actual = digest_path(results)
+    except ArtifactError as e:
+        raise LedgerError.at(f"{where}: cannot be read to verify them ({e})", str(path)) from e
+    if actual != recorded:
+        raise LedgerError.at(
+            f"{where}: the file changed since it shipped (recorded {recorded}, now {actual})", str(path)
+        )
+    return results

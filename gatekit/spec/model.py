@@ -24,6 +24,8 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from gatekit.spec.many import CheckpointRef, Frontier
+
 SPEC_VERSION = 1
 
 Stage = Literal["pretraining", "sft", "preference", "quantization", "adapter", "vendor-selection", "serving", "other"]
@@ -532,6 +534,14 @@ class Spec(_Model):
     """A sequential design for every gate (checking results as they arrive); gates may override it."""
     review: ReviewOptions = ReviewOptions()
     """The review queue and the disagreement queue: which columns to show, how many examples."""
+    checkpoints: Annotated[tuple[CheckpointRef, ...], AsTuple] = ()
+    """`gatekit compare`: the checkpoints to compare when none are given on the command line."""
+    frontier: Frontier | None = None
+    """`gatekit compare`: the axes of the noise-aware Pareto frontier and the tie-break. Default: the
+    hypothesis's `improves` metrics on `all`."""
+    stopping: CostPerPoint | None = None
+    """`gatekit compare --series`: continue or stop along a run, by the marginal gain's cost per point
+    (`cost` is cumulative per checkpoint). Default: `budget.max_cost_per_point`."""
 
     @field_validator("gates")
     @classmethod
@@ -591,6 +601,26 @@ class Spec(_Model):
                 "baseline_required",
             )
         return self
+
+    @model_validator(mode="after")
+    def _many_checkpoints(self) -> Spec:
+        seen: set[str] = set()
+        for i, ref in enumerate(self.checkpoints):
+            if ref.id in seen:
+                raise located_error(("checkpoints", i, "id"), f"duplicate checkpoint id {ref.id!r}", "duplicate_id")
+            seen.add(ref.id)
+        for i, axis in enumerate(self.frontier.axes if self.frontier else ()):
+            if axis.metric is not None and self.metric_direction(axis.metric, axis.higher_is_better) is None:
+                raise located_error(
+                    ("frontier", "axes", i, "metric"),
+                    f"the direction of {axis.metric!r} is unknown: set higher_is_better on the axis or in `metrics:`",
+                    "direction_unknown",
+                )
+        return self
+
+    def metric_direction(self, metric: str, override: bool | None = None) -> bool | None:
+        """Whether higher is better for `metric`: the override, else `metrics:`, else unknown (None)."""
+        return override if override is not None else self.metric_definition(metric).higher_is_better
 
     def required_artifacts(self) -> tuple[ArtifactName, ...]:
         stage = REQUIRED_ARTIFACTS[self.hypothesis.stage]
