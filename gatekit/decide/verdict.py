@@ -187,9 +187,10 @@ def decide(reasons: Sequence[Reason]) -> Decision:
     return "ship"
 
 
-def _summary(decision: Decision, reasons: Sequence[Reason], gates: Sequence[GateOutcome]) -> str:
+def _summary(decision: Decision, reasons: Sequence[Reason], gates: Sequence[GateOutcome], budget_set: bool) -> str:
     if decision == "ship":
-        return f"SHIP: all {len(gates)} gate checks passed, the budget held and the rollback manifest is complete"
+        budget = ", the budget held" if budget_set else ""  # no budget set: nothing held
+        return f"SHIP: all {len(gates)} gate checks passed{budget} and the rollback manifest is complete"
     deciding = [r for r in reasons if r.leads_to == decision]
     groups = Counter((r.kind, r.status) for r in deciding)
     parts = [_describe(kind, status, n) for (kind, status), n in groups.items()]
@@ -249,7 +250,7 @@ def build_verdict(
     return Verdict(
         verdict=decision,
         exit_code=int(EXIT_CODES[decision]),
-        summary=_summary(decision, reasons, gates),
+        summary=_summary(decision, reasons, gates, budget_set=bool(budget)),
         spec=SpecSummary(
             name=spec.name,
             path=spec_path,
