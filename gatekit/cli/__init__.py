@@ -16,14 +16,14 @@ import traceback
 import typer
 
 from gatekit.cli import gate, inspect, ledger  # noqa: F401 - importing a command module registers its commands
-from gatekit.cli._app import _print_error, app
+from gatekit.cli._app import _print_error, build_command
 from gatekit.errors import GatekitError
 from gatekit.exit_codes import ExitCode
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI and return the exit code. The only place errors become messages."""
-    command = typer.main.get_command(app)
+    command = build_command()
     try:
         result = command.main(args=argv, prog_name="gatekit", standalone_mode=False)
     except GatekitError as e:
@@ -31,6 +31,8 @@ def main(argv: list[str] | None = None) -> int:
         return int(ExitCode.INVALID_INPUT)
     except typer.Exit as e:
         return int(e.exit_code)
+    except SystemExit as e:  # shell completion (`--show-completion`, the completion hook) exits from within
+        return e.code if isinstance(e.code, int) else int(ExitCode.INTERNAL_ERROR if e.code else ExitCode.SHIP)
     except typer.Abort:
         typer.echo("aborted", err=True)
         return int(ExitCode.INVALID_INPUT)

@@ -55,7 +55,9 @@ def check(
     ] = None,
     candidate_format: Annotated[
         Optional[str],  # noqa: UP045
-        typer.Option(help="Read the candidate as this format instead of detecting it (as in `gatekit inspect`)."),
+        typer.Option(
+            help="Read the candidate as this format instead of detecting it (`gatekit inspect --input-format`)."
+        ),
     ] = None,
     baseline_format: Annotated[
         Optional[str],  # noqa: UP045
