@@ -36,9 +36,10 @@ package: $(BIN)/python
 	$(WHEEL_VENV)/bin/python -m pip install --quiet -c constraints.txt $(DIST)/*.whl
 	$(WHEEL_VENV)/bin/gatekit check examples/incident-bot/gate.yaml --no-record --no-color --report html=build/wheel-check.html >/dev/null
 
-# The docs site; --strict turns a broken link, a missing nav page or an unknown anchor into an error.
+# The docs site; --strict turns a broken link, a missing nav page or an unknown anchor into an error (not with
+# --quiet, which hides the warnings strict mode counts).
 docs: $(BIN)/python
-	$(BIN)/mkdocs build --strict --quiet --site-dir build/site
+	$(BIN)/mkdocs build --strict --site-dir build/site
 
 # Headless Chromium (Debian's package) for the HTML scorecard's browser test. Needs root; where it cannot be
 # installed the browser test skips locally, and fails under CI=true.

@@ -175,7 +175,7 @@ def test_promptfoo_assertion_failure_error_is_not_infra_error() -> None:
 def test_promptfoo_infra_error_makes_pass_rate_missing() -> None:
     measurement = load_results(FIXTURES / "promptfoo_infra_error.json").metrics["pass_rate"]["all"]
     assert measurement.problem is not None
-    assert "1 of 4 rows have a bad 'success' value" in measurement.problem
+    assert "1 of 4 rows has a bad 'success' value" in measurement.problem
 
 
 def test_promptfoo_vars_are_slices() -> None:
@@ -217,9 +217,7 @@ def test_inspect_unscored_sample_is_a_bad_row() -> None:
     spec = spec_with(metrics=INSPECT_SPEC)
     measurement = load_results(FIXTURES / "inspect_unscored.json", spec).metrics["correct"]["all"]
     assert measurement.problem is not None
-    assert (
-        "1 of 4 rows have a bad 'score.match' value (1 bad rows in column 'score.match' (1 NaN" in measurement.problem
-    )
+    assert "1 of 4 rows has a bad 'score.match' value (1 bad row in column 'score.match' (1 NaN" in measurement.problem
 
 
 def test_inspect_command_lists_metrics_slices_and_n() -> None:

@@ -121,7 +121,7 @@ def test_browser_renders_the_verdict_and_the_failing_cell(scorecard: Path, tmp_p
 
     assert (
         '<h1 class="decision">STOP</h1>' in dom,
-        '<div class="st">fail</div><div class="obs">0.12</div>' in dom,
+        '<div class="st">fail</div><div class="obs">0.120</div>' in dom,
     ) == (
         True,
         True,

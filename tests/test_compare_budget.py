@@ -51,8 +51,8 @@ def test_an_inconclusive_cost_per_point_gives_its_numbers() -> None:
     _, _, reason = judged(0.52, 0.50, 1_000, 500.0)
 
     assert reason == (
-        "500 for 2 points = 250 per point (limit 1000; 500 needs 0.5 points); at 95% confidence the gain is in "
-        "[-1.67539, 5.66776] points (Newcombe hybrid score): the interval straddles the limit, so the data cannot tell"
+        "500 for 2 points = 250 per point (limit 1,000; 500 needs 0.5 points); at 95% confidence the gain is in "
+        "[-1.7, 5.7] points (Newcombe hybrid score): the interval straddles the limit, so the data cannot tell"
     )
 
 

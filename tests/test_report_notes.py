@@ -39,7 +39,7 @@ def test_the_dropped_rows_are_a_note_of_the_verdict(spec_path: Path) -> None:
     verdict = check(spec_path)
 
     assert len(verdict.notes) == 1
-    assert "accuracy: dropped 1 bad rows in column 'correct'" in verdict.notes[0]
+    assert "accuracy: dropped 1 bad row in column 'correct'" in verdict.notes[0]
     assert "line 8" in verdict.notes[0]
     assert verdict.counts["pass"] == len(verdict.gates)  # a note does not fail a gate
 
@@ -50,4 +50,4 @@ def test_every_format_shows_the_note_with_its_count(spec_path: Path, fmt: str) -
 
     shown = render(verdict, fmt, RenderOptions(width=200, color=False))
 
-    assert "dropped 1 bad rows" in shown
+    assert "dropped 1 bad row" in shown

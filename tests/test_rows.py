@@ -80,7 +80,7 @@ def test_csv_non_canonical_number_is_a_bad_row(tmp_path: Path, cell: str) -> Non
     path = write_csv(tmp_path, f"correct,latency_ms\ntrue,{cell}\ntrue,5\n")
     measurement = load_results(path, make_spec()).metrics["latency_p50"]["all"]
     assert measurement.problem is not None
-    assert "1 of 2 rows have a bad 'latency_ms' value" in measurement.problem
+    assert "1 of 2 rows has a bad 'latency_ms' value" in measurement.problem
 
 
 @pytest.mark.parametrize(
@@ -91,7 +91,7 @@ def test_csv_bad_boolean_is_counted_with_reason(tmp_path: Path, cell: str, reaso
     path = write_csv(tmp_path, f"correct,latency_ms\n{cell},1\ntrue,2\n")
     measurement = load_results(path, make_spec()).metrics["acc"]["all"]
     assert measurement.problem is not None
-    assert f"(1 bad rows in column 'correct' (1 {reason}" in measurement.problem
+    assert f"(1 bad row in column 'correct' (1 {reason}" in measurement.problem
 
 
 def test_bad_rows_dropped_only_when_spec_opts_in_and_counted(tmp_path: Path) -> None:
@@ -99,7 +99,7 @@ def test_bad_rows_dropped_only_when_spec_opts_in_and_counted(tmp_path: Path) -> 
     results = load_results(path, make_spec(drop_invalid=True))
     assert (results.metrics["acc"]["all"].value, results.metrics["acc"]["all"].n) == (0.5, 2)
     assert results.notes == (
-        f"{path}: acc: dropped 1 bad rows in column 'correct' (1 not a boolean (true/false or 0/1); "
+        f"{path}: acc: dropped 1 bad row in column 'correct' (1 not a boolean (true/false or 0/1); "
         "first at line 2) (drop_invalid)",
     )
 
@@ -116,7 +116,7 @@ def test_missing_slice_value_makes_that_dimension_unusable(tmp_path: Path) -> No
     path = write_csv(tmp_path, "task,correct,latency_ms\na,true,1\n,true,2\n")
     acc = load_results(path, make_spec(slice_by=["task"])).metrics["acc"]
     assert acc["all"].problem is None
-    assert acc["task=a"].problem == "1 rows have no 'task' value (first at line 3)"
+    assert acc["task=a"].problem == "1 row has no 'task' value (first at line 3)"
 
 
 def test_where_filter_and_crossed_slices(tmp_path: Path) -> None:
@@ -182,7 +182,7 @@ def test_jsonl_mixed_types_count_as_bad_rows(tmp_path: Path) -> None:
     path = write_jsonl(tmp_path, [ROW, {"correct": "yes", "latency_ms": 2.0}, ROW])
     problem = load_results(path, make_spec()).metrics["acc"]["all"].problem
     assert problem is not None
-    assert "1 of 3 rows have a bad 'correct' value" in problem
+    assert "1 of 3 rows has a bad 'correct' value" in problem
 
 
 def test_jsonl_nan_is_a_bad_row(tmp_path: Path) -> None:

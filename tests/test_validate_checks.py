@@ -183,3 +183,22 @@ def test_validate_with_a_candidate_in_gatekit_format_reads_it(
 
     assert result.code == 2
     assert result.err.startswith(f"error: {results}:2:10: metrics:")
+
+
+def test_validate_with_a_parquet_candidate_reads_its_columns(
+    gatekit: Callable[..., Run], write: Callable[[str, str], Path], tmp_path: Path
+) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = write("gate.yaml", spec(TABLE_SPEC))
+    table = tmp_path / "rows.parquet"
+    pq.write_table(pa.table({"id": [1], "correct": [True], "category": ["x"], "task": ["a"]}), table)
+
+    result = gatekit("validate", path, "--candidate", table)
+
+    assert result.code == 2
+    assert result.err == (
+        f"error: {path}:11:71: metrics.accuracy.from.where.column: column 'categry' is not in {table} "
+        "(did you mean 'category'?); its columns: id, correct, category, task\n"
+    )

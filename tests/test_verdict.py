@@ -86,7 +86,7 @@ def test_cost_per_point_with_no_gain_is_over_budget() -> None:
 
     assert verdict.verdict == "stop"
     assert verdict.budget[0].reason == (
-        "50 for 0 points (no gain) (limit 1000; 50 needs 0.05 points); point estimate, no uncertainty known: "
+        "50 for 0 points (no gain) (limit 1,000; 50 needs 0.05 points); point estimate, no uncertainty known: "
         "over the limit even at the upper bound (over budget)"
     )
 

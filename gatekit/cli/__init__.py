@@ -24,7 +24,7 @@ from gatekit.cli import (  # noqa: F401 - importing a command module registers i
     plan,
     waive,
 )
-from gatekit.cli._app import _print_error, app
+from gatekit.cli._app import _print_error, build_command
 from gatekit.errors import GatekitError
 from gatekit.exit_codes import ExitCode
 
@@ -52,7 +52,7 @@ def _bisect_exit_codes(argv: list[str] | None) -> bool:
 
 def _main(argv: list[str] | None) -> tuple[int, bool]:
     """The exit code, and whether the command ran to its end (False: an error stopped it)."""
-    command = typer.main.get_command(app)
+    command = build_command()
     try:
         result = command.main(args=argv, prog_name="gatekit", standalone_mode=False)
     except GatekitError as e:
@@ -60,6 +60,8 @@ def _main(argv: list[str] | None) -> tuple[int, bool]:
         return int(ExitCode.INVALID_INPUT), False
     except typer.Exit as e:
         return int(e.exit_code), True
+    except SystemExit as e:  # shell completion (`--show-completion`, the completion hook) exits from within
+        return (e.code if isinstance(e.code, int) else int(ExitCode.INTERNAL_ERROR if e.code else ExitCode.SHIP)), True
     except typer.Abort:
         typer.echo("aborted", err=True)
         return int(ExitCode.INVALID_INPUT), False

@@ -8,6 +8,7 @@ import sys
 from typing import Annotated
 
 import typer
+from typer.core import TyperArgument
 
 from gatekit import __version__
 from gatekit.errors import GatekitError
@@ -15,7 +16,9 @@ from gatekit.errors import GatekitError
 app = typer.Typer(
     name="gatekit",
     help="Hold a checkpoint to the release gate written before its run: ship, stop or revise.",
-    add_completion=False,
+    # --install-completion / --show-completion for bash, zsh, fish and PowerShell (typer's own).
+    add_completion=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
@@ -31,6 +34,36 @@ STAGE_TEMPLATES = (
     "serving",
     "other",
 )
+
+
+class _PlainArgument(TyperArgument):
+    """An argument as usage lines conventionally show it: `SPEC`, `[PATH]`, `SPEC...`; its type is in its help.
+
+    typer 0.29 writes a required argument as `{SPEC}` and adds a type such as `<list[Path]>` to the help."""
+
+    def _plain_name(self) -> str:
+        return (self.metavar or self.name or "").upper().removesuffix("...")
+
+    def _usage_display_name(self) -> str:
+        name = self._plain_name() + ("..." if self.nargs != 1 else "")
+        return name if self.required else f"[{name}]"
+
+    def _rich_display_name(self) -> str:
+        return self._plain_name() + ("..." if self.nargs != 1 else "")
+
+    def display_type(self, ctx: typer.Context) -> str:  # type: ignore[override]
+        return ""
+
+
+def build_command() -> typer.core.TyperGroup:
+    """The click command of `app`, with every argument shown the plain way (`_PlainArgument`)."""
+    command = typer.main.get_command(app)
+    assert isinstance(command, typer.core.TyperGroup)
+    for sub in command.commands.values():
+        for param in sub.params:
+            if type(param) is TyperArgument:
+                param.__class__ = _PlainArgument
+    return command
 
 
 def _version(value: bool) -> None:

@@ -35,7 +35,7 @@ def check(
     output: Annotated[
         Optional[Path], typer.Option("--output", "-o", help="Write the report here (atomically) instead of stdout.")  # noqa: UP045
     ] = None,
-    width: Annotated[Optional[int], typer.Option(help="Table width in columns.")] = None,  # noqa: UP045
+    width: Annotated[Optional[int], typer.Option(min=60, help="Table width in columns (at least 60).")] = None,  # noqa: UP045
     color: Annotated[Optional[bool], typer.Option("--color/--no-color", help="Colour the table.")] = None,  # noqa: UP045
     verify_artifacts: Annotated[
         bool, typer.Option(help="Also hash local rollback artifacts and look up git revisions; mismatches revise.")
@@ -59,7 +59,9 @@ def check(
     ] = None,
     candidate_format: Annotated[
         Optional[str],  # noqa: UP045
-        typer.Option(help="Read the candidate as this format instead of detecting it (as in `gatekit inspect`)."),
+        typer.Option(
+            help="Read the candidate as this format instead of detecting it (`gatekit inspect --input-format`)."
+        ),
     ] = None,
     baseline_format: Annotated[
         Optional[str],  # noqa: UP045

@@ -17,15 +17,27 @@ def inspect_results(
     spec: Annotated[
         Optional[Path], typer.Option(help="Compute the spec's derived metrics and slices too.")  # noqa: UP045
     ] = None,
-    format: Annotated[
+    input_format: Annotated[
         Optional[str],  # noqa: UP045
-        typer.Option("--format", help="Force the input format instead of detecting it (see gatekit.sources.adapters)."),
+        typer.Option(
+            "--input-format",
+            help="Read the file as this format instead of detecting it: gatekit, jsonl, csv, parquet, lm-eval, "
+            "lm-eval-samples, inspect or promptfoo.",
+        ),
+    ] = None,
+    format_alias: Annotated[
+        Optional[str],  # noqa: UP045
+        # The spelling documented before --input-format; `--format` elsewhere is a report's format.
+        typer.Option("--format", hidden=True),
     ] = None,
 ) -> int:
     """Show what gatekit sees in a results file: columns, metrics, slices and n, so gates use real names."""
+    from gatekit.errors import UsageError
     from gatekit.memory import keep_freed_memory
     from gatekit.sources.inspect_view import describe
 
+    if input_format is not None and format_alias is not None and input_format != format_alias:
+        raise UsageError("give the input format once: --input-format (--format is its old spelling)")
     keep_freed_memory()
-    sys.stdout.write(describe(path, spec, format))
+    sys.stdout.write(describe(path, spec, input_format or format_alias))
     return 0

@@ -116,7 +116,7 @@ def show(
     ledger: Annotated[Optional[Path], _LEDGER_OPTION] = None,  # noqa: UP045
     spec: Annotated[Optional[Path], _SPEC_LEDGER_OPTION] = None,  # noqa: UP045
     format: Annotated[str, typer.Option("--format", "-f", help="Any report format (table, json, ...).")] = "table",
-    width: Annotated[Optional[int], typer.Option(help="Table width in columns.")] = None,  # noqa: UP045
+    width: Annotated[Optional[int], typer.Option(min=60, help="Table width in columns (at least 60).")] = None,  # noqa: UP045
     color: Annotated[Optional[bool], typer.Option("--color/--no-color", help="Colour the table.")] = None,  # noqa: UP045
 ) -> int:
     """One recorded decision in full, re-rendered from the verdict stored in the ledger."""

@@ -9,6 +9,7 @@ from typing import Literal
 from gatekit.decide.bounds import BOUND_KINDS, FLOAT_TOLERANCE
 from gatekit.decide.confidence import POINT_FLAG, NoInterval, choose_interval, settings_for
 from gatekit.decide.evaluate import fmt, usable_value
+from gatekit.numbers import format_number
 from gatekit.outcomes import BudgetOutcome
 from gatekit.results import Results
 from gatekit.spec.model import Budget, CostPerPoint, Gate, Spec
@@ -145,7 +146,9 @@ def judge_gain(rule: CostPerPoint, gain: Gain, cost: float) -> GainDecision:
         head += f"; {POINT_FLAG}"
         interval = ""
     else:
-        interval = f"; at {level} confidence the gain is in [{fmt(lower)}, {fmt(upper)}] points ({gain.method})"
+        width = upper - lower  # each bound shown to the precision the interval allows
+        shown = f"[{format_number(lower, uncertainty=width)}, {format_number(upper, uncertainty=width)}]"
+        interval = f"; at {level} confidence the gain is in {shown} points ({gain.method})"
     if lower > 0 and lower >= needed - tolerance:
         return GainDecision("continue", per_point, head + interval + ": worth it even at the lower bound")
     if upper <= 0 or upper < needed - tolerance:

@@ -542,9 +542,15 @@ def _decide(  # noqa: PLR0917
     p_value = stats.breach_p_value(found.bounds_at, side, threshold)
     # The point comparison leads, worded as before; the interval says whether it is evidence.
     point_ok = passes(side, observed, threshold)
-    head = f"{_fmt(observed)} {symbol if point_ok else BREACH_SYMBOL[symbol]} {_fmt(threshold)}{context}"
+    # The observed value and the bounds to the precision the interval allows; the threshold as written.
+    width = upper - lower
+
+    def shown(value: float) -> str:
+        return _fmt(value, width)
+
+    head = f"{shown(observed)} {symbol if point_ok else BREACH_SYMBOL[symbol]} {_fmt(threshold)}{context}"
     if not point_ok:
-        head += f"; breached by {_fmt(abs(observed - threshold))}"
+        head += f"; breached by {shown(abs(observed - threshold))}"
 
     def judgement(status: Literal["pass", "fail", "inconclusive"], tail: str, needed: int | None = None) -> Judgement:
         return Judgement(
@@ -553,12 +559,12 @@ def _decide(  # noqa: PLR0917
 
     if passes(side, harmful, threshold):
         return judgement(
-            "pass", f"; at {level} confidence the {harmful_name} bound {_fmt(harmful)} clears it ({found.method})"
+            "pass", f"; at {level} confidence the {harmful_name} bound {shown(harmful)} clears it ({found.method})"
         )
     if not passes(side, favourable, threshold):
         return judgement(
             "fail",
-            f"; at {level} confidence even the {favourable_name} bound {_fmt(favourable)} is beyond it "
+            f"; at {level} confidence even the {favourable_name} bound {shown(favourable)} is beyond it "
             f"({found.method}, p = {p_value:.2g})",
         )
     needed = stats.evidence_needed(found.n, (lower, upper), observed, threshold, confidence, events=found.events)
@@ -569,7 +575,7 @@ def _decide(  # noqa: PLR0917
         )
         return judgement("inconclusive", tail, needed)
     tail = (
-        f", but the {level} interval [{_fmt(lower)}, {_fmt(upper)}] straddles the threshold ({found.method}); "
+        f", but the {level} interval [{shown(lower)}, {shown(upper)}] straddles the threshold ({found.method}); "
         + _needed_text(needed, found.n)
     )
     return judgement("inconclusive", tail, needed)
@@ -590,8 +596,10 @@ def _needed_text(needed: int | None, n: int) -> str:
     )
 
 
-def _fmt(value: float) -> str:
-    return f"{value:.6g}" if math.isfinite(value) else ("+inf" if value > 0 else "-inf")
+def _fmt(value: float, uncertainty: float | None = None) -> str:
+    from gatekit.numbers import format_number
+
+    return format_number(value, uncertainty=uncertainty)
 
 
 def correct_for_multiplicity(outcomes: Sequence[GateOutcome], correction: stats.Correction) -> tuple[GateOutcome, ...]:

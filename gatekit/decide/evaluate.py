@@ -15,16 +15,15 @@ from typing import Any, Literal
 from gatekit.decide.bounds import BOUND_KINDS, BREACH_SYMBOL, headroom, passes
 from gatekit.decide.confidence import correct_for_multiplicity, judge, settings_for
 from gatekit.names import did_you_mean
+from gatekit.numbers import format_number
 from gatekit.outcomes import AggregateCallout, GateOutcome, HypothesisOutcome, Status
 from gatekit.results import Measurement, Results
 from gatekit.spec.model import AGGREGATE_SLICE, EVERY_SLICE, BoundName, Gate, Spec
 
 
 def fmt(value: float | None) -> str:
-    """A number as reports print it: six significant digits, no float noise."""
-    if value is None:
-        return "n/a"
-    return f"{value:.6g}"
+    """A number as messages print it (`gatekit.numbers.format_number`, no uncertainty known)."""
+    return format_number(value)
 
 
 ConfidenceAt = Callable[[Gate, str, int | None], float | None]

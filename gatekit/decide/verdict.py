@@ -211,15 +211,19 @@ def decide(reasons: Sequence[Reason]) -> Decision:
     return "ship"
 
 
-def _summary(decision: Decision, reasons: Sequence[Reason], gates: Sequence[GateOutcome], waived: int = 0) -> str:
+def _summary(
+    decision: Decision, reasons: Sequence[Reason], gates: Sequence[GateOutcome], budget_set: bool, waived: int = 0
+) -> str:
     if decision == "ship" and waived:
+        budget = ", the budget held" if budget_set else ""  # no budget set: nothing held
         return (
             f"SHIP with {waived} waived: {len(gates) - waived} of {len(gates)} gate checks passed and "
-            f"{waived} {'was' if waived == 1 else 'were'} accepted by a waiver, the budget held and the rollback "
+            f"{waived} {'was' if waived == 1 else 'were'} accepted by a waiver{budget} and the rollback "
             "manifest is complete"
         )
     if decision == "ship":
-        return f"SHIP: all {len(gates)} gate checks passed, the budget held and the rollback manifest is complete"
+        budget = ", the budget held" if budget_set else ""  # no budget set: nothing held
+        return f"SHIP: all {len(gates)} gate checks passed{budget} and the rollback manifest is complete"
     deciding = [r for r in reasons if r.leads_to == decision]
     groups = Counter((r.kind, r.status) for r in deciding)
     parts = [_describe(kind, status, n) for (kind, status), n in groups.items()]
@@ -314,7 +318,7 @@ def build_verdict(
     return Verdict(
         verdict=decision,
         exit_code=int(EXIT_CODES[decision]),
-        summary=_summary(decision, reasons, gates, len(applied)),
+        summary=_summary(decision, reasons, gates, budget_set=bool(budget), waived=len(applied)),
         spec=SpecSummary(
             name=spec.name,
             path=spec_path,

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from gatekit.decide.evaluate import fmt
+from gatekit.numbers import format_number, interval_width
 from gatekit.report.evidence import evidence_lines
 
 if TYPE_CHECKING:
@@ -61,10 +61,10 @@ class BudgetRow:
     reason: str
 
 
-def num(value: float | None, signed: bool = False) -> str:
+def num(value: float | None, signed: bool = False, uncertainty: float | None = None) -> str:
     if value is None:
         return "—"
-    return ("+" if signed and value > 0 else "") + fmt(value)
+    return format_number(value, uncertainty=uncertainty, signed=signed)
 
 
 CLIP = 240
@@ -99,12 +99,14 @@ def grid(verdict: Verdict) -> tuple[list[str], list[GridRow]]:
             if (check := by_slice.get(name)) is None
             else Cell(
                 status=check.status,
-                observed=num(check.observed),
+                observed=num(check.observed, uncertainty=(width := interval_width(check.interval))),
                 threshold=num(check.threshold),
-                margin=num(check.margin, signed=True),
+                margin=num(check.margin, signed=True, uncertainty=width),
                 title=check.reason,
-                interval=None if check.interval is None else f"[{num(check.interval[0])}, {num(check.interval[1])}]",
-                evidence=None if check.evidence_needed is None else f"~{check.evidence_needed} per arm to decide",
+                interval=None
+                if check.interval is None
+                else f"[{num(check.interval[0], uncertainty=width)}, {num(check.interval[1], uncertainty=width)}]",
+                evidence=None if check.evidence_needed is None else f"~{check.evidence_needed:,} per arm to decide",
             )
             for name in slices
         )
@@ -113,7 +115,7 @@ def grid(verdict: Verdict) -> tuple[list[str], list[GridRow]]:
                 gate=gate,
                 metric=first.metric,
                 bound=bound,
-                limit=fmt(first.limit),
+                limit=format_number(first.limit),
                 on_fail=first.on_fail,
                 line=verdict.spec.gate_lines.get(gate),
                 cells=cells,

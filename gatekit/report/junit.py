@@ -28,7 +28,8 @@ import re
 import xml.etree.ElementTree as ET
 from typing import TYPE_CHECKING
 
-from gatekit.decide.evaluate import fmt
+from gatekit.numbers import format_number as fmt
+from gatekit.numbers import interval_width
 from gatekit.report.evidence import disagreement_line, flaky_line, review_line, waiver_line
 
 if TYPE_CHECKING:
@@ -45,8 +46,8 @@ def xml_text(value: str) -> str:
     return _NOT_XML_CHAR.sub("\ufffd", value)
 
 
-def _num(value: float | None) -> str:
-    return "n/a" if value is None else fmt(value)
+def _num(value: float | None, uncertainty: float | None = None) -> str:
+    return "n/a" if value is None else fmt(value, uncertainty=uncertainty)
 
 
 class _Suite:
@@ -101,14 +102,15 @@ class _Suite:
 
 
 def _gate_details(o: GateOutcome) -> str:
+    width = interval_width(o.interval)
     lines = [
         f"metric: {o.metric}",
         f"slice: {o.slice}",
         f"bound: {o.bound} {fmt(o.limit)}",
-        f"observed: {_num(o.observed)}",
+        f"observed: {_num(o.observed, width)}",
         f"baseline: {_num(o.baseline)}",
         f"threshold: {_num(o.threshold)}",
-        f"margin: {_num(o.margin)}",
+        f"margin: {_num(o.margin, width)}",
         f"n: {'n/a' if o.n is None else o.n}",
         f"status: {o.status}",
         f"on_fail: {o.on_fail}",
@@ -116,7 +118,10 @@ def _gate_details(o: GateOutcome) -> str:
     ]
     if o.interval is not None:
         low, high = o.interval
-        lines.append(f"interval: [{_num(low)}, {_num(high)}] ({o.method or 'n/a'}, confidence {_num(o.confidence)})")
+        lines.append(
+            f"interval: [{_num(low, width)}, {_num(high, width)}] "
+            f"({o.method or 'n/a'}, confidence {_num(o.confidence)})"
+        )
     if o.evidence_needed is not None:
         lines.append(f"evidence_needed: about {o.evidence_needed} examples per arm")
     return "\n".join(lines)

@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-from gatekit.decide.evaluate import fmt
+from gatekit.numbers import format_number, interval_width
 from gatekit.report.evidence import evidence_lines
 from gatekit.report.html import clip
 
@@ -62,21 +62,22 @@ def code(value: str, *, in_table: bool = False) -> str:
     return f"{fence}{pad}{value}{pad}{fence}"
 
 
-def _num(value: float | None, signed: bool = False) -> str:
+def _num(value: float | None, signed: bool = False, uncertainty: float | None = None) -> str:
     if value is None:
         return "—"
-    return ("+" if signed and value > 0 else "") + fmt(value)
+    return format_number(value, uncertainty=uncertainty, signed=signed)
 
 
 def _gate_row(o: GateOutcome) -> str:
+    width = interval_width(o.interval)
     cells = [
         code(o.id, in_table=True),
         code(o.slice, in_table=True),
         code(o.bound, in_table=True),
-        _num(o.observed),
+        _num(o.observed, uncertainty=width),
         _num(o.baseline),
         _num(o.threshold),
-        _num(o.margin, signed=True),
+        _num(o.margin, signed=True, uncertainty=width),
         _STATUS[o.status],
     ]
     return "| " + " | ".join(cells) + " |"
@@ -239,11 +240,14 @@ def _clip(value: str | None) -> str:
 
 
 def _uncertainty(o: GateOutcome) -> str:
+    """The interval and the evidence needed, unless the reason already says them (an inconclusive one does)."""
     parts = []
-    if o.interval is not None:
-        parts.append(f"interval \\[{_num(o.interval[0])}, {_num(o.interval[1])}\\]")
-    if o.evidence_needed is not None:
-        parts.append(f"about {o.evidence_needed} examples per arm would decide it")
+    width = interval_width(o.interval)
+    if o.interval is not None and " interval [" not in o.reason:
+        low, high = (_num(v, uncertainty=width) for v in o.interval)
+        parts.append(f"interval \\[{low}, {high}\\]")
+    if o.evidence_needed is not None and "examples per arm" not in o.reason:
+        parts.append(f"about {o.evidence_needed:,} examples per arm would decide it")
     return "".join(f"; {part}" for part in parts)
 
 

@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from gatekit.decide.evaluate import fmt
+from gatekit.numbers import format_number, interval_width
 from gatekit.report import printable
 from gatekit.report.evidence import evidence_lines
 
@@ -58,10 +58,10 @@ def _status(status: str) -> Text:
     return _text(status.upper().replace("_", " "), style=_STATUS_STYLE.get(status, ""))
 
 
-def _num(value: float | None, signed: bool = False) -> Text:
+def _num(value: float | None, signed: bool = False, uncertainty: float | None = None) -> Text:
     if value is None:
         return _text("—", style="dim")
-    return _text(("+" if signed and value > 0 else "") + fmt(value))
+    return _text(format_number(value, uncertainty=uncertainty, signed=signed))
 
 
 def render(verdict: Verdict, options: RenderOptions) -> str:
@@ -158,15 +158,16 @@ def _gates(console: Console, verdict: Verdict) -> None:
             printable(title), "slice", "bound", "observed", "interval", "baseline", "threshold", "margin", "n", "status"
         )
         for o in outcomes:
+            width = interval_width(o.interval)
             table.add_row(
                 _text(o.slice),
                 _text(o.bound),
-                _num(o.observed),
+                _num(o.observed, uncertainty=width),
                 _interval(o),
                 _num(o.baseline),
                 _num(o.threshold),
-                _num(o.margin, signed=True),
-                _text(str(o.n) if o.n is not None else "—"),
+                _num(o.margin, signed=True, uncertainty=width),
+                _text(f"{o.n:,}" if o.n is not None else "—"),
                 _status(o.status),
             )
         _print_table(console, table)
@@ -187,16 +188,24 @@ def _interval(o: GateOutcome) -> Text:
     if o.interval is None:
         return _text("point" if o.uncertainty == "point" and o.observed is not None else "—", style="dim")
     lower, upper = o.interval
-    return _text(f"{'-inf' if lower is None else f'{lower:.3g}'}–{'+inf' if upper is None else f'{upper:.3g}'}")
+    width = interval_width(o.interval)
+    low = "-inf" if lower is None else format_number(lower, uncertainty=width)
+    high = "+inf" if upper is None else format_number(upper, uncertainty=width)
+    return _text(f"{low} to {high}")
 
 
 def _hypothesis(console: Console, verdict: Verdict) -> None:
     if not verdict.hypothesis:
         return
-    table = _table("Hypothesis check (informational)", "metric", "baseline", "observed", "change", "status")
+    table = _table("Hypothesis check (informational)", "metric", "baseline", "observed", "change", "status", "detail")
     for h in verdict.hypothesis:
         table.add_row(
-            _text(h.metric), _num(h.baseline), _num(h.candidate), _num(h.change, signed=True), _status(h.status)
+            _text(h.metric),
+            _num(h.baseline),
+            _num(h.candidate),
+            _num(h.change, signed=True),
+            _status(h.status),
+            _text(h.reason),
         )
     _print_table(console, table)
     console.print()

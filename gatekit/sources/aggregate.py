@@ -592,7 +592,9 @@ def _measure_metric(  # noqa: PLR0917 - internal, called once per metric
         reason_counts = np.bincount(rows.reasons[rows.bad], minlength=len(REASONS))
         detail = ", ".join(f"{int(c)} {REASONS[r]}" for r, c in enumerate(reason_counts) if c)
         first = table.where(int(np.flatnonzero(rows.bad)[0]))
-        summary = f"{int(rows.bad.sum())} bad rows in column {column_name!r} ({detail}; first at {first})"
+        n_bad_rows = int(rows.bad.sum())
+        bad_rows = f"{n_bad_rows} bad row{'s' if n_bad_rows != 1 else ''}"
+        summary = f"{bad_rows} in column {column_name!r} ({detail}; first at {first})"
         if drop_invalid:
             notes.append(f"{table.source}: {metric}: dropped {summary} (drop_invalid)")
     out: dict[str, Measurement] = {}
@@ -611,7 +613,8 @@ def _measure_metric(  # noqa: PLR0917 - internal, called once per metric
             absent = cut.absent if rows.selected is None else cut.absent & rows.selected
             names = " or ".join(repr(c) for c in cut.columns)
             first_absent = table.where(int(np.flatnonzero(absent)[0]))
-            slice_problem = f"{counted.absent} rows have no {names} value (first at {first_absent})"
+            rows_have = "row has" if counted.absent == 1 else "rows have"
+            slice_problem = f"{counted.absent} {rows_have} no {names} value (first at {first_absent})"
             if drop_invalid:
                 notes.append(f"{table.source}: {metric}: {slice_problem}; they are left out of these slices")
                 slice_problem = None
@@ -627,7 +630,8 @@ def _measure_metric(  # noqa: PLR0917 - internal, called once per metric
             n_bad = int(counted.bad[g]) if counted.bad is not None else 0
             if n_bad and not drop_invalid and problem is None:
                 problem = (
-                    f"{n_bad} of {n_rows} rows have a bad {column_name!r} value "
+                    f"{n_bad} of {n_rows} row{'s' if n_rows != 1 else ''} {'has' if n_bad == 1 else 'have'} "
+                    f"a bad {column_name!r} value "
                     f"({summary}); set table.drop_invalid to use the rest"
                 )
             out[label] = _measurement(source, found(g), problem)

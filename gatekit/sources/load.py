@@ -125,4 +125,14 @@ def table_column_names(path: Path | str, fmt: str | None = None) -> list[str] | 
     fmt = fmt or _detect_format(path)
     if fmt not in TABLE_SUFFIXES.values():
         return None
+    if fmt == "parquet" and path.is_file():
+        # The footer names the columns; the rows are not read.
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        try:
+            with pq.ParquetFile(path) as parquet:
+                return list(parquet.schema_arrow.names)
+        except (pa.ArrowInvalid, OSError):
+            pass  # read_table reports the damage with its own message
     return read_table(path, fmt).columns
