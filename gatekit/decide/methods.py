@@ -32,6 +32,9 @@ from gatekit.spec.model import MetricKind
 COUNT_TOLERANCE = 1e-6
 """A proportion's value x n may miss a whole count by this much per example (float rounding), no more."""
 POINT_FLAG = "point estimate, no uncertainty known"
+SKEW_MAX_N = 100_000
+"""Above this many examples a mean's skewness correction (a = gamma / sqrt(n)) is negligible, and the t interval
+is used without reading the per-example values (a large table's slice keeps only its sums)."""
 
 
 @dataclass(frozen=True)
@@ -198,7 +201,7 @@ def choose_interval(
             return NoInterval(POINT_FLAG, "point")
         _, se, n_mean = estimate
         df = n_mean - 1 if n_mean is not None and n_mean >= 2 else None
-        if cand.samples is not None and math.isfinite(se) and df is not None:
+        if cand.samples is not None and math.isfinite(se) and df is not None and df < SKEW_MAX_N:
             skew = stats.mean_skew(cand.samples.values, se)
             return Interval(
                 f"skewness-corrected t ({df} df, Hall 1992; approximate)",
@@ -218,9 +221,19 @@ def _binary(cand: Measurement, base: Measurement | None) -> bool:
 def _all_zero_one(m: Measurement) -> bool:
     if m.samples is None or m.samples.n == 0:
         return False
-    if m.samples.summary().events is not None:
+    summary = m.samples.summary()
+    if summary.events is not None:
         return True
-    # A table's mean aggregate does not count events: look at the values (the t path reads them anyway).
+    n = m.samples.n
+    if n >= 2 and math.isfinite(summary.stderr):
+        # Values in [0, 1] have a variance of at most p(1 - p) (x n / (n - 1) for the sample variance), with
+        # equality only when every value is 0 or 1: a table's summary rules most slices out without reading
+        # their values.
+        binary_variance = summary.mean * (1 - summary.mean) * n / (n - 1)
+        variance = summary.stderr**2 * n
+        if not 0 <= summary.mean <= 1 or abs(variance - binary_variance) > 1e-9 * max(binary_variance, 1e-12):
+            return False
+    # A table's mean aggregate does not count events: look at the values.
     values = m.samples.values
     return bool(((values == 0) | (values == 1)).all())
 
@@ -325,7 +338,8 @@ def _mean_relative(
         return _ratio_interval(m_c, se_c, m_b, se_b, base_value, n_c or 0, "log-ratio delta method" + unpaired_note)
     df = stats.welch_df(se_c, nc, se_b, nb)
     se = math.hypot(se_c, se_b)
-    if cand.samples is not None and base.samples is not None and df is not None and math.isfinite(se):
+    small = max(cand.samples.n if cand.samples else 0, base.samples.n if base.samples else 0) < SKEW_MAX_N
+    if cand.samples is not None and base.samples is not None and df is not None and math.isfinite(se) and small:
         skew = stats.welch_skew(cand.samples.values, se_c, base.samples.values, se_b)
         return Interval(
             f"skewness-corrected Welch t ({df} df, Hall 1992; approximate)" + unpaired_note,
