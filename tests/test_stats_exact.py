@@ -4,6 +4,7 @@ coverage by enumeration at a few (n, p) cells."""
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 import pytest
@@ -30,22 +31,27 @@ def test_clopper_pearson_each_side_errs_at_most_alpha_by_enumeration(n: int, p: 
     assert float(pmf[bounds[:, 0] > p].sum()) <= 0.05
 
 
-def paired_error(n: int, only_c: float, only_b: float) -> tuple[float, float]:
+def paired_error(
+    n: int, only_c: float, only_b: float, method: Callable[[int, int, int, float], tuple[float, float]]
+) -> tuple[float, float]:
     """P(lower bound above the truth), P(upper bound below it), by exact enumeration of the trinomial."""
     truth = only_c - only_b
     low_err = high_err = 0.0
     for c in range(n + 1):
         for b in range(n + 1 - c):
             prob = float(sp.multinomial.pmf([c, b, n - c - b], n, [only_c, only_b, 1 - only_c - only_b]))
-            lower, upper = stats.paired_difference(c, b, n, 0.95)
+            lower, upper = method(c, b, n, 0.95)
             low_err += prob * (lower > truth)
             high_err += prob * (upper < truth)
     return low_err, high_err
 
 
 @pytest.mark.parametrize(("only_c", "only_b"), [(0.0, 0.02), (0.01, 0.03), (0.2, 0.2), (0.3, 0.1)])
-def test_paired_difference_each_side_errs_at_most_alpha_by_enumeration(only_c: float, only_b: float) -> None:
-    low_err, high_err = paired_error(25, only_c, only_b)
+@pytest.mark.parametrize("method", [stats.paired_difference, stats.paired_mover], ids=["exact", "mover"])
+def test_paired_bounds_each_side_err_at_most_alpha_by_enumeration(
+    only_c: float, only_b: float, method: Callable[[int, int, int, float], tuple[float, float]]
+) -> None:
+    low_err, high_err = paired_error(25, only_c, only_b, method)
 
     assert (low_err <= 0.05, high_err <= 0.05) == (True, True)
 
@@ -55,6 +61,12 @@ def test_paired_difference_with_every_pair_in_agreement_is_the_discordant_rate_b
     q_upper = 1 - 0.01 ** (1 / 30)
 
     assert stats.paired_difference(0, 0, 30, 0.95) == pytest.approx((-q_upper, q_upper), rel=1e-9)
+
+
+def test_paired_mover_with_every_pair_in_agreement_is_each_cells_exact_bound() -> None:
+    cell_upper = 1 - 0.05 ** (1 / 30)
+
+    assert stats.paired_mover(0, 0, 30, 0.95) == pytest.approx((-cell_upper, cell_upper), rel=1e-9)
 
 
 def test_mover_ratio_at_two_perfect_scores_has_width() -> None:

@@ -4,8 +4,9 @@ The methods and their guarantees (docs/statistics.md has the measured worst cell
 
 * proportion, absolute bound: Clopper-Pearson (exact). Per-example values that are all 0 or 1 are a
   proportion whatever the declared kind;
-* difference of proportions: on the same examples (same ids), the exact conditional method on the discordant
-  pairs (proven, never of zero width); unpaired, Newcombe's hybrid score (approximate, measured);
+* difference of proportions: on the same examples (same ids), MOVER on the discordant cells' Clopper-Pearson
+  limits (approximate, enumerated; never of zero width); unpaired, Newcombe's hybrid score (approximate,
+  enumerated);
 * percent bound on proportions: MOVER-R on Clopper-Pearson limits (approximate, measured);
 * mean from per-example values: skewness-corrected t (Hall 1992), paired on the differences when ids match,
   else Welch (approximate, measured); from a reported stderr, the normal/t interval; percent bound: the
@@ -282,10 +283,10 @@ def _proportion_relative(  # noqa: PLR0917
         n_pairs = len(c_values)
 
         def paired_bounds(c: float) -> stats.Bounds:
-            lo, hi = stats.paired_difference(only_c, only_b, n_pairs, c)
+            lo, hi = stats.paired_mover(only_c, only_b, n_pairs, c)
             return base_value + lo, base_value + hi
 
-        return Interval("exact conditional on the discordant pairs (paired)", paired_bounds, n_c)
+        return Interval("MOVER on the discordant pairs' exact limits (paired)", paired_bounds, n_c)
 
     def unpaired_bounds(c: float) -> stats.Bounds:
         lo, hi = stats.newcombe(k_c, n_c, k_b, n_b, c)
