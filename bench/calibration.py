@@ -1,36 +1,444 @@
-"""Calibration: how often does gatekit say *pass* when the truth violates the bound?
+"""Calibration: how often does gatekit say *pass* when the truth violates the bound, and how often when it
+does not?
 
-For each method, many eval sets are simulated from a truth placed just on the failing side of the
-threshold (the hardest case for a false ship). Each set goes through the real evaluator
-(`gatekit.decide.evaluate.evaluate_gates`), and beside it the same set is judged by plain point-estimate gating
-(observed vs threshold). With one-sided confidence 0.95 the false-ship rate should stay at or below 0.05,
-within simulation error (the last column is 2 standard errors of a rate of 0.05 at that many simulations).
+For every method, the truth is placed on the failing side of the threshold by a hair (the hardest case for a
+false ship) over n = 30 ... 10,000, at the corners users reach: near-identical paired models, rare (1%) and
+near-certain (99%) rates, skewed and heavy-tailed means. Count-based methods are computed by exact
+enumeration of the counts (no simulation error: their rows must be <= 0.05 exactly); the others are simulated
+through the method the evaluator chooses (`gatekit.decide.confidence.choose_interval`) and must stay within
+0.05 + 2 SE, or are labelled approximate with their measured worst cell.
 
-A second table: a good checkpoint (every slice exactly at its threshold, which passes) over many slices,
-and how often a fail decision would *stop* it, with and without the family-wise correction.
+Beside the false-ship table, the power table: the chance to pass when the truth is 0.5, 1 and 2 standard
+errors inside the bound. An ideal one-sided z test at 0.95 has 0.126, 0.260 and 0.639 there.
 
-Run: .venv/bin/python bench/calibration.py [--quick]. Seeded: the same table every run.
+A last table: a good checkpoint over 200 slices, each exactly at its threshold, and how often a fail would
+*stop* it, with and without the family-wise correction.
+
+Run: nice -n 10 .venv/bin/python bench/calibration.py [--quick]. Seeded: the same tables every run.
 """
 
 from __future__ import annotations
 
 import math
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from statistics import NormalDist
 from typing import Any
 
 import numpy as np
+from scipy import stats as sp
 
-from gatekit.decide.bounds import BOUND_KINDS, passes
+from gatekit import stats
+from gatekit.decide.bounds import BOUND_KINDS
 from gatekit.decide.evaluate import evaluate_gates
+from gatekit.decide.methods import Interval, Settings, choose_interval
 from gatekit.results import Measurement, Results, Samples
 from gatekit.spec.model import Spec
 
 Rng = np.random.Generator
-METRIC = "m_p95"
-"""The name tells a quantile metric's level (p95); proportions and means ignore it."""
-Draw = Callable[[Rng], tuple[Results, Results | None]]
+CONFIDENCE = 0.95
+Z = NormalDist().inv_cdf(CONFIDENCE)
+NS = (30, 100, 300, 1000, 3000, 10000)
+INSIDE = (0.5, 1.0, 2.0)
+"""Standard errors inside the bound at which power is measured."""
+IDEAL = tuple(NormalDist().cdf(d - Z) for d in INSIDE)
+
+
+@dataclass
+class Row:
+    method: str
+    case: str
+    guarantee: str
+    """exact (enumerated), proven (enumerated), or approximate (simulated)."""
+    false_ship: dict[int, float]
+    power: dict[int, tuple[float, ...]]
+    sims: int = 0
+
+
+# --- exact enumeration: single proportions (Clopper-Pearson) ---------------------------------------------
+
+
+def largest_passing_count(n: int, threshold: float) -> int:
+    """For `max: threshold`: the largest event count whose exact upper bound is at or below the threshold."""
+    lo, hi = -1, n
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if stats.clopper_pearson(mid, n, CONFIDENCE)[1] <= threshold:
+            lo = mid
+        else:
+            hi = mid
+    return lo
+
+
+def single_rate_rows() -> list[Row]:
+    rows = []
+    for rate, side in ((0.01, "max"), (0.01, "min"), (0.5, "max"), (0.99, "max"), (0.99, "min")):
+        false_ship, power = {}, {}
+        for n in NS:
+            # `min: t` on a rate is `max: 1 - t` on its complement: the same enumeration, mirrored.
+            t = rate if side == "max" else 1 - rate
+            k_star = largest_passing_count(n, t)
+            false_ship[n] = float(sp.binom.cdf(k_star, n, t)) if k_star >= 0 else 0.0
+            se = math.sqrt(t * (1 - t) / n)
+            power[n] = tuple(
+                float(sp.binom.cdf(k_star, n, t - d * se)) if k_star >= 0 and t - d * se > 0 else math.nan
+                for d in INSIDE
+            )
+        rows.append(Row("Clopper-Pearson", f"`{side}: {rate}` on a rate of {rate}", "exact", false_ship, power))
+    return rows
+
+
+# --- exact enumeration: two proportions ------------------------------------------------------------------
+
+
+def window(n: int, p: float, sds: float = 9.0) -> np.ndarray[Any, Any]:
+    sd = math.sqrt(n * p * (1 - p))
+    return np.arange(max(0, math.floor(n * p - sds * sd - 2)), min(n, math.ceil(n * p + sds * sd + 2)) + 1)
+
+
+def two_arm_probability(
+    passing: np.ndarray[Any, Any], k_c: np.ndarray[Any, Any], k_b: np.ndarray[Any, Any], n: int, p_c: float, p_b: float
+) -> float:
+    return float(sp.binom.pmf(k_c, n, p_c) @ passing @ sp.binom.pmf(k_b, n, p_b))
+
+
+def two_arm_row(
+    method: str,
+    case: str,
+    passes: Callable[[int, int, int], bool],
+    truth: Callable[[int, float], tuple[float, float]],
+    guarantee: str,
+) -> Row:
+    """`truth(n, d)`: (p_c, p_b) d standard errors inside the bound (d = 0: on the failing side by a hair)."""
+    false_ship, power = {}, {}
+    for n in NS:
+        p_c, p_b = truth(n, 0.0)
+        k_c, k_b = window(n, p_c), window(n, p_b)
+        passing = np.array([[passes(int(c), int(b), n) for b in k_b] for c in k_c], dtype=np.float64)
+        false_ship[n] = two_arm_probability(passing, k_c, k_b, n, p_c, p_b)
+        cells = []
+        for d in INSIDE:
+            q_c, q_b = truth(n, d)
+            cells.append(two_arm_probability(passing, k_c, k_b, n, q_c, q_b) if 0 < q_c < 1 else math.nan)
+        power[n] = tuple(cells)
+    return Row(method, case, guarantee, false_ship, power)
+
+
+ALLOWED_INCREASE = 0.01
+"""max_increase: 0.01 (one point) on a rate."""
+KEEP_RATIO = 0.99
+"""max_decrease_pct: 1 on a rate."""
+
+
+def two_proportion_rows() -> list[Row]:
+    rows = []
+    allowed, keep = ALLOWED_INCREASE, KEEP_RATIO
+    for base in (0.01, 0.5, 0.95):
+
+        def increase_passes(c: int, b: int, n: int) -> bool:
+            return stats.newcombe(c, n, b, n, CONFIDENCE)[1] <= allowed
+
+        def increase_truth(n: int, d: float, base: float = base) -> tuple[float, float]:
+            p_c = base + allowed + 1e-6
+            se = math.sqrt((p_c * (1 - p_c) + base * (1 - base)) / n)
+            return p_c - d * se, base
+
+        rows.append(
+            two_arm_row(
+                "Newcombe hybrid score",
+                f"+1pt allowed, base {base}, unpaired",
+                increase_passes,
+                increase_truth,
+                "approximate (enumerated)",
+            )
+        )
+    for base in (0.99, 0.5, 0.05):
+
+        def ratio_passes(c: int, b: int, n: int) -> bool:
+            return stats.mover_ratio(c, n, b, n, CONFIDENCE)[0] >= keep
+
+        def ratio_truth(n: int, d: float, base: float = base) -> tuple[float, float]:
+            p_c = base * keep * (1 - 1e-6)
+            se = math.sqrt(p_c * (1 - p_c) / n + keep * keep * base * (1 - base) / n)
+            return p_c + d * se, base
+
+        rows.append(
+            two_arm_row(
+                "MOVER-R (Clopper-Pearson limits)",
+                f"-1% allowed, base {base}, unpaired",
+                ratio_passes,
+                ratio_truth,
+                "approximate (enumerated)",
+            )
+        )
+    return rows
+
+
+PairedMethod = Callable[[int, int, int, float], tuple[float, float]]
+
+
+def paired_rows() -> list[Row]:
+    return [
+        *paired_method_rows("MOVER, discordant cells (paired)", stats.paired_mover, "approximate (enumerated)"),
+        *paired_method_rows("exact conditional (paired)", stats.paired_difference, "proven (enumerated)"),
+    ]
+
+
+def paired_method_rows(name: str, method: PairedMethod, guarantee: str) -> list[Row]:
+    """`max_decrease: 0.01` on n pairs, by exact enumeration of (discordant pairs, those favouring the candidate):
+    both paired methods depend on nothing else."""
+    allowed = 0.01
+    rows = []
+    cases = (
+        ("discordance one way", 0.0),
+        ("reverse discordance 0.005", 0.005),
+        ("discordance 0.1", 0.1),
+        ("discordance 0.45", 0.45),
+    )
+    for label, reverse in cases:
+        false_ship, power = {}, {}
+        for n in NS:
+
+            def probability(only_c: float, only_b: float, n: int = n) -> float:
+                rate = only_c + only_b
+                theta = only_c / rate
+                total = 0.0
+                for m in window(n, rate):
+                    weight = float(sp.binom.pmf(m, n, rate))
+                    if m == 0:
+                        total += weight * (method(0, 0, n, CONFIDENCE)[0] >= -allowed)
+                        continue
+                    cs = window(int(m), theta) if 0 < theta < 1 else np.array([round(theta * m)])
+                    lows = [method(int(c), int(m - c), n, CONFIDENCE)[0] for c in cs]
+                    ok = np.array(lows) >= -allowed
+                    total += weight * float(sp.binom.pmf(cs, int(m), theta) @ ok)
+                return total
+
+            only_b = reverse + allowed + 1e-6
+            false_ship[n] = probability(reverse, only_b)
+            cells = []
+            for d in INSIDE:
+                se = math.sqrt((reverse + only_b - allowed**2) / n)
+                shifted = only_b - d * se
+                cells.append(probability(reverse, shifted) if shifted > 0 else math.nan)
+            power[n] = tuple(cells)
+        rows.append(Row(name, f"-1pt allowed, {label}", guarantee, false_ship, power))
+    return rows
+
+
+# --- simulation: means and quantiles, through the evaluator's choice of method ---------------------------
+
+
+def measured(x: np.ndarray[Any, Any], q: float | None = None) -> Measurement:
+    value = float(np.quantile(x, q, method="inverted_cdf")) if q is not None else float(x.mean())
+    return Measurement(value, samples=Samples(x.astype(np.float64)))
+
+
+def decided_pass(interval: Interval, side: str, threshold: float) -> bool:
+    lower, upper = interval.bounds_at(CONFIDENCE)
+    return upper <= threshold if side == "at_most" else lower >= threshold
+
+
+Draw = Callable[[Rng, int, float], tuple[np.ndarray[Any, Any], np.ndarray[Any, Any] | None]]
+"""(rng, n, shift) -> candidate (and baseline) values; shift moves the candidate's truth into the bound."""
+
+
+@dataclass(frozen=True)
+class Simulated:
+    method: str
+    case: str
+    bound: str
+    limit: float
+    kind: str
+    draw: Draw
+    se: Callable[[int], float]
+    """The estimator's true standard error at n, on the scale `shift` moves."""
+    quantile: float | None = None
+    ns: Sequence[int] = NS
+
+
+def pass_rate(s: Simulated, n: int, inside: float, sims: int, rng: Rng) -> float:
+    kind = BOUND_KINDS[s.bound]  # type: ignore[index]
+    settings = Settings(CONFIDENCE, None, True, s.kind, s.quantile)  # type: ignore[arg-type]
+    passed = 0
+    for _ in range(sims):
+        c_values, b_values = s.draw(rng, n, inside * s.se(n))
+        cand = measured(c_values, s.quantile)
+        base = measured(b_values, s.quantile) if b_values is not None else None
+        base_value = base.value if base is not None else None
+        threshold = kind.threshold(s.limit, base_value).value
+        assert threshold is not None
+        found = choose_interval(kind, settings, cand, base, base_value)
+        passed += isinstance(found, Interval) and decided_pass(found, kind.side, threshold)
+    return passed / sims
+
+
+def lognormal_mean(sigma: float) -> Simulated:
+    mean = math.exp(sigma * sigma / 2)
+    sd = math.sqrt((math.exp(sigma * sigma) - 1) * math.exp(sigma * sigma))
+    return Simulated(
+        "skewness-corrected t",
+        f"`max` on a lognormal mean, sigma={sigma}",
+        "max",
+        mean * (1 - 1e-6),
+        "mean",
+        lambda rng, n, shift: (rng.lognormal(0, sigma, n) - shift, None),
+        lambda n: sd / math.sqrt(n),
+    )
+
+
+def pareto_mean(alpha: float) -> Simulated:
+    mean = alpha / (alpha - 1)
+    sd = math.sqrt(alpha / ((alpha - 1) ** 2 * (alpha - 2)))
+    return Simulated(
+        "skewness-corrected t",
+        f"`max` on a Pareto mean, alpha={alpha}",
+        "max",
+        mean * (1 - 1e-6),
+        "mean",
+        lambda rng, n, shift: (rng.pareto(alpha, n) + 1 - shift, None),
+        lambda n: sd / math.sqrt(n),
+    )
+
+
+def beta_score() -> Simulated:
+    a, b = 0.5, 5.0
+    mean = a / (a + b)
+    sd = math.sqrt(a * b / ((a + b) ** 2 * (a + b + 1)))
+    return Simulated(
+        "skewness-corrected t",
+        "`max` on a skewed score in [0, 1] (beta 0.5, 5)",
+        "max",
+        mean * (1 - 1e-6),
+        "mean",
+        # Scaled, not shifted: the scores stay in [0, 1] and the mean moves by exactly `shift`.
+        lambda rng, n, shift: (rng.beta(a, b, n) * (1 - shift / mean), None),
+        lambda n: sd / math.sqrt(n),
+    )
+
+
+def welch_unequal_skew() -> Simulated:
+    sigma = 1.0
+    mean_c = math.exp(sigma * sigma / 2)
+    var_c = (math.exp(sigma * sigma) - 1) * math.exp(sigma * sigma)
+    return Simulated(
+        "skewness-corrected Welch t",
+        "`max_increase` on means, lognormal vs normal arm",
+        "max_increase",
+        mean_c - 1.0 - 1e-6,
+        "mean",
+        lambda rng, n, shift: (rng.lognormal(0, sigma, n) - shift, rng.normal(1.0, 1.0, n)),
+        lambda n: math.sqrt((var_c + 1.0) / n),
+    )
+
+
+def paired_skewed() -> Simulated:
+    sigma = 1.0
+    mean = math.exp(sigma * sigma / 2)
+    sd = math.sqrt((math.exp(sigma * sigma) - 1) * math.exp(sigma * sigma))
+
+    def draw(rng: Rng, n: int, shift: float) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
+        base = rng.normal(5.0, 1.0, n)
+        return base + rng.lognormal(0, sigma, n) - shift, base
+
+    return Simulated(
+        "skewness-corrected paired t",
+        "`max_increase` on paired means, lognormal differences",
+        "max_increase",
+        mean * (1 - 1e-6),
+        "mean",
+        draw,
+        lambda n: sd / math.sqrt(n),
+    )
+
+
+def quantile_change(ns: Sequence[int], method: str) -> Simulated:
+    sigma, q = 0.4, 0.95
+    z_q = NormalDist().inv_cdf(q)
+    se_log = math.sqrt(2 * q * (1 - q)) * sigma / NormalDist().pdf(z_q)
+
+    def draw(rng: Rng, n: int, shift: float) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
+        return rng.lognormal(6.5, sigma, n) * 1.05 * (1 + 1e-6) * math.exp(-shift), rng.lognormal(6.5, sigma, n)
+
+    return Simulated(
+        method,
+        "+5% allowed on a p95 (lognormal), unpaired",
+        "max_increase_pct",
+        5.0,
+        "quantile",
+        draw,
+        lambda n: se_log / math.sqrt(n),
+        quantile=q,
+        ns=ns,
+    )
+
+
+def simulated_rows(quick: bool) -> list[Row]:
+    k = 4 if quick else 1
+    scenarios = [
+        (lognormal_mean(1.0), 1000),
+        (lognormal_mean(1.5), 1000),
+        (pareto_mean(3.0), 1000),
+        (beta_score(), 1000),
+        (welch_unequal_skew(), 1000),
+        (paired_skewed(), 1000),
+        (quantile_change((300,), "percentile bootstrap"), 120),
+        (quantile_change((3000, 10000), "MOVER on order statistics"), 1000),
+    ]
+    rows = []
+    for i, (s, full) in enumerate(scenarios):
+        sims = full // k
+        rng = np.random.default_rng(500 + i)
+        false_ship = {n: pass_rate(s, n, 0.0, sims, rng) for n in s.ns}
+        power = {n: tuple(pass_rate(s, n, d, max(sims * 2 // 5, 40), rng) for d in INSIDE) for n in s.ns}
+        rows.append(Row(s.method, s.case, "approximate (simulated)", false_ship, power, sims))
+    return rows
+
+
+# --- printing --------------------------------------------------------------------------------------------
+
+
+def fmt(x: float) -> str:
+    return "—" if math.isnan(x) else f"{x:.3f}"
+
+
+def tables(rows: list[Row]) -> list[str]:
+    head = " | ".join(f"n={n}" for n in NS)
+    lines = [
+        "False-ship rate at the boundary (truth on the failing side by a hair), confidence 0.95:",
+        "",
+        f"| method | case | guarantee | {head} | worst |",
+        "|---|---|---|" + "---:|" * (len(NS) + 1),
+    ]
+    for r in rows:
+        cells = " | ".join(fmt(r.false_ship[n]) if n in r.false_ship else "" for n in NS)
+        worst = max(r.false_ship.values())
+        sims = f", {r.sims} sims, 2 SE {2 * math.sqrt(0.05 * 0.95 / r.sims):.3f}" if r.sims else ""
+        lines.append(f"| {r.method} | {r.case} | {r.guarantee}{sims} | {cells} | {fmt(worst)} |")
+    lines += [
+        "",
+        "Power: P(pass) with the truth 0.5 / 1 / 2 SE inside the bound (ideal one-sided z test: "
+        + " / ".join(f"{p:.3f}" for p in IDEAL)
+        + "; — where the truth would leave [0, 1]):",
+        "",
+        f"| method | case | {head} |",
+        "|---|---|" + "---:|" * len(NS),
+    ]
+    for r in rows:
+        cells = " | ".join(" / ".join(fmt(p) for p in r.power[n]) if n in r.power else "" for n in NS)
+        lines.append(f"| {r.method} | {r.case} | {cells} |")
+    lines += ["", "Worst false-ship cell per method:", ""]
+    worst: dict[str, tuple[float, str, int]] = {}
+    for r in rows:
+        for n, v in r.false_ship.items():
+            if r.method not in worst or v > worst[r.method][0]:
+                worst[r.method] = (v, r.case, n)
+    lines += [f"- {m}: {fmt(v)} ({case}, n={n})" for m, (v, case, n) in worst.items()]
+    return lines
+
+
+# --- the family-wise correction --------------------------------------------------------------------------
 
 
 def make_spec(gate: dict[str, Any], kind: str, **extra: Any) -> Spec:
@@ -40,8 +448,8 @@ def make_spec(gate: dict[str, Any], kind: str, **extra: Any) -> Spec:
             "name": "calibration",
             "hypothesis": {"statement": "s", "stage": "other", "improves": "m", "owner": "o", "written": "2026-01-01"},
             "baseline": "b.yaml",
-            "metrics": {METRIC: {"kind": kind}},
-            "gates": [{"id": "g", "metric": METRIC, **gate}],
+            "metrics": {"m": {"kind": kind}},
+            "gates": [{"id": "g", "metric": "m", **gate}],
             "rollback": {},
             **extra,
         },
@@ -49,181 +457,18 @@ def make_spec(gate: dict[str, Any], kind: str, **extra: Any) -> Spec:
     )
 
 
-def one(slices: dict[str, Measurement]) -> Results:
-    return Results(source="sim", model="sim", metrics={METRIC: slices})
-
-
-def rate(k: int, n: int) -> Measurement:
-    return Measurement(k / n, n=n)
-
-
-def values(x: np.ndarray[Any, Any], ids: np.ndarray[Any, Any] | None = None, q: float | None = None) -> Measurement:
-    value = float(np.quantile(x, q, method="inverted_cdf")) if q is not None else float(x.mean())
-    return Measurement(value, samples=Samples(x.astype(np.float64), ids))
-
-
-# --- scenarios: the truth violates the bound by a hair -------------------------------------------------
-
-
-def wilson(rng: Rng) -> tuple[Results, Results | None]:
-    n = 500
-    return one({"all": rate(int(rng.binomial(n, 0.9499)), n)}), None
-
-
-def newcombe(rng: Rng) -> tuple[Results, Results | None]:
-    n = 1000
-    return one({"all": rate(int(rng.binomial(n, 0.0601)), n)}), one({"all": rate(int(rng.binomial(n, 0.05)), n)})
-
-
-def paired(rng: Rng) -> tuple[Results, Results | None]:
-    # The same 1000 prompts: the baseline refuses 10%; the candidate also refuses 1.1222% of the prompts the
-    # baseline answered, so the true difference is 0.9 * 0.011222 = +1.01pt.
-    n = 1000
-    ids = np.arange(n)
-    base = rng.random(n) < 0.10
-    cand = base | ((~base) & (rng.random(n) < 0.011222))
-    return one({"all": values(cand.astype(float), ids)}), one({"all": values(base.astype(float), ids)})
-
-
-def mean_t(rng: Rng) -> tuple[Results, Results | None]:
-    return one({"all": values(rng.normal(0.7999, 0.2, 50))}), None
-
-
-def log_ratio(rng: Rng) -> tuple[Results, Results | None]:
-    n = 500
-    cand = rng.normal(0.8 * 0.99 - 0.0001, 0.15, n)
-    base = rng.normal(0.8, 0.15, n)
-    return one({"all": values(cand)}), one({"all": values(base)})
-
-
-P95_LOGNORMAL = math.exp(6.5 + 0.4 * 1.6448536269514722)
-
-
-def order_statistics(rng: Rng) -> tuple[Results, Results | None]:
-    return one({"all": values(rng.lognormal(6.5, 0.4, 200), q=0.95)}), None
-
-
-def bootstrap(rng: Rng) -> tuple[Results, Results | None]:
-    n = 300
-    cand = rng.lognormal(6.5, 0.4, n) * 1.0502
-    base = rng.lognormal(6.5, 0.4, n)
-    return one({"all": values(cand, q=0.95)}), one({"all": values(base, q=0.95)})
-
-
-def many_slices(rng: Rng, slices: int = 50) -> tuple[Results, Results | None]:
-    # 50 slices: slice s0 violates by a hair, the other 49 are clearly fine (-3pt).
-    n = 1000
-    cand = {f"s{i}": rate(int(rng.binomial(n, 0.0601 if i == 0 else 0.02)), n) for i in range(slices)}
-    base = {f"s{i}": rate(int(rng.binomial(n, 0.05)), n) for i in range(slices)}
-    return one(cand), one(base)
-
-
-def good_slices(rng: Rng, slices: int = 200) -> tuple[Results, Results | None]:
+def good_slices(rng: Rng, slices: int = 200) -> tuple[Results, Results]:
     # A good checkpoint: 200 slices, each exactly at the threshold (+1pt allowed, +1pt true).
     n = 1000
-    cand = {f"s{i}": rate(int(rng.binomial(n, 0.06)), n) for i in range(slices)}
-    base = {f"s{i}": rate(int(rng.binomial(n, 0.05)), n) for i in range(slices)}
-    return one(cand), one(base)
 
-
-@dataclass(frozen=True)
-class Scenario:
-    method: str
-    case: str
-    spec: Spec
-    draw: Draw
-    sims: int
-
-
-def scenarios(quick: bool) -> list[Scenario]:
-    k = 4 if quick else 1
-    increase = {"max_increase": 0.01, "slices": ["*"]}
-    return [
-        Scenario(
-            "Wilson score",
-            "rate >= 0.95, true 0.9499, n=500",
-            make_spec({"min": 0.95}, "proportion"),
-            wilson,
-            4000 // k,
-        ),
-        Scenario(
-            "Newcombe hybrid score",
-            "+1pt allowed, true +1.01pt, n=1000/arm",
-            make_spec(increase, "proportion"),
-            newcombe,
-            4000 // k,
-        ),
-        Scenario(
-            "Newcombe paired score",
-            "+1pt allowed, true +1.01pt, 1000 pairs",
-            make_spec(increase, "proportion"),
-            paired,
-            4000 // k,
-        ),
-        Scenario("t interval", "mean >= 0.80, true 0.7999, n=50", make_spec({"min": 0.8}, "mean"), mean_t, 4000 // k),
-        Scenario(
-            "log-ratio delta",
-            "-1% allowed, true -1.01%, n=500/arm",
-            make_spec({"max_decrease_pct": 1.0}, "mean"),
-            log_ratio,
-            4000 // k,
-        ),
-        Scenario(
-            "order statistics",
-            f"p95 <= {P95_LOGNORMAL - 0.01:.2f} (true p95 above), n=200",
-            make_spec({"max": P95_LOGNORMAL - 0.01}, "quantile"),
-            order_statistics,
-            4000 // k,
-        ),
-        Scenario(
-            "bootstrap (ratio of p95)",
-            "+5% allowed, true +5.02%, n=300/arm",
-            make_spec({"max_increase_pct": 5.0}, "quantile"),
-            bootstrap,
-            400 // k,
-        ),
-        Scenario(
-            "Newcombe, 50 slices, holm",
-            "one slice +1.01pt, 49 at -3pt, n=1000/arm",
-            make_spec(increase, "proportion"),
-            many_slices,
-            2000 // k,
-        ),
-    ]
-
-
-def shipped(spec: Spec, cand: Results, base: Results | None) -> tuple[bool, bool]:
-    """(gatekit passes every check, point-estimate gating passes every check)."""
-    outcomes = evaluate_gates(spec, cand, base)
-    gatekit = all(o.status == "pass" for o in outcomes)
-    point = all(
-        o.observed is not None
-        and o.threshold is not None
-        and passes(BOUND_KINDS[o.bound].side, o.observed, o.threshold)
-        for o in outcomes
-    )
-    return gatekit, point
-
-
-def false_ship_table(quick: bool) -> list[str]:
-    lines = [
-        "| method | case (truth violates the bound) | sims | gatekit false-ship | point-estimate false-ship "
-        "| 2 SE at 0.05 |",
-        "|---|---|---:|---:|---:|---:|",
-    ]
-    for i, scenario in enumerate(scenarios(quick)):
-        rng = np.random.default_rng(1000 + i)
-        gatekit = point = 0
-        for _ in range(scenario.sims):
-            g, p = shipped(scenario.spec, *scenario.draw(rng))
-            gatekit += g
-            point += p
-        se2 = 2 * math.sqrt(0.05 * 0.95 / scenario.sims)
-        lines.append(
-            f"| {scenario.method} | {scenario.case} | {scenario.sims} | {gatekit / scenario.sims:.3f} | "
-            f"{point / scenario.sims:.3f} | {se2:.3f} |"
+    def one(p: float) -> Results:
+        return Results(
+            source="sim",
+            model="sim",
+            metrics={"m": {f"s{i}": Measurement(int(rng.binomial(n, p)) / n, n=n) for i in range(slices)}},
         )
-    return lines
+
+    return one(0.06), one(0.05)
 
 
 def false_stop_table(quick: bool) -> list[str]:
@@ -232,7 +477,7 @@ def false_stop_table(quick: bool) -> list[str]:
         "stopped (any slice fails) |",
         "|---|---|---:|---:|",
     ]
-    sims = 500 if quick else 2000
+    sims = 100 if quick else 400
     for correction in ("holm", "bonferroni", "none"):
         spec = make_spec(
             {"max_increase": 0.01, "slices": ["*"], "on_fail": "stop"}, "proportion", correction=correction
@@ -250,7 +495,8 @@ def false_stop_table(quick: bool) -> list[str]:
 
 def main(argv: list[str]) -> int:
     quick = "--quick" in argv
-    print("\n".join(false_ship_table(quick)))
+    rows = single_rate_rows() + paired_rows() + two_proportion_rows() + simulated_rows(quick)
+    print("\n".join(tables(rows)))
     print()
     print("\n".join(false_stop_table(quick)))
     return 0

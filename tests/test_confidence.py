@@ -256,7 +256,7 @@ def test_same_example_ids_use_the_paired_method() -> None:
 
     outcome = check(REFUSAL, rows(cand_values, ids), rows(base_values, ids))
 
-    assert (outcome.status, outcome.method) == ("pass", "exact conditional on the discordant pairs (paired)")
+    assert (outcome.status, outcome.method) == ("pass", "MOVER on the discordant pairs' exact limits (paired)")
 
 
 def test_the_same_counts_unpaired_cannot_pass() -> None:
@@ -380,4 +380,4 @@ def test_ids_pair_only_when_both_sides_hold_the_same_unique_ids(cand_ids: list[o
     outcome = check(REFUSAL, cand, base)
 
     paired = cand_ids == base_ids
-    assert (outcome.method == "exact conditional on the discordant pairs (paired)") is paired
+    assert (outcome.method == "MOVER on the discordant pairs' exact limits (paired)") is paired

@@ -58,7 +58,7 @@ def test_identical_models_on_15_15_pairs_cannot_pass_a_decrease_bound() -> None:
     low, high = outcome.interval
     assert low is not None
     assert high is not None
-    assert high - low > 0.2
+    assert high - low > 0.18  # each discordant cell's exact bound at 0 of 30: +-0.095
 
 
 def test_two_perfect_scores_of_30_cannot_pass_a_percent_bound() -> None:

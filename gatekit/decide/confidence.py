@@ -8,60 +8,33 @@ Per (gate, slice, bound), one-sided at the gate's confidence (default 0.95):
 * **inconclusive** otherwise: the interval straddles the threshold, or there is too little data. It never
   ships, and it never stops (stop needs evidence): the verdict is revise.
 
-Methods, by what the results hold (the method is named in every outcome):
-
-* proportion, absolute bound: Wilson score; difference to baseline: Newcombe hybrid score, or Newcombe's
-  paired score method when both sides carry per-example values with the same example ids; percent bound:
-  log-ratio delta method;
-* mean or count: t interval from per-example values (paired t on the differences when ids match, else
-  Welch), or normal/t from the reported `stderr`; percent bound: log-ratio delta method;
-* quantile (p95 latency): distribution-free order-statistic bounds; relative bounds: a seeded percentile
-  bootstrap of the difference or ratio of quantiles. Timeouts are +inf and rank last.
+The methods, by what the results hold, are chosen in gatekit.decide.methods (each outcome names its method,
+and says "approximate" where the guarantee is measured rather than proven).
 
 Per-example values that estimate no spread (one example, or examples that all agree) give an unbounded
-interval: inconclusive, never a pass on the point. With no n, stderr or per-example values the check falls
-back to the point comparison and says so
-("point estimate, no uncertainty known"), unless `require_uncertainty` makes it inconclusive. A proportion
-whose value times n is not a whole count is *missing* (the value and n disagree, so neither is trusted).
+interval: inconclusive, never a pass on the point. A value whose uncertainty is unknown (no per-example
+values or stderr; `{value, n}` of a metric with no declared kind) is inconclusive, unless
+`require_uncertainty: false` asks for the point comparison, which the report flags ("point estimate, no
+uncertainty known"). A proportion whose value times n is not a whole count is *missing* (the value and n
+disagree, so neither is trusted).
 """
 
 from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
-import numpy as np
-
 from gatekit import stats
 from gatekit.decide.bounds import BREACH_SYMBOL, BoundKind, Side, passes
+from gatekit.decide.methods import Interval, NoInterval, Settings, choose_interval, sample_size
 from gatekit.results import Measurement
-from gatekit.spec.model import MetricKind
 
 if TYPE_CHECKING:
     from gatekit.outcomes import GateOutcome
     from gatekit.spec.model import Gate, Spec
-
-COUNT_TOLERANCE = 1e-6
-"""A proportion's value x n may miss a whole count by this much per example (float rounding), no more."""
-POINT_FLAG = "point estimate, no uncertainty known"
-
-
-@dataclass(frozen=True)
-class Settings:
-    """The statistical settings of one gate, with the spec-wide defaults filled in."""
-
-    confidence: float = 0.95
-    min_n: int | None = None
-    require_uncertainty: bool = True
-    kind: MetricKind | None = None
-    quantile: float | None = None
-    """The quantile level of a quantile metric (0.95 for p95), when it can be told."""
-    metric: str = ""
-    """The gated metric's name, for messages that say what to declare."""
-
 
 _QUANTILE_NAME = re.compile(r"(?:^|[_\-.])p(\d{1,2}(?:\.\d+)?)(?:$|[_\-.])")
 
@@ -97,34 +70,6 @@ def _quantile_level(metric: str, spec: Spec | None) -> float | None:
 
 
 @dataclass(frozen=True)
-class Interval:
-    """What the data say about the compared quantity, on the observed value's scale.
-
-    For relative bounds the interval of the difference (or ratio) is shifted (or scaled) by the baseline's
-    value, so that it is compared with the same threshold as the observed value.
-    """
-
-    method: str
-    bounds_at: Callable[[float], stats.Bounds]
-    n: int
-    """Examples per arm, the base of the evidence-needed estimate."""
-    events: float | None = None
-    """The event count of a single proportion bounded exactly: evidence needed inverts that bound."""
-    nominal_at: Callable[[float], stats.Bounds] | None = None
-    """For a Monte-Carlo method, its bounds without the Monte-Carlo margin that `bounds_at` includes: a
-    decision that only these make flips within the Monte-Carlo error and is reported as such."""
-
-
-@dataclass(frozen=True)
-class NoInterval:
-    """Why no interval can be computed, and what that means for the check."""
-
-    why: str
-    status: Literal["point", "inconclusive", "missing"]
-    evidence_needed: int | None = None
-
-
-@dataclass(frozen=True)
 class Judgement:
     status: Literal["pass", "fail", "inconclusive", "missing"]
     reason: str
@@ -133,353 +78,6 @@ class Judgement:
     p_value: float | None = None
     evidence_needed: int | None = None
     uncertainty: Literal["interval", "point"] = "interval"
-
-
-# --- choosing a method -----------------------------------------------------------------------------------
-
-
-def _n(m: Measurement) -> int | None:
-    return m.samples.n if m.samples is not None else m.n
-
-
-def _counts(m: Measurement) -> tuple[float, int] | str | None:
-    """(events, n) of a proportion, a reason why they disagree, or None when n is unknown."""
-    if m.samples is not None:
-        if m.samples.n == 0:
-            return None
-        events = m.samples.summary().events
-        if events is None and _all_zero_one(m):
-            events = float(m.samples.values.sum())
-        if events is None:
-            return "a proportion's per-example values must be 0 or 1"
-        return events, m.samples.n
-    if m.n is None:
-        return None
-    k = round(m.value * m.n)
-    if abs(m.value * m.n - k) > COUNT_TOLERANCE * m.n:
-        return (
-            f"value {m.value:g} x n {m.n} = {m.value * m.n:g} is not a whole count of examples; "
-            "give the exact rate (events / n) or the per-example values"
-        )
-    return float(k), m.n
-
-
-def _paired(cand: Measurement, base: Measurement) -> tuple[stats.FloatArray, stats.FloatArray] | None:
-    """Candidate and baseline values aligned by example id, when both carry the same set of ids."""
-    if cand.samples is None or base.samples is None or cand.samples.n != base.samples.n:
-        return None
-    c_ids, b_ids = cand.samples.ids, base.samples.ids
-    if c_ids is None or b_ids is None:
-        return None
-    try:
-        # Sorting both id lists pairs them in O(n log n): same length, each unique, equal once sorted.
-        c_order, b_order = np.argsort(c_ids, kind="stable"), np.argsort(b_ids, kind="stable")
-    except TypeError:  # ids that do not compare (a table column never mixes types): leave them unpaired
-        return None
-    c_sorted, b_sorted = c_ids[c_order], b_ids[b_order]
-    if len(c_sorted) > 1 and bool((c_sorted[1:] == c_sorted[:-1]).any()):
-        return None
-    if not np.array_equal(c_sorted, b_sorted):
-        return None
-    c_values, b_values = cand.samples.values, base.samples.values
-    aligned = np.empty_like(b_values)
-    aligned[c_order] = b_values[b_order]  # the baseline in the candidate's example order
-    return c_values, aligned
-
-
-def _has_ids(cand: Measurement, base: Measurement) -> bool:
-    return all(m.samples is not None and m.samples.ids is not None for m in (cand, base))
-
-
-def _unpaired_note(cand: Measurement, base: Measurement) -> str:
-    """Why examples that carry ids could not be paired, with the counts of unmatched ids; "" without ids."""
-    if not _has_ids(cand, base):
-        return ""
-    assert cand.samples is not None
-    assert base.samples is not None
-    c_ids, b_ids = cand.samples.ids, base.samples.ids
-    assert c_ids is not None
-    assert b_ids is not None
-    try:
-        only_c = int((~np.isin(c_ids, b_ids)).sum())
-        only_b = int((~np.isin(b_ids, c_ids)).sum())
-    except TypeError:
-        return " (unpaired: the example ids differ)"
-    if not only_c and not only_b:
-        return " (unpaired: an example id repeats)"
-    return (
-        f" (unpaired: the example ids differ; {only_c} candidate ids not in the baseline, "
-        f"{only_b} baseline ids not in the candidate)"
-    )
-
-
-def _mean_se(m: Measurement) -> tuple[float, float, int | None] | None:
-    """(estimate, stderr, n) of a mean from per-example values or a reported stderr."""
-    if m.samples is not None:
-        summary = m.samples.summary()
-        if m.samples.n < 2 or stats.no_spread(summary.stderr, summary.mean):
-            # One example, or examples that all agree, estimate no spread: the interval is unbounded, not a
-            # point (a t interval of width zero would pass on two identical scores).
-            return m.value, math.inf, m.samples.n
-        if math.isfinite(summary.stderr):
-            return summary.mean, summary.stderr, m.samples.n
-    if m.stderr is not None:
-        return m.value, m.stderr, m.n
-    return None
-
-
-def choose_interval(
-    bound: BoundKind, settings: Settings, cand: Measurement, base: Measurement | None, base_value: float | None
-) -> Interval | NoInterval:
-    """The interval method that fits the metric kind, the bound and the data at hand."""
-    n_c = _n(cand)
-    if settings.kind == "quantile":
-        return _quantile_interval(bound, settings, cand, base, base_value)
-    if settings.kind == "proportion" or _binary(cand, base):
-        # Per-example values that are all 0 or 1 are a proportion whatever the declared kind: a t interval
-        # on them under-covers badly at low rates (1/300 would pass `max: 0.01`).
-        counts_c = _counts(cand)
-        counts_b = _counts(base) if base is not None else None
-        for counts in (counts_c, counts_b):
-            if isinstance(counts, str):
-                return NoInterval(counts, "missing")
-        if base is None and isinstance(counts_c, tuple):
-            k, n = counts_c
-            return Interval("Clopper-Pearson exact", lambda c: stats.clopper_pearson(k, n, c), n, events=k)
-        if base is not None and isinstance(counts_c, tuple) and isinstance(counts_b, tuple):
-            return _proportion_relative(bound, cand, base, counts_c, counts_b, base_value)
-    if settings.kind is None and cand.n is not None and not _has_uncertainty(cand, base):
-        # {value, n} with no kind: n says how many examples, not how uncertain the value is.
-        return NoInterval(_undeclared_kind(settings), "point")
-    if base is None:
-        estimate = _mean_se(cand)
-        if estimate is None:
-            return NoInterval(POINT_FLAG, "point")
-        _, se, n_mean = estimate
-        df = n_mean - 1 if n_mean is not None and n_mean >= 2 else None
-        if cand.samples is not None and math.isfinite(se) and df is not None:
-            skew = stats.mean_skew(cand.samples.values, se)
-            return Interval(
-                f"skewness-corrected t ({df} df, Hall 1992; approximate)",
-                lambda c: stats.skew_corrected_bounds(cand.value, se, skew, c, df),
-                n_mean or 0,
-            )
-        name = f"t interval ({df} df)" if df is not None else "normal interval from stderr"
-        return Interval(name, lambda c: stats.mean_bounds(cand.value, se, c, df), n_mean or 0)
-    return _mean_relative(bound, cand, base, base_value, n_c)
-
-
-def _binary(cand: Measurement, base: Measurement | None) -> bool:
-    """Every side of the comparison carries per-example values, all of them 0 or 1."""
-    return cand.samples is not None and all(_all_zero_one(m) for m in (cand, base) if m is not None)
-
-
-def _all_zero_one(m: Measurement) -> bool:
-    if m.samples is None or m.samples.n == 0:
-        return False
-    if m.samples.summary().events is not None:
-        return True
-    # A table's mean aggregate does not count events: look at the values (the t path reads them anyway).
-    values = m.samples.values
-    return bool(((values == 0) | (values == 1)).all())
-
-
-def _has_uncertainty(cand: Measurement, base: Measurement | None) -> bool:
-    return all(m.samples is not None or m.stderr is not None for m in (cand, base) if m is not None)
-
-
-def _undeclared_kind(settings: Settings) -> str:
-    return (
-        "no declared kind, so n alone says nothing about the uncertainty: declare "
-        f"`metrics: {{{settings.metric or '<metric>'}: {{kind: proportion}}}}` for a rate of events of n examples, "
-        "or give a stderr or the per-example values (a mean)"
-    )
-
-
-def _proportion_relative(  # noqa: PLR0917
-    bound: BoundKind,
-    cand: Measurement,
-    base: Measurement,
-    counts_c: tuple[float, int],
-    counts_b: tuple[float, int],
-    base_value: float | None,
-) -> Interval | NoInterval:
-    assert base_value is not None
-    (k_c, n_c), (k_b, n_b) = counts_c, counts_b
-    pairs = _paired(cand, base)
-    unpaired_note = _unpaired_note(cand, base) if pairs is None else ""
-    if bound.name.endswith("_pct"):
-        # MOVER-R on exact limits, not the delta method: a Wald standard error is 0 at p = 1 (30/30 vs 30/30
-        # would pass any percent bound). Paired data are bounded as unpaired: the usual positive correlation
-        # of paired examples makes that conservative.
-        method = "MOVER-R ratio of Clopper-Pearson limits (approximate)" + (
-            " (paired examples bounded as unpaired)" if pairs else unpaired_note
-        )
-
-        def ratio_bounds(c: float) -> stats.Bounds:
-            lo, hi = stats.mover_ratio(k_c, n_c, k_b, n_b, c)
-            return base_value * lo, base_value * hi
-
-        return Interval(method, ratio_bounds, n_c)
-    if pairs is not None:
-        c_values, b_values = pairs
-        only_c = int(((c_values == 1) & (b_values == 0)).sum())
-        only_b = int(((c_values == 0) & (b_values == 1)).sum())
-        n_pairs = len(c_values)
-
-        def paired_bounds(c: float) -> stats.Bounds:
-            lo, hi = stats.paired_difference(only_c, only_b, n_pairs, c)
-            return base_value + lo, base_value + hi
-
-        return Interval("exact conditional on the discordant pairs (paired)", paired_bounds, n_c)
-
-    def unpaired_bounds(c: float) -> stats.Bounds:
-        lo, hi = stats.newcombe(k_c, n_c, k_b, n_b, c)
-        return base_value + lo, base_value + hi
-
-    return Interval("Newcombe hybrid score" + unpaired_note, unpaired_bounds, n_c)
-
-
-def _covariance(c: stats.FloatArray, b: stats.FloatArray) -> float:
-    """Covariance of the two means over paired examples: cov(c_i, b_i) / n."""
-    n = len(c)
-    return float(((c - c.mean()) * (b - b.mean())).sum() / (n - 1) / n) if n > 1 else 0.0
-
-
-def _mean_relative(
-    bound: BoundKind, cand: Measurement, base: Measurement, base_value: float | None, n_c: int | None
-) -> Interval | NoInterval:
-    assert base_value is not None
-    pairs = _paired(cand, base)
-    ratio = bound.name.endswith("_pct")
-    if pairs is not None and len(pairs[0]) >= 2:
-        c_values, b_values = pairs
-        n = len(c_values)
-        if ratio:
-            m_c, se_c = stats.sample_mean_stderr(c_values)
-            m_b, se_b = stats.sample_mean_stderr(b_values)
-            return _ratio_interval(m_c, se_c, m_b, se_b, base_value, n, "log-ratio delta method (paired)", pairs)
-        differences = c_values - b_values
-        d, se = stats.sample_mean_stderr(differences)
-        if stats.no_spread(se, max(abs(d), abs(cand.value), abs(base_value))):
-            # Every pair differs by the same amount (a model compared with itself): no spread is estimated,
-            # and a t interval of width zero would pass on the point.
-            return Interval(
-                f"paired t interval ({n - 1} df): the differences have no spread, unbounded",
-                lambda c: (-math.inf, math.inf),
-                n,
-            )
-        skew = stats.mean_skew(differences, se)
-        return Interval(
-            f"skewness-corrected paired t ({n - 1} df, Hall 1992; approximate)",
-            lambda c: _shift(stats.skew_corrected_bounds(d, se, skew, c, n - 1), base_value),
-            n,
-        )
-    estimate_c, estimate_b = _mean_se(cand), _mean_se(base)
-    if estimate_c is None or estimate_b is None:
-        return NoInterval(POINT_FLAG, "point")
-    (m_c, se_c, nc), (m_b, se_b, nb) = estimate_c, estimate_b
-    unpaired_note = _unpaired_note(cand, base)
-    if ratio:
-        return _ratio_interval(m_c, se_c, m_b, se_b, base_value, n_c or 0, "log-ratio delta method" + unpaired_note)
-    df = stats.welch_df(se_c, nc, se_b, nb)
-    se = math.hypot(se_c, se_b)
-    if cand.samples is not None and base.samples is not None and df is not None and math.isfinite(se):
-        skew = stats.welch_skew(cand.samples.values, se_c, base.samples.values, se_b)
-        return Interval(
-            f"skewness-corrected Welch t ({df} df, Hall 1992; approximate)" + unpaired_note,
-            lambda c: _shift(stats.skew_corrected_bounds(m_c - m_b, se, skew, c, df), base_value),
-            n_c or 0,
-        )
-    name = f"Welch t interval ({df} df)" if df is not None else "normal interval from stderr"
-    return Interval(
-        name + unpaired_note, lambda c: _shift(stats.mean_bounds(m_c - m_b, se, c, df), base_value), n_c or 0
-    )
-
-
-def _ratio_interval(  # noqa: PLR0917
-    m_c: float,
-    se_c: float,
-    m_b: float,
-    se_b: float,
-    base_value: float,
-    n: int,
-    method: str,
-    pairs: tuple[stats.FloatArray, stats.FloatArray] | None = None,
-) -> Interval | NoInterval:
-    if m_c <= 0 or m_b <= 0:
-        return NoInterval("a percent bound's log-ratio interval needs positive means", "inconclusive")
-    cov = _covariance(*pairs) if pairs is not None else 0.0
-
-    def bounds(c: float) -> stats.Bounds:
-        lo, hi = stats.log_ratio_bounds(m_c, se_c, m_b, se_b, c, cov)
-        return base_value * lo, base_value * hi
-
-    return Interval(method, bounds, n)
-
-
-def _shift(bounds: stats.Bounds, by: float) -> stats.Bounds:
-    return bounds[0] + by, bounds[1] + by
-
-
-def _quantile_interval(
-    bound: BoundKind, settings: Settings, cand: Measurement, base: Measurement | None, base_value: float | None
-) -> Interval | NoInterval:
-    q = settings.quantile
-    if q is None:
-        return NoInterval(f"{POINT_FLAG} (name the quantile, e.g. p95, to get an interval)", "point")
-    needed = stats.min_n_for_quantile(q, settings.confidence)
-    for m, role in ((cand, "candidate"), (base, "baseline")):
-        n = _n(m) if m is not None else None
-        if n is not None and n < needed:
-            return NoInterval(
-                f"insufficient evidence: a {settings.confidence * 100:g}% bound on the p{q * 100:g} needs at least "
-                f"{needed} examples, the {role} has {n}",
-                "inconclusive",
-                needed,
-            )
-    if cand.samples is None or (base is not None and base.samples is None):
-        return NoInterval(f"{POINT_FLAG} (a quantile's interval needs the per-example values)", "point")
-    # Sorted once per slice: the p-value search asks for bounds at many confidence levels.
-    c_ranked = cand.samples.order_statistics()
-    n_c = cand.samples.n
-    if base is None:
-        return Interval(
-            "order statistics (distribution-free)",
-            lambda c: stats.sorted_quantile_bounds(c_ranked, q, c),
-            n_c,
-        )
-    assert base_value is not None
-    assert base.samples is not None
-    ratio = bound.name.endswith("_pct")
-    if max(n_c, base.samples.n) > stats.BOOTSTRAP_MAX_N:
-        b_ranked = base.samples.order_statistics()
-        # Bounds on the change are expressed on the baseline's scale, like the bootstrap's below.
-        b_q = base_value
-
-        def large_n_bounds(c: float) -> stats.Bounds:
-            lo, hi = stats.mover_quantile_change(c_ranked, b_ranked, q, c, ratio=ratio)
-            return (b_q * lo, b_q * hi) if ratio else (b_q + lo, b_q + hi)
-
-        return Interval(
-            f"MOVER on each arm's order statistics (approximate, n > {stats.BOOTSTRAP_MAX_N})",
-            large_n_bounds,
-            n_c,
-        )
-    pairs = _paired(cand, base)
-    c_arr, b_arr = pairs if pairs is not None else (cand.samples.values, base.samples.values)
-    replicates = stats.bootstrap_difference(c_arr, b_arr, q, ratio=ratio, paired=pairs is not None)
-    method = (
-        f"{'paired ' if pairs is not None else ''}percentile bootstrap of the {'ratio' if ratio else 'difference'} "
-        f"({stats.BOOTSTRAP_RESAMPLES} resamples, seed {stats.BOOTSTRAP_SEED}, "
-        f"bounds {stats.MONTE_CARLO_SIGMAS:g} Monte-Carlo SE out; approximate)"
-    )
-
-    def at(c: float, sigmas: float) -> stats.Bounds:
-        lo, hi = stats.percentile_bounds(replicates, c, sigmas)
-        return (base_value * lo, base_value * hi) if ratio else (base_value + lo, base_value + hi)
-
-    return Interval(method, lambda c: at(c, stats.MONTE_CARLO_SIGMAS), n_c, nominal_at=lambda c: at(c, 0.0))
 
 
 # --- deciding --------------------------------------------------------------------------------------------
@@ -508,7 +106,7 @@ def judge(  # noqa: PLR0917 - the comparison, its context and the settings
     for m, role in ((cand, "candidate"), (base, "baseline")):
         if m is None or settings.min_n is None:
             continue
-        n = _n(m)
+        n = sample_size(m)
         if n is None or n < settings.min_n:
             has = "an unknown number" if n is None else str(n)
             return Judgement(

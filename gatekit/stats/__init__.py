@@ -38,6 +38,7 @@ from gatekit.stats.proportions import (
     newcombe,
     newcombe_paired,
     paired_difference,
+    paired_mover,
     wilson,
 )
 from gatekit.stats.quantile_changes import (
@@ -91,6 +92,7 @@ __all__ = [
     "newcombe_paired",
     "no_spread",
     "paired_difference",
+    "paired_mover",
     "percentile_bounds",
     "quantile_bounds",
     "quantile_change_bounds",

@@ -7,8 +7,12 @@ Which guarantee each method carries (docs/statistics.md has the measured figures
 * `clopper_pearson` — exact: for every n and true p, P(bound on the wrong side of p) <= 1 - confidence
   (Clopper & Pearson 1934; it inverts the binomial tail, so the guarantee holds by construction, and
   tests/test_exact_coverage.py enumerates it).
+* `paired_mover` — approximate, enumerated (<= 0.049): MOVER on the two discordant cells' exact limits, with
+  their multinomial correlation. What gatekit uses for paired rates. Never of zero width.
 * `paired_difference` — proven: an exact conditional bound on the share of discordant pairs that favour the
-  candidate, combined (Bonferroni) with an exact bound on the discordant rate. Never of zero width.
+  candidate, combined (Bonferroni) with an exact bound on the discordant rate. Never of zero width, but the
+  Bonferroni split costs power (0.25-0.39 at 2 SE where a z test has 0.64 when the models rarely disagree);
+  bench/calibration.py prints it beside `paired_mover` as the price of a proof.
 * `newcombe` — approximate (Newcombe 1998, method 10; square-and-add of Wilson limits), measured.
 * `mover_ratio` — approximate (MOVER-R, Donner & Zou 2012) with Clopper-Pearson limits, measured.
 * `wilson` — kept for reference and the unpaired difference; its one-sided tail under-covers where the count
@@ -26,8 +30,9 @@ from gatekit.stats._base import Bounds, mover_ratio_limits, z_value
 PAIRED_CONDITIONAL_SHARE = 0.8
 """Of the error rate alpha of a paired difference, the part spent on the split of the discordant pairs (the
 rest bounds how many pairs are discordant). The difference q (2 theta - 1) is usually decided by the split
-theta, and the discordant rate q moves it only in proportion; 0.8 keeps the power at n >= 300 within 0.05 of
-a z test in bench/calibration.py while never giving a zero-width interval."""
+theta, and the discordant rate q moves it only in proportion: with 10% discordance the power at 2 SE is
+0.57-0.63 at n >= 300 (a z test: 0.64). When nearly every discordant pair goes one way, q decides instead and
+the power is 0.28-0.39 at n = 1,000-10,000: the price of the guarantee (bench/calibration.py)."""
 
 
 def wilson(k: float, n: int, confidence: float) -> Bounds:
@@ -108,7 +113,7 @@ def paired_difference(only_c: int, only_b: int, n: int, confidence: float) -> Bo
     a Clopper-Pearson bound at alpha_q. With alpha_theta + alpha_q = alpha, both hold together with
     probability >= 1 - alpha (Bonferroni), and the bound is the extreme of q (2 theta - 1) over the box.
     Each side on its own is one-sided at `confidence`: proven, not measured. With no discordant pair the
-    interval is [-q_U, q_U], never a point: 15/0/0/15 at 0.95 gives +-0.116.
+    interval is [-q_U, q_U], never a point: 15/0/0/15 at 0.95 gives +-0.142.
     """
     if n <= 0:
         raise ValueError("n must be positive")
@@ -136,3 +141,32 @@ def mover_ratio(k_c: float, n_c: int, k_b: float, n_b: int, confidence: float) -
     if p_b <= 0:
         return 0.0, math.inf
     return mover_ratio_limits((p_c, l_c, u_c), (p_b, l_b, u_b))
+
+
+def paired_mover(only_c: int, only_b: int, n: int, confidence: float) -> Bounds:
+    """Bounds on p_c - p_b over n paired examples by MOVER (Zou & Donner 2008; Tang, Li & Tang 2010 for the
+    paired case) on the two discordant cells: p_c - p_b = pi_c - pi_b, pi_c the rate of pairs where only the
+    candidate is 1 and pi_b where only the baseline is. Each cell's count is exactly Binomial(n, pi), so each
+    gets its Clopper-Pearson limits; they are recombined by square-and-add with the cells' multinomial
+    correlation r = -sqrt(pi_c pi_b / ((1 - pi_c)(1 - pi_b))):
+
+        L = d - sqrt(w_c^2 + w_b^2 - 2 r w_c w_b), w_c = p_c - l_c, w_b = u_b - p_b (and mirrored for U).
+
+    Approximate, enumerated: exact enumeration of the trinomial over n = 30..10,000 and discordance 0..0.9
+    (bench/calibration.py, tests/test_stats_exact.py) finds at most 0.049 one-sided error at 0.95, with the power
+    of a z test from n = 300. Never of zero width: with no discordant pair of 30 it is +-0.095 at 0.95 (each
+    cell's exact bound at 0 events). When one cell is empty the bound on that side is that of the other cell
+    alone, which is exact.
+    """
+    if n <= 0:
+        raise ValueError("n must be positive")
+    p_c, p_b = only_c / n, only_b / n
+    l_c, u_c = clopper_pearson(only_c, n, confidence)
+    l_b, u_b = clopper_pearson(only_b, n, confidence)
+    r = -math.sqrt(p_c * p_b / ((1 - p_c) * (1 - p_b))) if 0 < p_c < 1 and 0 < p_b < 1 else 0.0
+    d = p_c - p_b
+    lower_c, upper_b = p_c - l_c, u_b - p_b
+    upper_c, lower_b = u_c - p_c, p_b - l_b
+    lower = d - math.sqrt(max(lower_c**2 + upper_b**2 - 2 * r * lower_c * upper_b, 0.0))
+    upper = d + math.sqrt(max(upper_c**2 + lower_b**2 - 2 * r * upper_c * lower_b, 0.0))
+    return lower, upper
