@@ -113,10 +113,12 @@ def test_plan_prints_the_gate_ship_probability_for_the_incident_bot(gatekit: Cal
     assert result.code == 0
     lines = result.out.splitlines()
     assert any(line.startswith("P(gate ships) = 0.080 at the planned n") for line in lines)
-    assert lines[-1] == (
+    assert lines[-2:] == [
         "examples per slice (per arm) for a 80% chance that the gate ships: all 5,375; billing 1,784; "
-        "outage 5,140; security 2,359; harmless 2,464; borderline 6,281"
-    )
+        "outage 5,140; security 2,359; harmless 2,464; borderline 6,281",
+        "the same, scaled down together until the product is 80%: all 4,578; billing 1,520; outage 4,378; "
+        "security 2,009; harmless 2,099; borderline 5,349",
+    ]
 
 
 def test_plan_rejects_an_effect_that_is_not_a_number(gatekit: Callable[..., Run]) -> None:

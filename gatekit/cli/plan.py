@@ -78,6 +78,11 @@ def render_plan(plan: SpecPlan, title: str) -> str:
             f"examples per slice (per arm) for a {plan.target:.0%} chance that the gate ships: "
             + "; ".join(f"{s} {_int(n)}" for s, n in per_slice.items())
         )
+    if plan.scaled_n_by_slice:
+        lines.append(
+            "the same, scaled down together until the product is "
+            f"{plan.target:.0%}: " + "; ".join(f"{s} {n:,}" for s, n in plan.scaled_n_by_slice.items())
+        )
     blocked = [c for c in plan.checks if c.cannot_pass is not None]
     for c in blocked:
         lines.append(f"cannot pass: {c.subject}: {c.cannot_pass}")
