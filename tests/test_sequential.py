@@ -200,3 +200,18 @@ def test_the_canary_without_its_sequential_design_is_flagged_at_the_second_look(
     assert second.code == 3
     assert '"kind": "peeking"' in second.out
     assert "look 2 of this candidate (support-bot-v42-canary) under this spec" in second.out
+
+
+@pytest.mark.parametrize("fmt", ["table", "json", "junit", "markdown", "github", "html"])
+def test_a_repeated_look_is_named_in_every_report_format(tmp_path: Path, fmt: str) -> None:
+    from gatekit.report import RenderOptions, get_renderer
+
+    spec = _spec(tmp_path)
+    _results(tmp_path, 5, 500)
+    api.run_check(spec)
+    _results(tmp_path, 10, 1000)
+    verdict = api.run_check(spec).verdict
+
+    report = get_renderer(fmt)(verdict, RenderOptions(width=400, color=False))  # type: ignore[arg-type]
+
+    assert "look 2 of this candidate (canary-7) under this spec" in report
