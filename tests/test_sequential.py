@@ -215,3 +215,30 @@ def test_a_repeated_look_is_named_in_every_report_format(tmp_path: Path, fmt: st
     report = get_renderer(fmt)(verdict, RenderOptions(width=400, color=False))  # type: ignore[arg-type]
 
     assert "look 2 of this candidate (canary-7) under this spec" in report
+
+
+def test_spending_by_information_fraction_spends_alpha_by_max_n_and_nothing_after() -> None:
+    sizes = [150, 400, 650, 1000, 1200]
+    spent = [
+        sequential.fraction_alpha("obrien-fleming", n, prev, 1000, 0.05)
+        for prev, n in zip([0, *sizes[:-1]], sizes, strict=True)
+    ]
+    assert sum(spent[:4]) == pytest.approx(0.05)
+    assert spent[4] == sequential.NO_ALPHA
+
+
+def test_a_look_whose_results_did_not_grow_spends_no_alpha() -> None:
+    assert sequential.fraction_alpha("pocock", 400, 400, 1000, 0.05) == sequential.NO_ALPHA
+
+
+def test_a_fraction_spending_design_reads_the_previous_looks_n_from_the_ledger(tmp_path: Path) -> None:
+    spec = _spec(tmp_path, "sequential: {method: pocock, max_n: 2000}\n")
+    _results(tmp_path, 5, 500)
+    api.run_check(spec)
+    _results(tmp_path, 10, 1000)
+
+    second = api.run_check(spec).verdict
+
+    expected = 1 - sequential.fraction_alpha("pocock", 1000, 500, 2000, 0.05)
+    assert second.gates[0].confidence == pytest.approx(expected)
+    assert second.notes == ("sequential look 2 of this candidate: Pocock-type alpha spending up to n = 2,000",)

@@ -96,7 +96,8 @@ def assess_looks(spec: Spec, candidate: Results, ledger: Path | None, digest: st
         confidence = gate.confidence if gate.confidence is not None else spec.confidence
         if design.method == "confidence-sequence" and n is None:
             return 1 - sequential.NO_ALPHA  # no n, no sequence: it cannot pass
-        return sequential.look_confidence(design, confidence, n=n or 0, look=number)
+        previous = look.previous.get(f"{gate.metric}[{slice_name}]", 0) if look is not None else 0
+        return sequential.look_confidence(design, confidence, n=n or 0, look=number, previous_n=previous)
 
     return LookAssessment(look, confidence_at, tuple(reasons), tuple(notes))
 
