@@ -15,8 +15,9 @@ import pytest
 from gatekit.decide import plan
 from gatekit.decide.bounds import BOUND_KINDS
 from gatekit.decide.confidence import Settings, judge
+from gatekit.decide.planning import SpecPlan
 from gatekit.results import Measurement
-from gatekit.spec.model import BoundName
+from gatekit.spec.model import BoundName, Spec
 
 RUNS = {"proportion": 20_000, "mean": 3_000}
 """Simulated runs per grid row (a proportion's runs repeat counts, so the evaluator is asked far fewer times)."""
@@ -187,3 +188,38 @@ def test_evidence_range_brackets_the_point_estimate() -> None:
     assert found.favourable is not None
     assert found.point is not None
     assert found.favourable < found.point
+
+
+def _pooled_spec(slices: list[str]) -> tuple[Spec, SpecPlan]:
+    from gatekit.decide.planning import Assumptions, plan_spec
+    from tests.factories import spec
+
+    planned_spec = spec(
+        {"id": "acc", "metric": "accuracy", "slices": slices, "min": 0.92},
+        baseline=False,
+        metrics={"accuracy": {"kind": "proportion", "higher_is_better": True}},
+        plan={"n_by_slice": {"all": 2000, "a": 1000, "b": 1000}, "truth": {"accuracy": {"*": 0.935}}},
+    )
+    return planned_spec, plan_spec(planned_spec, Assumptions(), search_n=False)
+
+
+def test_simulated_ship_probability_matches_the_product_for_independent_checks() -> None:
+    from gatekit.decide.plan_simulate import simulate_ship
+
+    planned_spec, planned = _pooled_spec(["a", "b"])
+    simulated = simulate_ship(planned_spec, planned, 4000)
+
+    assert simulated is not None
+    assert simulated.pooled == ()
+    assert abs(simulated.probability - planned.ship_probability) <= 2 * simulated.standard_error
+
+
+def test_pooling_all_from_its_slices_makes_the_gate_ship_more_often_than_the_independent_product() -> None:
+    from gatekit.decide.plan_simulate import simulate_ship
+
+    planned_spec, planned = _pooled_spec(["all", "a", "b"])
+    simulated = simulate_ship(planned_spec, planned, 4000)
+
+    assert simulated is not None
+    assert simulated.pooled == ("accuracy",)
+    assert simulated.probability > planned.ship_probability + 2 * simulated.standard_error

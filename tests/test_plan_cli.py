@@ -108,7 +108,7 @@ def test_validate_with_a_plan_still_imports_no_numpy_without_one(tmp_path: Path)
 
 
 def test_plan_prints_the_gate_ship_probability_for_the_incident_bot(gatekit: Callable[..., Run]) -> None:
-    result = gatekit("plan", EXAMPLE / "gate.yaml", "--effect", "0.01")
+    result = gatekit("plan", EXAMPLE / "gate.yaml", "--effect", "0.01", "--simulate", "0")
 
     assert result.code == 0
     lines = result.out.splitlines()
@@ -126,3 +126,11 @@ def test_plan_rejects_an_effect_that_is_not_a_number(gatekit: Callable[..., Run]
 
     assert result.code == 2
     assert result.err == "error: <input>: --effect 'refusal_rate=lots': give METRIC=DELTA or DELTA (a number)\n"
+
+
+def test_plan_simulates_the_ship_probability_where_checks_share_rows(gatekit: Callable[..., Run]) -> None:
+    result = gatekit("plan", EXAMPLE / "gate.yaml", "--effect", "0.01", "--simulate", "500")
+
+    assert result.code == 0
+    assert result.out.splitlines()[-1].startswith("simulated P(gate ships) = ")
+    assert "(2 SE, 500 simulated eval sets; slice all pooled from the other slices of " in result.out
