@@ -242,3 +242,16 @@ def test_a_fraction_spending_design_reads_the_previous_looks_n_from_the_ledger(t
     expected = 1 - sequential.fraction_alpha("pocock", 1000, 500, 2000, 0.05)
     assert second.gates[0].confidence == pytest.approx(expected)
     assert second.notes == ("sequential look 2 of this candidate: Pocock-type alpha spending up to n = 2,000",)
+
+
+def test_a_fraction_spending_design_revises_once_the_previous_look_reached_max_n(tmp_path: Path) -> None:
+    spec = _spec(tmp_path, "sequential: {method: obrien-fleming, max_n: 1000}\n")
+    for n in (1000, 1500):
+        _results(tmp_path, n // 100, n)
+        last = api.run_check(spec).verdict
+
+    assert last.verdict == "revise"
+    assert [r.message for r in last.reasons] == [
+        "gate refusal: no alpha is left to pass on refusal_rate[all] (the previous look already reached max_n 1,000, "
+        "or the results did not grow since it)"
+    ]
