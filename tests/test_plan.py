@@ -11,6 +11,8 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from gatekit.decide import plan
 from gatekit.decide.bounds import BOUND_KINDS
@@ -223,3 +225,30 @@ def test_pooling_all_from_its_slices_makes_the_gate_ship_more_often_than_the_ind
     assert simulated is not None
     assert simulated.pooled == ("accuracy",)
     assert simulated.probability > planned.ship_probability + 2 * simulated.standard_error
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    p=st.floats(0.5, 0.99),
+    limit=st.floats(0.5, 0.99),
+    n=st.integers(20, 3000),
+)
+def test_a_better_truth_never_lowers_the_chance_to_pass_a_floor(p: float, limit: float, n: int) -> None:
+    model = plan.CheckModel.of("min", limit, Settings(kind="proportion"))
+    worse = plan.pass_probability(model, plan.Truth(p), n)
+    better = plan.pass_probability(model, plan.Truth(min(p + 0.005, 1.0)), n)
+    assert worse is not None
+    assert better is not None
+    assert 0.0 <= worse <= better + 1e-12 <= 1.0 + 1e-12
+
+
+@settings(max_examples=40, deadline=None)
+@given(p_b=st.floats(0.01, 0.3), margin=st.floats(0.0, 0.05), n=st.integers(50, 3000))
+def test_a_truth_at_or_beyond_a_relative_ceiling_passes_at_most_alpha_of_the_time(
+    p_b: float, margin: float, n: int
+) -> None:
+    # The candidate truly sits `margin` above the ceiling baseline + 0.01: a pass would be a false ship.
+    model = plan.CheckModel.of("max_increase", 0.01, Settings(kind="proportion"))
+    chance = plan.pass_probability(model, plan.Truth(min(p_b + 0.01 + margin, 1.0), p_b), n)
+    assert chance is not None
+    assert chance <= 0.05 + 0.01  # Newcombe's score bounds hold their level to about a point at these n
