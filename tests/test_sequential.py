@@ -255,3 +255,14 @@ def test_a_fraction_spending_design_revises_once_the_previous_look_reached_max_n
         "gate refusal: no alpha is left to pass on refusal_rate[all] (the previous look already reached max_n 1,000, "
         "or the results did not grow since it)"
     ]
+
+
+def test_an_unrecorded_check_still_sees_the_earlier_looks(tmp_path: Path) -> None:
+    spec = _spec(tmp_path)
+    _results(tmp_path, 5, 500)
+    api.run_check(spec)
+    _results(tmp_path, 10, 1000)
+
+    unrecorded = api.check(spec)  # the Python API records nothing by default
+
+    assert [r.kind for r in unrecorded.reasons] == ["peeking"]
