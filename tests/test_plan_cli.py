@@ -134,3 +134,19 @@ def test_plan_simulates_the_ship_probability_where_checks_share_rows(gatekit: Ca
     assert result.code == 0
     assert result.out.splitlines()[-1].startswith("simulated P(gate ships) = ")
     assert "(2 SE, 500 simulated eval sets; slice all pooled from the other slices of " in result.out
+
+
+def test_plan_runs_before_the_baseline_exists_and_flags_the_serving_templates_error_ceiling(
+    gatekit: Callable[..., Run],
+) -> None:
+    template = Path(__file__).resolve().parents[1] / "gatekit" / "gates" / "serving.yaml"
+
+    result = gatekit("plan", template, "--n", "1000", "--simulate", "0")
+
+    assert result.code == 2
+    assert result.err.splitlines() == [
+        f"note: {template.parent / 'results' / 'baseline.yaml'} (the spec's baseline) does not exist yet: "
+        "planning without it",
+        f"{template}:37:5: gates[2].max: cannot pass at the planned n on slice 'all': 0 events at n=1,000 cannot "
+        "show <= 0.001 at 95% confidence; the best case passes from n = 2,703",
+    ]

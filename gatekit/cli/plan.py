@@ -202,6 +202,10 @@ def plan_command(
 
     loaded = load_spec(spec)
     baseline_path = baseline or (loaded.resolve(loaded.spec.baseline) if loaded.spec.baseline else None)
+    if baseline is None and baseline_path is not None and not baseline_path.exists():
+        # Planning comes before the run: the spec's baseline file may not be there yet.
+        typer.echo(f"note: {baseline_path} (the spec's baseline) does not exist yet: planning without it", err=True)
+        baseline_path = None
     baseline_results = load_results(baseline_path, loaded.spec) if baseline_path is not None else None
     effects, improvement = _parse_effects(effect or [])
     assumptions = Assumptions(
