@@ -266,3 +266,27 @@ def test_an_unrecorded_check_still_sees_the_earlier_looks(tmp_path: Path) -> Non
     unrecorded = api.check(spec)  # the Python API records nothing by default
 
     assert [r.kind for r in unrecorded.reasons] == ["peeking"]
+
+
+def test_check_notes_results_whose_n_differs_from_the_planned_n(tmp_path: Path) -> None:
+    spec = _spec(tmp_path, "plan: {n: 1000}\n")
+    _results(tmp_path, 5, 500)
+
+    verdict = api.check(spec)
+
+    assert verdict.notes == (
+        f"{tmp_path / 'c.yaml'}: the results' n differs from the plan: refusal_rate[all] has n = 500, planned 1,000",
+    )
+
+
+def test_under_a_sequential_design_only_an_n_beyond_the_plan_is_noted(tmp_path: Path) -> None:
+    spec = _spec(tmp_path, "plan: {n: 1000}\nsequential: {method: confidence-sequence, max_n: 1000}\n")
+    _results(tmp_path, 5, 500)
+    growing = api.check(spec)
+    _results(tmp_path, 15, 1500)
+    beyond = api.check(spec)
+
+    assert growing.notes == (
+        "sequential look 1 of this candidate: confidence sequence (normal mixture, tuned for n = 1,000)",
+    )
+    assert beyond.notes[-1].endswith("refusal_rate[all] has n = 1,500, planned 1,000")
