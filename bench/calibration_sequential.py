@@ -24,8 +24,8 @@ from pathlib import Path
 import numpy as np
 
 from gatekit.decide import plan, sequential
-from gatekit.decide.confidence import Settings
 from gatekit.decide.evaluate import evaluate_gates
+from gatekit.decide.methods import Settings
 from gatekit.decide.planning import Assumptions, plan_spec
 from gatekit.results import Measurement, Results
 from gatekit.sources.load import load_results, load_spec
@@ -116,6 +116,31 @@ def table_planned_vs_simulated() -> None:
         simulated = _simulate_incident_bot(loaded.spec, a, n_of, runs)
         assert planned.ship_probability is not None
         print(f"| {label} | {planned.ship_probability:.3f} | {simulated:.3f} | {2 * _se(simulated, runs):.3f} |")
+    # The n per slice that `gatekit plan examples/incident-bot/gate.yaml --effect 0.01` prints for an 80 % chance
+    # to ship (docs/planning.md): each check at the family power, then all scaled together to the target.
+    family = {"billing": 1784, "outage": 5140, "security": 2359, "harmless": 2464, "borderline": 6281}
+    scaled = {"billing": 1520, "outage": 4378, "security": 2009, "harmless": 2099, "borderline": 5349}
+    for label, sized in (("each check at the family power", family), ("scaled together to 80 %", scaled)):
+        pooled = {metric: sum(sized[s] for s in slices if s != "all") for metric, slices in baseline.metrics.items()}
+        sized_results = Results(
+            "sized",
+            "sized",
+            {
+                metric: {
+                    s: Measurement(m.value, pooled[metric] if s == "all" else sized[s], m.stderr)
+                    for s, m in slices.items()
+                }
+                for metric, slices in baseline.metrics.items()
+            },
+        )
+        assumed = Assumptions(baseline=baseline, improvement=0.01, n_from=sized_results)
+        planned = plan_spec(loaded.spec, assumed, search_n=False)
+        simulated = _simulate_incident_bot(loaded.spec, Assumptions(baseline=baseline, improvement=0.01), sized, runs)
+        assert planned.ship_probability is not None
+        print(
+            f"| `gatekit plan` n per slice, {label} | {planned.ship_probability:.3f} | {simulated:.3f} | "
+            f"{2 * _se(simulated, runs):.3f} |"
+        )
     print()
 
 

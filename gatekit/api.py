@@ -97,8 +97,11 @@ def run_check(
     from gatekit.integrity.ledger import record_decision, resolve_ledger
     from gatekit.integrity.looks import assess_looks, planned_n_notes
 
-    ledger_path = resolve_ledger(Path(ledger) if ledger is not None else None, loaded.ledger(), record)
-    looks = assess_looks(loaded.spec, candidate_results, ledger_path, digest)
+    explicit_ledger = Path(ledger) if ledger is not None else None
+    ledger_path = resolve_ledger(explicit_ledger, loaded.ledger(), record)
+    # Earlier looks are read from a configured ledger even when this check is not recorded (--no-record).
+    looks_ledger = ledger_path or resolve_ledger(explicit_ledger, loaded.ledger(), None)
+    looks = assess_looks(loaded.spec, candidate_results, looks_ledger, digest)
     waivers, sha256 = _waivers(loaded, ledger, candidate_results.source)
     artifacts = None
     if verify_artifacts:

@@ -54,7 +54,7 @@ def test_the_example_marks_dominated_and_ineligible_checkpoints(example_json: di
 
     assert standing == {
         "step-1000": ("revise", False, []),
-        "step-2000": ("revise", False, ["step-3000"]),
+        "step-2000": ("ship", True, ["step-3000"]),
         "step-3000": ("ship", True, []),
         "step-4000": ("ship", True, ["step-3000"]),
         "step-5000": ("stop", False, []),
@@ -68,7 +68,7 @@ def test_the_example_series_says_where_to_stop(example_json: dict[str, object]) 
 
     assert [(s["after"], s["decision"]) for s in series] == [
         ("step-2000", "continue"),
-        ("step-3000", "inconclusive"),
+        ("step-3000", "continue"),
         ("step-4000", "stop"),
         ("step-5000", "continue"),
         ("step-6000", "stop"),

@@ -11,12 +11,16 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from gatekit.decide import plan
 from gatekit.decide.bounds import BOUND_KINDS
-from gatekit.decide.confidence import Settings, judge
+from gatekit.decide.confidence import judge
+from gatekit.decide.methods import Settings
+from gatekit.decide.planning import SpecPlan
 from gatekit.results import Measurement
-from gatekit.spec.model import BoundName
+from gatekit.spec.model import BoundName, Spec
 
 RUNS = {"proportion": 20_000, "mean": 3_000}
 """Simulated runs per grid row (a proportion's runs repeat counts, so the evaluator is asked far fewer times)."""
@@ -187,3 +191,65 @@ def test_evidence_range_brackets_the_point_estimate() -> None:
     assert found.favourable is not None
     assert found.point is not None
     assert found.favourable < found.point
+
+
+def _pooled_spec(slices: list[str]) -> tuple[Spec, SpecPlan]:
+    from gatekit.decide.planning import Assumptions, plan_spec
+    from tests.factories import spec
+
+    planned_spec = spec(
+        {"id": "acc", "metric": "accuracy", "slices": slices, "min": 0.92},
+        baseline=False,
+        metrics={"accuracy": {"kind": "proportion", "higher_is_better": True}},
+        plan={"n_by_slice": {"all": 2000, "a": 1000, "b": 1000}, "truth": {"accuracy": {"*": 0.935}}},
+    )
+    return planned_spec, plan_spec(planned_spec, Assumptions(), search_n=False)
+
+
+def test_simulated_ship_probability_matches_the_product_for_independent_checks() -> None:
+    from gatekit.decide.plan_simulate import simulate_ship
+
+    planned_spec, planned = _pooled_spec(["a", "b"])
+    simulated = simulate_ship(planned_spec, planned, 4000)
+
+    assert simulated is not None
+    assert simulated.pooled == ()
+    assert abs(simulated.probability - planned.ship_probability) <= 2 * simulated.standard_error
+
+
+def test_pooling_all_from_its_slices_makes_the_gate_ship_more_often_than_the_independent_product() -> None:
+    from gatekit.decide.plan_simulate import simulate_ship
+
+    planned_spec, planned = _pooled_spec(["all", "a", "b"])
+    simulated = simulate_ship(planned_spec, planned, 4000)
+
+    assert simulated is not None
+    assert simulated.pooled == ("accuracy",)
+    assert simulated.probability > planned.ship_probability + 2 * simulated.standard_error
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    p=st.floats(0.5, 0.99),
+    limit=st.floats(0.5, 0.99),
+    n=st.integers(20, 3000),
+)
+def test_a_better_truth_never_lowers_the_chance_to_pass_a_floor(p: float, limit: float, n: int) -> None:
+    model = plan.CheckModel.of("min", limit, Settings(kind="proportion"))
+    worse = plan.pass_probability(model, plan.Truth(p), n)
+    better = plan.pass_probability(model, plan.Truth(min(p + 0.005, 1.0)), n)
+    assert worse is not None
+    assert better is not None
+    assert 0.0 <= worse <= better + 1e-12 <= 1.0 + 1e-12
+
+
+@settings(max_examples=40, deadline=None)
+@given(p_b=st.floats(0.01, 0.3), margin=st.floats(0.0, 0.05), n=st.integers(50, 3000))
+def test_a_truth_at_or_beyond_a_relative_ceiling_passes_at_most_alpha_of_the_time(
+    p_b: float, margin: float, n: int
+) -> None:
+    # The candidate truly sits `margin` above the ceiling baseline + 0.01: a pass would be a false ship.
+    model = plan.CheckModel.of("max_increase", 0.01, Settings(kind="proportion"))
+    chance = plan.pass_probability(model, plan.Truth(min(p_b + 0.01 + margin, 1.0), p_b), n)
+    assert chance is not None
+    assert chance <= 0.05 + 0.01  # Newcombe's score bounds hold their level to about a point at these n

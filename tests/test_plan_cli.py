@@ -108,15 +108,17 @@ def test_validate_with_a_plan_still_imports_no_numpy_without_one(tmp_path: Path)
 
 
 def test_plan_prints_the_gate_ship_probability_for_the_incident_bot(gatekit: Callable[..., Run]) -> None:
-    result = gatekit("plan", EXAMPLE / "gate.yaml", "--effect", "0.01")
+    result = gatekit("plan", EXAMPLE / "gate.yaml", "--effect", "0.01", "--simulate", "0")
 
     assert result.code == 0
     lines = result.out.splitlines()
     assert any(line.startswith("P(gate ships) = 0.080 at the planned n") for line in lines)
-    assert lines[-1] == (
+    assert lines[-2:] == [
         "examples per slice (per arm) for a 80% chance that the gate ships: all 5,375; billing 1,788; "
-        "outage 5,187; security 2,390; harmless 2,464; borderline 6,281"
-    )
+        "outage 5,187; security 2,390; harmless 2,464; borderline 6,281",
+        "the same, scaled down together until the product is 80%: all 4,620; billing 1,537; outage 4,458; "
+        "security 2,054; harmless 2,118; borderline 5,398",
+    ]
 
 
 def test_plan_rejects_an_effect_that_is_not_a_number(gatekit: Callable[..., Run]) -> None:
@@ -124,3 +126,27 @@ def test_plan_rejects_an_effect_that_is_not_a_number(gatekit: Callable[..., Run]
 
     assert result.code == 2
     assert result.err == "error: <input>: --effect 'refusal_rate=lots': give METRIC=DELTA or DELTA (a number)\n"
+
+
+def test_plan_simulates_the_ship_probability_where_checks_share_rows(gatekit: Callable[..., Run]) -> None:
+    result = gatekit("plan", EXAMPLE / "gate.yaml", "--effect", "0.01", "--simulate", "500")
+
+    assert result.code == 0
+    assert result.out.splitlines()[-1].startswith("simulated P(gate ships) = ")
+    assert "(2 SE, 500 simulated eval sets; slice all pooled from the other slices of " in result.out
+
+
+def test_plan_runs_before_the_baseline_exists_and_flags_the_serving_templates_error_ceiling(
+    gatekit: Callable[..., Run],
+) -> None:
+    template = Path(__file__).resolve().parents[1] / "gatekit" / "gates" / "serving.yaml"
+
+    result = gatekit("plan", template, "--n", "1000", "--simulate", "0")
+
+    assert result.code == 2
+    assert result.err.splitlines() == [
+        f"note: {template.parent / 'results' / 'baseline.yaml'} (the spec's baseline) does not exist yet: "
+        "planning without it",
+        f"{template}:37:5: gates[2].max: cannot pass at the planned n on slice 'all': 0 events at n=1,000 cannot "
+        "show <= 0.001 at 95% confidence; the best case passes from n = 2,995",
+    ]

@@ -13,7 +13,7 @@ import pytest
 
 from gatekit import api
 from gatekit.decide import plan, sequential
-from gatekit.decide.confidence import Settings
+from gatekit.decide.methods import Settings
 from gatekit.results import Measurement
 from gatekit.spec.model import Sequential
 from tests.conftest import Run
@@ -200,3 +200,93 @@ def test_the_canary_without_its_sequential_design_is_flagged_at_the_second_look(
     assert second.code == 3
     assert '"kind": "peeking"' in second.out
     assert "look 2 of this candidate (support-bot-v42-canary) under this spec" in second.out
+
+
+@pytest.mark.parametrize("fmt", ["table", "json", "junit", "markdown", "github", "html"])
+def test_a_repeated_look_is_named_in_every_report_format(tmp_path: Path, fmt: str) -> None:
+    from gatekit.report import RenderOptions, get_renderer
+
+    spec = _spec(tmp_path)
+    _results(tmp_path, 5, 500)
+    api.run_check(spec)
+    _results(tmp_path, 10, 1000)
+    verdict = api.run_check(spec).verdict
+
+    report = get_renderer(fmt)(verdict, RenderOptions(width=400, color=False))  # type: ignore[arg-type]
+
+    assert "look 2 of this candidate (canary-7) under this spec" in report
+
+
+def test_spending_by_information_fraction_spends_alpha_by_max_n_and_nothing_after() -> None:
+    sizes = [150, 400, 650, 1000, 1200]
+    spent = [
+        sequential.fraction_alpha("obrien-fleming", n, prev, 1000, 0.05)
+        for prev, n in zip([0, *sizes[:-1]], sizes, strict=True)
+    ]
+    assert sum(spent[:4]) == pytest.approx(0.05)
+    assert spent[4] == sequential.NO_ALPHA
+
+
+def test_a_look_whose_results_did_not_grow_spends_no_alpha() -> None:
+    assert sequential.fraction_alpha("pocock", 400, 400, 1000, 0.05) == sequential.NO_ALPHA
+
+
+def test_a_fraction_spending_design_reads_the_previous_looks_n_from_the_ledger(tmp_path: Path) -> None:
+    spec = _spec(tmp_path, "sequential: {method: pocock, max_n: 2000}\n")
+    _results(tmp_path, 5, 500)
+    api.run_check(spec)
+    _results(tmp_path, 10, 1000)
+
+    second = api.run_check(spec).verdict
+
+    expected = 1 - sequential.fraction_alpha("pocock", 1000, 500, 2000, 0.05)
+    assert second.gates[0].confidence == pytest.approx(expected)
+    assert second.notes == ("sequential look 2 of this candidate: Pocock-type alpha spending up to n = 2,000",)
+
+
+def test_a_fraction_spending_design_revises_once_the_previous_look_reached_max_n(tmp_path: Path) -> None:
+    spec = _spec(tmp_path, "sequential: {method: obrien-fleming, max_n: 1000}\n")
+    for n in (1000, 1500):
+        _results(tmp_path, n // 100, n)
+        last = api.run_check(spec).verdict
+
+    assert last.verdict == "revise"
+    assert [r.message for r in last.reasons] == [
+        "gate refusal: no alpha is left to pass on refusal_rate[all] (the previous look already reached max_n 1,000, "
+        "or the results did not grow since it)"
+    ]
+
+
+def test_an_unrecorded_check_still_sees_the_earlier_looks(tmp_path: Path) -> None:
+    spec = _spec(tmp_path)
+    _results(tmp_path, 5, 500)
+    api.run_check(spec)
+    _results(tmp_path, 10, 1000)
+
+    unrecorded = api.check(spec)  # the Python API records nothing by default
+
+    assert [r.kind for r in unrecorded.reasons] == ["peeking"]
+
+
+def test_check_notes_results_whose_n_differs_from_the_planned_n(tmp_path: Path) -> None:
+    spec = _spec(tmp_path, "plan: {n: 1000}\n")
+    _results(tmp_path, 5, 500)
+
+    verdict = api.check(spec)
+
+    assert verdict.notes == (
+        f"{tmp_path / 'c.yaml'}: the results' n differs from the plan: refusal_rate[all] has n = 500, planned 1,000",
+    )
+
+
+def test_under_a_sequential_design_only_an_n_beyond_the_plan_is_noted(tmp_path: Path) -> None:
+    spec = _spec(tmp_path, "plan: {n: 1000}\nsequential: {method: confidence-sequence, max_n: 1000}\n")
+    _results(tmp_path, 5, 500)
+    growing = api.check(spec)
+    _results(tmp_path, 15, 1500)
+    beyond = api.check(spec)
+
+    assert growing.notes == (
+        "sequential look 1 of this candidate: confidence sequence (normal mixture, tuned for n = 1,000)",
+    )
+    assert beyond.notes[-1].endswith("refusal_rate[all] has n = 1,500, planned 1,000")

@@ -78,6 +78,11 @@ def render_plan(plan: SpecPlan, title: str) -> str:
             f"examples per slice (per arm) for a {plan.target:.0%} chance that the gate ships: "
             + "; ".join(f"{s} {_int(n)}" for s, n in per_slice.items())
         )
+    if plan.scaled_n_by_slice:
+        lines.append(
+            "the same, scaled down together until the product is "
+            f"{plan.target:.0%}: " + "; ".join(f"{s} {n:,}" for s, n in plan.scaled_n_by_slice.items())
+        )
     blocked = [c for c in plan.checks if c.cannot_pass is not None]
     for c in blocked:
         lines.append(f"cannot pass: {c.subject}: {c.cannot_pass}")
@@ -178,6 +183,14 @@ def plan_command(
             "(the middle half of its interval), sized for the family."
         ),
     ] = None,
+    simulate: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            help="Also simulate this many eval sets (slice `all` pooled from the others) for the ship probability "
+            "where checks share rows; 0: no simulation.",
+        ),
+    ] = 2000,
     format: Annotated[str, typer.Option("--format", "-f", help="text or json.")] = "text",
 ) -> int:
     """Plan the evidence: each check's chance to pass at the planned n, the n it needs, and the chance that
@@ -189,6 +202,10 @@ def plan_command(
 
     loaded = load_spec(spec)
     baseline_path = baseline or (loaded.resolve(loaded.spec.baseline) if loaded.spec.baseline else None)
+    if baseline is None and baseline_path is not None and not baseline_path.exists():
+        # Planning comes before the run: the spec's baseline file may not be there yet.
+        typer.echo(f"note: {baseline_path} (the spec's baseline) does not exist yet: planning without it", err=True)
+        baseline_path = None
     baseline_results = load_results(baseline_path, loaded.spec) if baseline_path is not None else None
     effects, improvement = _parse_effects(effect or [])
     assumptions = Assumptions(
@@ -200,17 +217,29 @@ def plan_command(
         ship_probability=ship_probability,
     )
     plan = plan_spec(loaded.spec, assumptions)
+    from gatekit.decide.plan_simulate import simulate_ship
+
+    simulated = simulate_ship(loaded.spec, plan, simulate) if simulate else None
     evidence = _evidence(loaded, load_results(candidate, loaded.spec), baseline_results, plan) if candidate else []
     if format == "json":
         document = {
             "spec": str(loaded.path),
             **asdict(plan),
             "n_by_slice": plan.n_by_slice(),
+            "simulated": asdict(simulated) if simulated is not None else None,
             "evidence": [{"check": subject, **asdict(found)} for subject, found in evidence],
         }
         sys.stdout.write(json.dumps(document, indent=2, default=str) + "\n")
     else:
         text = render_plan(plan, f"{loaded.spec.name} ({loaded.path})")
+        if simulated is not None:
+            pooled = (
+                f"; slice all pooled from the other slices of {', '.join(simulated.pooled)}" if simulated.pooled else ""
+            )
+            text += (
+                f"simulated P(gate ships) = {simulated.probability:.3f} +/- {2 * simulated.standard_error:.3f} "
+                f"(2 SE, {simulated.runs:,} simulated eval sets{pooled}; metrics drawn independently)\n"
+            )
         for subject, found in evidence:
             text += (
                 f"evidence needed: {subject}: n per arm for power {plan.family_power:.4f}, over the plausible "

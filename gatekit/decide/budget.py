@@ -7,8 +7,9 @@ from dataclasses import dataclass
 from typing import Literal
 
 from gatekit.decide.bounds import BOUND_KINDS, FLOAT_TOLERANCE
-from gatekit.decide.confidence import POINT_FLAG, NoInterval, choose_interval, settings_for
+from gatekit.decide.confidence import settings_for
 from gatekit.decide.evaluate import fmt, usable_value
+from gatekit.decide.methods import POINT_FLAG, NoInterval, choose_interval
 from gatekit.numbers import format_number
 from gatekit.outcomes import BudgetOutcome
 from gatekit.results import Results

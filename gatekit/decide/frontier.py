@@ -21,8 +21,9 @@ from typing import Literal
 
 from gatekit import stats
 from gatekit.decide.bounds import BOUND_KINDS, FLOAT_TOLERANCE
-from gatekit.decide.confidence import Interval, Settings, choose_interval, settings_for
+from gatekit.decide.confidence import settings_for
 from gatekit.decide.evaluate import usable_value
+from gatekit.decide.methods import Interval, Settings, choose_interval
 from gatekit.results import Measurement, Results
 from gatekit.spec.many import FrontierAxis
 from gatekit.spec.model import Gate, Spec

@@ -60,6 +60,9 @@ class SpecPlan:
     unmodelled: tuple[str, ...]
     shared_rows: tuple[str, ...]
     """Slices that several checks read: those checks are dependent, and the product approximates."""
+    scaled_n_by_slice: dict[str, int] | None = None
+    """`n_by_slice()` scaled down together until the product of the checks' chances is the target (equal power
+    per check over-delivers: the check that needs the most n on a slice sets it for every check there)."""
 
     def n_by_slice(self) -> dict[str, int | None]:
         """Per slice, the largest family-sized n among its modelled checks (None: some check cannot reach it)."""
@@ -148,7 +151,7 @@ def truth_for(spec: Spec, a: Assumptions, metric: str, slice_name: str) -> plan.
 def plan_spec(spec: Spec, a: Assumptions, *, search_n: bool = True) -> SpecPlan:
     """The plan of every check; `search_n=False` skips the n searches (validate and lock: quick)."""
     target = a.ship_probability or (spec.plan.ship_probability if spec.plan is not None else 0.8)
-    drafts: list[tuple[int, Gate, str, BoundName, float, plan.CheckModel, int | None, plan.Truth | None]] = []
+    drafts: list[Draft] = []
     for i, gate in enumerate(spec.gates):
         settings = settings_for(spec, gate)
         for slice_name in _slices(gate, spec, a):
@@ -160,6 +163,8 @@ def plan_spec(spec: Spec, a: Assumptions, *, search_n: bool = True) -> SpecPlan:
     family = plan.family_power(target, len(modelled))
     checks = tuple(_plan_check(*d, target=target, family=family, search_n=search_n) for d in drafts)
     probabilities = [c.pass_probability for c in checks if c.pass_probability is not None]
+    partial = SpecPlan(target, family, checks, None, (), ())
+    scaled = _scale_to_target(drafts, partial.n_by_slice(), target) if search_n else None
     return SpecPlan(
         target=target,
         family_power=family,
@@ -167,7 +172,33 @@ def plan_spec(spec: Spec, a: Assumptions, *, search_n: bool = True) -> SpecPlan:
         ship_probability=plan.ship_probability(probabilities) if probabilities else None,
         unmodelled=tuple(c.subject for c in checks if c.pass_probability is None),
         shared_rows=_shared_rows(checks),
+        scaled_n_by_slice=scaled,
     )
+
+
+Draft = tuple[int, Gate, str, BoundName, float, plan.CheckModel, "int | None", "plan.Truth | None"]
+
+
+def _scale_to_target(drafts: list[Draft], sizes: dict[str, int | None], target: float) -> dict[str, int] | None:
+    """The smallest common factor c <= 1 on every slice's family-sized n at which the product still reaches
+    `target` (bisection on c, to 1 %); None when some slice cannot be sized."""
+    if not sizes or any(n is None for n in sizes.values()):
+        return None
+    base = {s: n for s, n in sizes.items() if n is not None}
+    modelled = [(d[5], d[7], d[2]) for d in drafts if d[5].has_power_model() and d[7] is not None and d[2] in base]
+
+    def at(c: float) -> tuple[dict[str, int], float]:
+        scaled = {s: max(2, math.ceil(n * c)) for s, n in base.items()}
+        chances = [plan.pass_probability(model, truth, scaled[s]) for model, truth, s in modelled if truth is not None]
+        return scaled, plan.ship_probability(p for p in chances if p is not None)
+
+    lo, hi = 0.0, 1.0
+    if at(hi)[1] < target:
+        return base
+    while hi - lo > 0.01:
+        mid = (lo + hi) / 2
+        lo, hi = (lo, mid) if at(mid)[1] >= target else (mid, hi)
+    return at(hi)[0]
 
 
 def _plan_check(  # noqa: PLR0917 - one draft row

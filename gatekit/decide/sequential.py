@@ -82,13 +82,26 @@ def look_alpha(method: str, look: int, max_looks: int, alpha: float) -> float:
     return max(spent, NO_ALPHA)
 
 
-def look_confidence(design: Sequential, confidence: float, *, n: int, look: int) -> float:
-    """The confidence at which a check under `design` reads its interval at this look with n examples."""
+def fraction_alpha(method: str, n: int, previous_n: int, max_n: int, alpha: float) -> float:
+    """The alpha a look at n examples may spend when the previous look of the same cell saw `previous_n`:
+    alpha(n / max_n) - alpha(previous_n / max_n); NO_ALPHA once the previous look reached max_n (or when
+    the results did not grow)."""
+    spent = spending(method, n / max_n, alpha) - spending(method, previous_n / max_n, alpha)
+    return max(spent, NO_ALPHA)
+
+
+def look_confidence(design: Sequential, confidence: float, *, n: int, look: int, previous_n: int = 0) -> float:
+    """The confidence at which a check under `design` reads its interval at this look with n examples
+    (`previous_n`: the same cell's n at the previous look, for spending by information fraction)."""
     alpha = 1 - confidence
     if design.method == "confidence-sequence":
         assert design.max_n is not None
         z = confidence_sequence_z(n, alpha, design.max_n)
         return min(_NORMAL.cdf(z), 1 - NO_ALPHA)
+    if design.max_looks is not None and look > design.max_looks:
+        return 1 - NO_ALPHA
+    if design.max_n is not None:
+        return 1 - fraction_alpha(design.method, n, previous_n, design.max_n, alpha)
     assert design.max_looks is not None
     return 1 - look_alpha(design.method, look, design.max_looks, alpha)
 
@@ -97,6 +110,9 @@ def describe(design: Sequential) -> str:
     if design.method == "confidence-sequence":
         return f"confidence sequence (normal mixture, tuned for n = {design.max_n:,})"
     name = "O'Brien-Fleming" if design.method == "obrien-fleming" else "Pocock"
+    if design.max_n is not None:
+        capped = f", at most {design.max_looks} looks" if design.max_looks is not None else ""
+        return f"{name}-type alpha spending up to n = {design.max_n:,}{capped}"
     return f"{name}-type alpha spending over {design.max_looks} looks"
 
 
@@ -113,6 +129,8 @@ class Look:
 
     number: int
     """1 for the first look; a re-check of results already seen keeps that look's number."""
+    previous: Mapping[str, int]
+    """The sizes at the look before this one (empty at the first look)."""
     earlier_decisions: tuple[int, ...]
     """Ledger ids of the earlier decisions on this candidate under this spec."""
     grew: bool
@@ -132,7 +150,8 @@ def locate_look(earlier: Sequence[tuple[int, Sizes]], current: Sizes) -> Look:
             distinct.append(sizes)
     number = next((i + 1 for i, d in enumerate(distinct) if dict(d) == dict(current)), len(distinct) + 1)
     grew = any(any(n > d.get(cell, 0) for cell, n in current.items()) for d in distinct[: number - 1])
-    return Look(number, tuple(i for i, _ in earlier), grew)
+    previous = dict(distinct[number - 2]) if number >= 2 else {}
+    return Look(number, previous, tuple(i for i, _ in earlier), grew)
 
 
 def peeking_message(look: Look, candidate: str) -> str:

@@ -83,6 +83,19 @@ def assess_looks(spec: Spec, candidate: Results, ledger: Path | None, digest: st
                         "no alpha is left to pass on",
                     )
                 )
+            elif design.max_n is not None and look is not None:
+                spent = _cells_without_alpha(g, design.max_n, look, current_sizes(spec, candidate))
+                if spent:
+                    reasons.append(
+                        Reason(
+                            leads_to="revise",
+                            kind="sequential",
+                            subject=g.id,
+                            status="looks_spent",
+                            message=f"gate {g.id}: no alpha is left to pass on {', '.join(spent)} (the previous look "
+                            f"already reached max_n {design.max_n:,}, or the results did not grow since it)",
+                        )
+                    )
     methods = sorted({sequential.describe(d) for g in designed if (d := spec.sequential_for(g)) is not None})
     if look is None:
         notes.append(f"sequential design: {'; '.join(methods)} (looks not counted: no decision ledger)")
@@ -96,7 +109,8 @@ def assess_looks(spec: Spec, candidate: Results, ledger: Path | None, digest: st
         confidence = gate.confidence if gate.confidence is not None else spec.confidence
         if design.method == "confidence-sequence" and n is None:
             return 1 - sequential.NO_ALPHA  # no n, no sequence: it cannot pass
-        return sequential.look_confidence(design, confidence, n=n or 0, look=number)
+        previous = look.previous.get(f"{gate.metric}[{slice_name}]", 0) if look is not None else 0
+        return sequential.look_confidence(design, confidence, n=n or 0, look=number, previous_n=previous)
 
     return LookAssessment(look, confidence_at, tuple(reasons), tuple(notes))
 
@@ -122,3 +136,15 @@ def planned_n_notes(spec: Spec, candidate: Results) -> tuple[str, ...]:
     if not differing:
         return ()
     return (f"{candidate.source}: the results' n differs from the plan: {'; '.join(differing)}",)
+
+
+def _cells_without_alpha(gate: Gate, max_n: int, look: sequential.Look, sizes: dict[str, int]) -> list[str]:
+    """The gate's cells at which spending by information fraction has nothing left for this look."""
+    out = []
+    for cell, n in sizes.items():
+        if not cell.startswith(f"{gate.metric}["):
+            continue
+        previous = look.previous.get(cell, 0)
+        if previous >= max_n or n <= previous:
+            out.append(cell)
+    return out

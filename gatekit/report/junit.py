@@ -186,6 +186,16 @@ def render(verdict: Verdict, options: RenderOptions) -> str:
             )
         suites.append(suite)
 
+    looks = [r for r in verdict.reasons if r.kind in ("peeking", "sequential")]
+    if looks:
+        # A repeated fixed-n look (or a spent sequential design) revises: an error case, never a silent pass.
+        suite = _Suite(root, "looks", spec_path)
+        for r in looks:
+            suite.case(
+                f"looks.{r.subject}", "looks", problem=r.status, message=f"{r.status}: {r.message}", details=r.message
+            )
+        suites.append(suite)
+
     if verdict.notes:
         # Notes never fail anything: passing cases, so that CI test views still show them.
         suite = _Suite(root, "results-notes", spec_path)

@@ -298,21 +298,24 @@ class Sequential(_Model):
     """A sequential design: decisions that stay valid when results are checked again as they arrive.
 
     `confidence-sequence` uses an anytime-valid bound (any number of looks) tuned to be tightest at `max_n`;
-    `obrien-fleming` and `pocock` spend the gate's alpha over `max_looks` pre-registered looks (Lan-DeMets).
-    Every look recorded in the ledger counts. See docs/planning.md."""
+    `obrien-fleming` and `pocock` spend the gate's alpha (Lan-DeMets) over `max_looks` pre-registered looks,
+    or by information fraction n / `max_n`. Every look recorded in the ledger counts. See docs/planning.md."""
 
     method: SequentialMethod
-    """confidence-sequence (needs max_n), obrien-fleming or pocock (need max_looks)."""
+    """confidence-sequence (needs max_n), obrien-fleming or pocock (need max_looks or max_n)."""
     max_looks: Annotated[int, Field(ge=1, le=10_000)] | None = None
     """The number of looks the alpha is spent over; a look past it cannot pass."""
     max_n: MinN | None = None
-    """The examples per slice the design is tuned for (the confidence sequence is tightest there)."""
+    """Examples per slice the design is planned for: the confidence sequence is tightest there; alpha spending
+    with `max_n` spends by information fraction n / max_n (and `max_looks`, if also given, caps the looks)."""
 
     @model_validator(mode="after")
     def _horizon_given(self) -> Sequential:
-        if self.method in SPENDING_METHODS and self.max_looks is None:
+        if self.method in SPENDING_METHODS and self.max_looks is None and self.max_n is None:
             raise located_error(
-                ("max_looks",), f"{self.method} spends alpha over `max_looks` looks: give it", "missing"
+                ("max_looks",),
+                f"{self.method} spends alpha over `max_looks` looks or up to `max_n` examples",
+                "missing",
             )
         if self.method == "confidence-sequence" and self.max_n is None:
             raise located_error(("max_n",), "a confidence sequence is tuned for `max_n` examples: give it", "missing")
