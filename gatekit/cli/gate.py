@@ -58,6 +58,14 @@ def check(
         Optional[str],  # noqa: UP045
         typer.Option(help="Read the baseline as this format instead of detecting it."),
     ] = None,
+    candidate_model: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option(help="The model or provider to read from a candidate file holding several (promptfoo)."),
+    ] = None,
+    baseline_model: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option(help="The model or provider to read from the baseline file."),
+    ] = None,
     report: Annotated[
         Optional[list[str]],  # noqa: UP045
         typer.Option(
@@ -86,6 +94,8 @@ def check(
         ledger=ledger,
         candidate_format=candidate_format,
         baseline_format=baseline_format,
+        candidate_model=candidate_model,
+        baseline_model=baseline_model,
     )
     verdict = run.verdict
     if run.decision_id is not None:

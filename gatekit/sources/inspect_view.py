@@ -4,23 +4,29 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from gatekit.errors import UsageError
 from gatekit.results import Results
+
+if TYPE_CHECKING:
+    from gatekit.sources.rows import Table
 
 
 def describe(path: Path, spec_path: Path | None, fmt: str | None) -> str:
     from gatekit.sources.adapters import FORMATS, minimal_spec
     from gatekit.sources.load import _detect_format, load_results, load_spec
     from gatekit.sources.rows import TABLE_SUFFIXES, read_table, summarize_table
+    from gatekit.sources.runmeta import results_file
 
     if fmt is not None and fmt not in FORMATS:
         raise UsageError(f"unknown results format {fmt!r}; choose one of: {', '.join(FORMATS)}")
+    path = results_file(path)
     fmt = fmt or _detect_format(path)
     spec = load_spec(spec_path).spec if spec_path is not None else None
     lines = [f"{path}: format {fmt}"]
-    if fmt in TABLE_SUFFIXES.values():
-        table = read_table(path, fmt)
+    if fmt in (*TABLE_SUFFIXES.values(), "lm-eval-samples"):
+        table = read_table(path, fmt) if fmt != "lm-eval-samples" else _samples_table(path)
         lines.append(f"{table.data.num_rows} rows, {len(table.columns)} columns")
         for column in summarize_table(table):
             text = f"  {column.name}: {column.type}"
@@ -39,6 +45,16 @@ def describe(path: Path, spec_path: Path | None, fmt: str | None) -> str:
     results = load_results(path, spec or minimal_spec(), fmt)
     lines.extend(_metrics(results))
     return "\n".join(lines) + "\n"
+
+
+def _samples_table(path: Path) -> Table:
+    """An lm-eval samples file as the table gatekit reads it: every column, no spec needed to list them."""
+    from gatekit.sources.adapters import read_json
+    from gatekit.sources.adapters.lm_eval import sample_rows
+    from gatekit.sources.rows import rows_to_table
+
+    data = read_json(path) if path.suffix.lower() == ".json" else None
+    return rows_to_table(sample_rows(path, data), str(path))
 
 
 def _metrics(results: Results) -> list[str]:
