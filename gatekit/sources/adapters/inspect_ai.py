@@ -157,7 +157,7 @@ def _errored(log: dict[str, Any], results: dict[str, Any]) -> str | None:
 
 def _definition(metric: str, value: float, n: int | None, epochs: int) -> MetricDefinition:
     """accuracy of a one-epoch run whose value is a whole count of n is a proportion; anything else a mean."""
-    whole = n is not None and abs(value * n - round(value * n)) < 1e-6 * max(n, 1)
+    whole = n is not None and math.isfinite(value) and abs(value * n - round(value * n)) < 1e-6 * max(n, 1)
     if metric == "accuracy" and epochs <= 1 and whole and 0 <= value <= 1:
         return MetricDefinition(kind="proportion", higher_is_better=True)
     return MetricDefinition(kind="mean")
