@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
 import statistics
 import zipfile
@@ -25,7 +26,8 @@ from gatekit.results import Results
 from gatekit.sources.load import load_results
 from tests.conftest import Run
 
-HARNESS = Path(__file__).parent / "fixtures" / "harness"
+# GATEKIT_HARNESS_FIXTURES points the same checks at a regenerated (or held-out) set of runs.
+HARNESS = Path(os.environ.get("GATEKIT_HARNESS_FIXTURES") or Path(__file__).parent / "fixtures" / "harness")
 LM = HARNESS / "lm_eval"
 INSPECT = HARNESS / "inspect"
 PROMPTFOO = HARNESS / "promptfoo"
@@ -240,6 +242,21 @@ def test_inspect_command_lists_lm_eval_samples_columns_without_a_spec(gatekit: C
     assert result.code == 0
     assert "80 rows" in result.out
     for column in ("  doc.category: ", "  filter: ", "  exact_match: ", "  doc_id: "):
+        assert column in result.out
+
+
+def test_inspect_command_shows_one_provider_and_its_columns(gatekit: Callable[..., Run]) -> None:
+    result = gatekit("inspect", PROMPTFOO / "two_providers.json", "--model", "echo")
+    assert result.code == 0
+    assert "model: echo\n" in result.out
+    assert "  vars.topic: text, 6 distinct" in result.out
+    assert "  metadata.area: text, 4 distinct" in result.out
+
+
+def test_inspect_command_lists_an_inspect_logs_sample_columns(gatekit: Callable[..., Run]) -> None:
+    result = gatekit("inspect", INSPECT / "basic.eval")
+    assert result.code == 0
+    for column in ("  score.match: number", "  score.parts.fluency: number", "  metadata.subject: text, 3 distinct"):
         assert column in result.out
 
 

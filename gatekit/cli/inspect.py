@@ -21,11 +21,15 @@ def inspect_results(
         Optional[str],  # noqa: UP045
         typer.Option("--format", help="Force the input format instead of detecting it (see gatekit.sources.adapters)."),
     ] = None,
+    model: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option("--model", help="The model or provider to show from a file holding several (promptfoo)."),
+    ] = None,
 ) -> int:
     """Show what gatekit sees in a results file: columns, metrics, slices and n, so gates use real names."""
     from gatekit.memory import keep_freed_memory
     from gatekit.sources.inspect_view import describe
 
     keep_freed_memory()
-    sys.stdout.write(describe(path, spec, format))
+    sys.stdout.write(describe(path, spec, format, model))
     return 0

@@ -82,7 +82,8 @@ def select_model(available: list[str], model: str | None, source: str, what: str
     if len(available) > 1:
         raise ResultsError.at(
             f"the file holds {len(available)} {what}s ({', '.join(available)}) and gatekit never pools them: "
-            f"choose one with `candidate_model:`/`baseline_model:` in the spec or --candidate-model/--baseline-model",
+            "choose one with `candidate_model:`/`baseline_model:` in the spec or --candidate-model/--baseline-model "
+            "(gatekit inspect: --model)",
             source,
         )
     return available[0] if available else None

@@ -104,7 +104,9 @@ def test_identity(result: dict[str, Any]) -> str:
         "vars": result.get("vars") if isinstance(result.get("vars"), dict) else (test_case or {}).get("vars"),
     }
     text = json.dumps(key, sort_keys=True, default=str)
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
+    digest = hashlib.sha256(text.encode()).hexdigest()[:12]
+    # The description makes the id readable in reports; the digest keeps tests of one description apart.
+    return f"{key['description']}#{digest}" if isinstance(key["description"], str) else digest
 
 
 def _row(result: dict[str, Any]) -> dict[str, Any]:
