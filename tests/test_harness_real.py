@@ -291,6 +291,19 @@ def test_inspect_match_per_subject_slice_from_the_samples(tmp_path: Path, fmt: s
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
+def test_inspect_grouped_metrics_are_slices_with_their_own_n_and_stderr(fmt: str) -> None:
+    # grouped(accuracy(), "subject") and grouped(stderr(), "subject"): Inspect's own per-subject figures.
+    log = inspect_log("grouped", fmt)
+    match = reduced_scores(log, "match")
+    subject = {str(s["id"]): s["metadata"]["subject"] for s in log["samples"]}
+    expected = {"all": mean_and_stderr(list(match.values()))}
+    for name in sorted(set(subject.values())):
+        expected[f"metadata.subject={name}"] = mean_and_stderr([v for k, v in match.items() if subject[k] == name])
+    results = load_results(INSPECT / f"grouped.{fmt}")
+    assert figures(results, "match/accuracy") == approx(expected)
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
 def test_inspect_dict_valued_score_is_one_column_per_key(tmp_path: Path, fmt: str) -> None:
     log = inspect_log("basic", fmt)
     fluency = mean_and_stderr(list(reduced_scores(log, "parts", "fluency").values()))

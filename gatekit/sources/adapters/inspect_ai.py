@@ -2,6 +2,8 @@
 
 Aggregate metrics: `results.scores[i]` gives metrics named `<score>/<metric>` (e.g. `match/accuracy`) on
 slice `all`; the sibling `stderr` metric is the stderr, and n is `scored_samples` (else `completed_samples`).
+A `grouped(accuracy(), "subject")` metric is the same `match/accuracy` on slices `metadata.subject=<value>`
+(the names the per-sample rows give), with the grouped `stderr` beside it and n counted from the samples.
 Their definitions reach the evaluator like the spec's own: `accuracy` of a one-epoch run is a proportion
 (Wilson bounds, never above 1), anything else a mean.
 
@@ -163,8 +165,39 @@ def _definition(metric: str, value: float, n: int | None, epochs: int) -> Metric
     return MetricDefinition(kind="mean")
 
 
+def _grouped(entry: dict[str, Any]) -> tuple[str, str, str] | None:
+    """(inner metric, group key, group value) of a `grouped(metric, key)` entry, or None for a plain one.
+    Inspect names such entries by the group value (`math`, `all`, then `math2`... for a second grouped
+    metric on the same key) and records the inner metric and key in `params`."""
+    params = entry.get("params")
+    inner = params.get("metric") if isinstance(params, dict) else None
+    if not (isinstance(params, dict) and isinstance(inner, dict) and "group_key" in params):
+        return None
+    return str(inner.get("name")), str(params.get("group_key")), str(entry.get("name"))
+
+
+def _group_counts(rows: list[dict[str, Any]], scorer: str) -> dict[tuple[str, str], int]:
+    """(metadata key, value) -> how many rows have a score from `scorer`: a grouped metric's n per group."""
+    counts: dict[tuple[str, str], int] = {}
+    for row in rows:
+        scores = [v for k, v in row.items() if k == f"score.{scorer}" or k.startswith(f"score.{scorer}.")]
+        if not scores or any(isinstance(v, float) and math.isnan(v) for v in scores):
+            continue
+        for key, value in row.items():
+            if key.startswith("metadata."):
+                group = (key.removeprefix("metadata."), str(value))
+                counts[group] = counts.get(group, 0) + 1
+    return counts
+
+
 def _aggregates(
-    log: dict[str, Any], problem: str | None, spec: Spec | None, notes: list[str], source: str
+    log: dict[str, Any],
+    problem: str | None,
+    spec: Spec | None,
+    notes: list[str],
+    source: str,
+    *,
+    rows: list[dict[str, Any]],
 ) -> tuple[dict[str, dict[str, Measurement]], dict[str, MetricDefinition]]:
     results: dict[str, Any] = log["results"] if isinstance(log.get("results"), dict) else {}
     config = log["eval"].get("config")
@@ -188,19 +221,36 @@ def _aggregates(
             own = f"{unscored} samples were not scored by {score.get('name')!r}"
         if own is None and errored is not None and not drop:
             own = f"{errored}; set table.drop_invalid to gate on the scored ones"
-        named = score.get("metrics") or {}
-        stderr_entry = named.get("stderr")
-        stderr = stderr_entry.get("value") if isinstance(stderr_entry, dict) else None
-        se = float(stderr) if isinstance(stderr, (int, float)) and _finite_number(stderr) and stderr >= 0 else None
-        for metric_name, entry in named.items():
-            if metric_name == "stderr" or not isinstance(entry, dict):
+        named = score.get("metrics") if isinstance(score.get("metrics"), dict) else {}
+        # (metric, slice) -> value; a grouped() metric's groups are slices `metadata.<key>=<value>`.
+        values: dict[tuple[str, str], float] = {}
+        counts: dict[str, int | None] = {"all": count}
+        for key, entry in (named or {}).items():
+            if not isinstance(entry, dict):
                 continue
             value = entry.get("value")
             if not isinstance(value, (int, float)) or isinstance(value, bool):
                 continue
+            group = _grouped(entry)
+            if group is None:
+                values[(str(key), "all")] = float(value)
+                continue
+            inner, group_key, group_value = group
+            slice_name = "all" if group_value == "all" else f"metadata.{group_key}={group_value}"
+            values[(inner, slice_name)] = float(value)
+            if slice_name != "all":
+                per_group = _group_counts(rows, str(score.get("scorer") or score.get("name")))
+                counts[slice_name] = per_group.get((group_key, group_value)) if rows else None
+        for (metric_name, slice_name), value in values.items():
+            if metric_name == "stderr":
+                continue
+            stderr = values.get(("stderr", slice_name))
+            se = stderr if stderr is not None and math.isfinite(stderr) and stderr >= 0 else None
             name = f"{score.get('name')}/{metric_name}"
-            metrics[name] = {"all": Measurement(float(value), count, se, None, own)}
-            definitions[name] = _definition(str(metric_name), float(value), count, epochs)
+            n_slice = counts.get(slice_name)
+            metrics.setdefault(name, {})[slice_name] = Measurement(value, n_slice, se, None, own)
+            if slice_name == "all" or name not in definitions:
+                definitions[name] = _definition(metric_name, value, n_slice, epochs)
     if epochs > 1:
         reducers = {
             str(s.get("reducer") or DEFAULT_REDUCER) for s in results.get("scores") or [] if isinstance(s, dict)
@@ -239,8 +289,8 @@ def load(path: Path, data: Any, spec: Spec | None, model: str | None = None) -> 
         if not (isinstance(log.get("results"), dict) and log["results"].get("scores")):
             raise ResultsError.at(f"{problem}: the run has no results to gate", source)
     notes: list[str] = []
-    metrics, definitions = _aggregates(log, problem, spec, notes, source)
     rows = sample_rows(log)
+    metrics, definitions = _aggregates(log, problem, spec, notes, source, rows=rows)
     costs = _costs(log)
     created = _created(eval_block.get("created"))
     unused = {k: d for k, d in definitions.items() if spec is None or k not in spec.metrics}
