@@ -542,6 +542,10 @@ def test_promptfoo_repeats_are_one_test_each(tmp_path: Path) -> None:
     )
     value, n, _ = figures(results, "pass_rate")["all"]
     assert (value, n) == (pytest.approx(statistics.fmean(scored)), len(scored)) == (1.0, 5)
+    assert results.notes[0].endswith(
+        "6 tests run 2 times each (--repeat): one example per test, success and score reduced by the mean over "
+        "its repeats"
+    )
 
 
 # --- run metadata of per-example tables ---------------------------------------------------------------------

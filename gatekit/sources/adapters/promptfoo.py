@@ -1,7 +1,7 @@
 """promptfoo `promptfoo eval -o results.json` (or `-o results.jsonl`): one record per test x prompt x provider.
 
 Records become a per-example table with columns `success`, `score`, `latency_ms`, `cost_usd`, `provider`,
-`repeats`, `vars.<name>`, `metadata.<name>` and `named.<score>`. Mapping, and the format's corners it handles:
+`prompt` (the prompt's label or template), `repeats`, `vars.<name>`, `metadata.<name>` and `named.<score>`. Mapping, and the format's corners it handles:
 
 * one provider at a time: a file holding several (`providers: [echo, file://provider.py]`) is never pooled.
   The spec's `candidate_model:`/`baseline_model:` (or --candidate-model/--baseline-model) names the provider
@@ -94,6 +94,12 @@ def _provider(result: dict[str, Any]) -> str:
     return str(value)
 
 
+def _prompt_label(result: dict[str, Any]) -> str | None:
+    prompt = result.get("prompt") if isinstance(result.get("prompt"), dict) else {}
+    label = (prompt or {}).get("label") or (prompt or {}).get("raw")
+    return str(label) if label is not None else None
+
+
 def test_identity(result: dict[str, Any]) -> str:
     """The id of the test a record ran: its prompt template, description and vars, never the provider."""
     test_case = result.get("testCase") if isinstance(result.get("testCase"), dict) else {}
@@ -117,6 +123,7 @@ def _row(result: dict[str, Any]) -> dict[str, Any]:
         "latency_ms": result.get("latencyMs"),
         "cost_usd": result.get("cost"),  # absent: unknown, a bad cell; never a free request
         "provider": _provider(result),
+        "prompt": _prompt_label(result),
         "test_idx": result.get("testIdx"),
     }
     test_case = result.get("testCase") if isinstance(result.get("testCase"), dict) else {}
@@ -192,7 +199,16 @@ def load(path: Path, data: Any, spec: Spec | None, model: str | None = None) -> 
     present = set().union(*table_rows)
     columns = [c for c in table_columns(judged, present) if c in present or c not in BUILTIN_COLUMNS]
     table = rows_to_table(table_rows, source, columns)
-    results = table_results(table, judged, model=provider or Path(source).stem)
+    repeats = sorted({r["repeats"] for r in table_rows})
+    notes = (
+        [
+            f"{source}: {len(table_rows)} tests run {'/'.join(map(str, repeats))} times each (--repeat): one example "
+            "per test, success and score reduced by the mean over its repeats"
+        ]
+        if repeated
+        else []
+    )
+    results = table_results(table, judged, model=provider or Path(source).stem, notes=notes)
     costs = [_number(r.get("cost_usd")) for r in table_rows]
     recorded = {COST_NAME: math.fsum(c for c in costs if c is not None)} if all(c is not None for c in costs) else {}
     unused = {name: d for name, d in definitions.items() if name not in base.metrics}
