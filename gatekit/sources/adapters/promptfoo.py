@@ -1,7 +1,8 @@
 """promptfoo `promptfoo eval -o results.json` (or `-o results.jsonl`): one record per test x prompt x provider.
 
 Records become a per-example table with columns `success`, `score`, `latency_ms`, `cost_usd`, `provider`,
-`prompt` (the prompt's label or template), `repeats`, `vars.<name>`, `metadata.<name>` and `named.<score>`. Mapping, and the format's corners it handles:
+`prompt` (the prompt's label or template), `repeats`, `vars.<name>`, `metadata.<name>` and `named.<score>`.
+Mapping, and the format's corners it handles:
 
 * one provider at a time: a file holding several (`providers: [echo, file://provider.py]`) is never pooled.
   The spec's `candidate_model:`/`baseline_model:` (or --candidate-model/--baseline-model) names the provider
