@@ -569,3 +569,17 @@ def test_sidecar_that_contradicts_the_harness_file_is_an_error(tmp_path: Path) -
     (tmp_path / "echo.json.meta.yaml").write_text("model: gpt-x\n")
     with pytest.raises(ResultsError, match="model: the sidecar says 'gpt-x' but the results file records 'echo'"):
         load_results(path)
+
+
+def test_selecting_a_model_the_file_does_not_hold_is_an_error_listing_it() -> None:
+    with pytest.raises(ResultsError, match=r"model 'openai/gpt-x' is not in the file; it holds: mockllm/model"):
+        load_results(INSPECT / "basic.json", model="openai/gpt-x")
+
+
+def test_sidecar_fills_what_a_harness_file_does_not_record(tmp_path: Path) -> None:
+    path = tmp_path / "results.json"
+    path.write_bytes(lm_results("full").read_bytes())
+    (tmp_path / "results.json.meta.yaml").write_text("gate_digest: sha256:abc\ncosts: {train_gpu_hours: 3}\n")
+    results = load_results(path)
+    assert (results.gate_digest, results.costs) == ("sha256:abc", {"train_gpu_hours": 3.0})
+    assert results.model == json.loads(path.read_text())["model_name"]
