@@ -31,6 +31,8 @@ def check(
     ledger: str | Path | None = None,
     candidate_format: str | None = None,
     baseline_format: str | None = None,
+    candidate_model: str | None = None,
+    baseline_model: str | None = None,
 ) -> Verdict:
     """Hold a candidate's results to a gate spec.
 
@@ -39,7 +41,8 @@ def check(
     The spec is always held to its lock file and the results' `gate_digest`; `verify_artifacts` also hashes
     the local rollback artifacts. `record` and `ledger` decide whether the decision goes into the ledger
     (see `run_check`); by default the Python API records nothing. `candidate_format` and `baseline_format`
-    force a results format (see `gatekit.sources.adapters.FORMATS`) instead of detecting it.
+    force a results format (see `gatekit.sources.adapters.FORMATS`) instead of detecting it;
+    `candidate_model` and `baseline_model` pick one model or provider from a file that holds several.
     """
     return run_check(
         spec,
@@ -50,6 +53,8 @@ def check(
         ledger=ledger,
         candidate_format=candidate_format,
         baseline_format=baseline_format,
+        candidate_model=candidate_model,
+        baseline_model=baseline_model,
     ).verdict
 
 
@@ -72,13 +77,19 @@ def run_check(
     ledger: str | Path | None = None,
     candidate_format: str | None = None,
     baseline_format: str | None = None,
+    candidate_model: str | None = None,
+    baseline_model: str | None = None,
 ) -> CheckRun:
     """`check`, and record the decision: `record=None` records when a ledger is configured (`ledger`, the
     GATEKIT_LEDGER variable or the spec's `ledger:`), True always (default `.gatekit/ledger.db`), False never.
     """
     loaded = load_spec(spec, baseline_given=baseline is not None)
     baseline = resolve_baseline_ref(baseline, loaded, ledger)
-    loading = _Loading(loaded, (candidate, candidate_format), (baseline, baseline_format))
+    loading = _Loading(
+        loaded,
+        (candidate, candidate_format, candidate_model or loaded.spec.candidate_model),
+        (baseline, baseline_format, baseline_model or loaded.spec.baseline_model),
+    )
     # Imported while the results are being read: reading a large table runs without the GIL, so the
     # verdict's modules (numpy among them) load for free instead of before the first byte is read.
     from gatekit.decide.verdict import build_verdict
@@ -108,8 +119,11 @@ def run_check(
         from gatekit.integrity.artifacts import verify_manifest
 
         artifacts = verify_manifest(loaded.spec, loaded.path.parent)
+    # A harness adapter's built-in metric definitions (promptfoo's pass_rate is a rate) are judged through the
+    # same spec models as the user's own; the spec's digest above is the user's spec alone.
+    judged_spec = loaded.spec.with_definitions(candidate_results.definitions)
     verdict = build_verdict(
-        loaded.spec,
+        judged_spec,
         candidate_results,
         baseline_results,
         spec_path=str(loaded.path),
@@ -179,8 +193,8 @@ class _Loading:
     def __init__(
         self,
         loaded: LoadedSpec,
-        candidate: tuple[str | Path | None, str | None],
-        baseline: tuple[str | Path | None, str | None],
+        candidate: tuple[str | Path | None, str | None, str | None],
+        baseline: tuple[str | Path | None, str | None, str | None],
     ) -> None:
         from concurrent.futures import ThreadPoolExecutor
 
@@ -189,10 +203,10 @@ class _Loading:
         if baseline[0] is not None or loaded.spec.baseline is not None:
             baseline_path = _results_path(loaded, baseline[0], "baseline")
         self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="gatekit-load")
-        self._candidate = self._pool.submit(load_results, candidate_path, loaded.spec, candidate[1])
+        self._candidate = self._pool.submit(load_results, candidate_path, loaded.spec, candidate[1], candidate[2])
         self._baseline: Future[Results] | None = None
         if baseline_path is not None:
-            self._baseline = self._pool.submit(load_results, baseline_path, loaded.spec, baseline[1])
+            self._baseline = self._pool.submit(load_results, baseline_path, loaded.spec, baseline[1], baseline[2])
 
     def results(self) -> tuple[Results, Results | None]:
         with self._pool:

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
-from gatekit.spec.model import MetricKind
+from gatekit.spec.model import MetricDefinition, MetricKind
 
 if TYPE_CHECKING:  # numpy stays off the import path of `gatekit validate` and `--version`
     import numpy as np
@@ -181,6 +181,9 @@ class Results:
     """The `review.columns` of a per-example table, by example id."""
     flaky: Mapping[str, tuple[int, int]] = field(default_factory=dict)
     """With `table.repeats`: slice -> (flaky examples, examples), counted before any `flaky: exclude`."""
+    definitions: Mapping[str, MetricDefinition] = field(default_factory=dict)
+    """Built-in metric definitions of the harness adapter that read the file (promptfoo's `pass_rate` is a
+    rate): the evaluator reads them as if the spec had them, unless the spec defines the metric itself."""
 
     def measurement(self, metric: str, slice_name: str) -> Measurement | None:
         return self.metrics.get(metric, {}).get(slice_name)

@@ -75,6 +75,14 @@ def check(
             "1 a check failed, 125 inconclusive (skip), 128 invalid input or internal error (abort).",
         ),
     ] = "gatekit",
+    candidate_model: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option(help="The model or provider to read from a candidate file holding several (promptfoo)."),
+    ] = None,
+    baseline_model: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option(help="The model or provider to read from the baseline file."),
+    ] = None,
     report: Annotated[
         Optional[list[str]],  # noqa: UP045
         typer.Option(
@@ -118,6 +126,8 @@ def check(
         ledger=ledger,
         candidate_format=candidate_format,
         baseline_format=baseline_format,
+        candidate_model=candidate_model,
+        baseline_model=baseline_model,
     )
     verdict = run.verdict
     if run.decision_id is not None:

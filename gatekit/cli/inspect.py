@@ -30,6 +30,10 @@ def inspect_results(
         # The spelling documented before --input-format; `--format` elsewhere is a report's format.
         typer.Option("--format", hidden=True),
     ] = None,
+    model: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option("--model", help="The model or provider to show from a file holding several (promptfoo)."),
+    ] = None,
 ) -> int:
     """Show what gatekit sees in a results file: columns, metrics, slices and n, so gates use real names."""
     from gatekit.errors import UsageError
@@ -39,5 +43,5 @@ def inspect_results(
     if input_format is not None and format_alias is not None and input_format != format_alias:
         raise UsageError("give the input format once: --input-format (--format is its old spelling)")
     keep_freed_memory()
-    sys.stdout.write(describe(path, spec, input_format or format_alias))
+    sys.stdout.write(describe(path, spec, input_format or format_alias, model))
     return 0

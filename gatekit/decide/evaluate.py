@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, Literal
 
 from gatekit.decide.bounds import BOUND_KINDS, BREACH_SYMBOL, headroom, passes
@@ -175,7 +175,10 @@ def usable_value(
         return (
             None,
             None,
-            (f"slice {slice_name!r} is not in the {role} results for {metric!r}" + did_you_mean(slice_name, slices)),
+            (
+                f"slice {slice_name!r} is not in the {role} results for {metric!r}"
+                + (did_you_mean(slice_name, slices) or _slices_there(slices))
+            ),
         )
     if measurement.problem is not None:
         unusable = f"the {role} value of {metric!r} on {slice_name!r} is unusable: {measurement.problem}"
@@ -187,6 +190,14 @@ def usable_value(
     if measurement.n == 0:
         return None, 0, f"slice {slice_name!r} is empty in the {role} results (n = 0)"
     return measurement.value, measurement.n, None
+
+
+def _slices_there(slices: Mapping[str, Measurement], shown: int = 12) -> str:
+    """The slices a metric does have (a harness file has no `all`: lm-eval's slices are its tasks)."""
+    names = list(slices)
+    if not names:
+        return ""
+    return "; its slices: " + ", ".join(names[:shown]) + (f", ... ({len(names)} in all)" if len(names) > shown else "")
 
 
 def _metric_absent(metric: str, results: Results, role: str = "candidate") -> str:

@@ -49,22 +49,37 @@ def load_spec(path: Path | str, *, baseline_given: bool = False) -> LoadedSpec:
     return LoadedSpec(spec, path, document)
 
 
-def load_results(path: Path | str, spec: Spec | None = None, fmt: str | None = None) -> Results:
+def load_results(
+    path: Path | str, spec: Spec | None = None, fmt: str | None = None, model: str | None = None
+) -> Results:
     """Load a results file; `spec` supplies metric kinds for range checks and the derived metrics of tables.
 
     The format is `fmt` when given (see `gatekit.sources.adapters.FORMATS`), else it is detected: per-example tables
     by suffix (.jsonl, .csv, .parquet), Inspect `.eval` logs by suffix, and JSON by content (lm-eval results,
     Inspect log, promptfoo output, or gatekit's own format). YAML is always gatekit's own format.
+    A folder is searched for the one results file inside (`runmeta.results_file`). `model` picks one model or
+    provider from a file holding several. A sidecar `<file>.meta.yaml` adds run metadata (`runmeta`).
     """
-    path = Path(path)
+    from gatekit.sources.runmeta import results_file, with_sidecar
+
+    path = results_file(Path(path))
     if fmt is not None:
         from gatekit.sources.adapters import FORMATS
 
         if fmt not in FORMATS:
             raise UsageError(f"unknown results format {fmt!r}; choose one of: {', '.join(FORMATS)}")
     fmt = fmt or _detect_format(path)
+    results = _load(path, spec, fmt, model)
+    from gatekit.sources.rows import TABLE_SUFFIXES
+
+    # A table's model is its file name unless its sidecar names one; a harness file names its own.
+    tables = (*TABLE_SUFFIXES.values(), "lm-eval-samples")
+    return with_sidecar(results, path, default_model=fmt in tables)
+
+
+def _load(path: Path, spec: Spec | None, fmt: str, model: str | None) -> Results:
     if fmt != "gatekit":
-        return _load_foreign(path, spec, fmt)
+        return _load_foreign(path, spec, fmt, model)
     document = load_document(path, max_bytes=RESULTS_MAX_BYTES, error=ResultsError)
     if not isinstance(document.data, dict):
         raise ResultsError.at(
@@ -98,7 +113,7 @@ def _detect_format(path: Path) -> str:
     return "gatekit"
 
 
-def _load_foreign(path: Path, spec: Spec | None, fmt: str) -> Results:
+def _load_foreign(path: Path, spec: Spec | None, fmt: str, model: str | None) -> Results:
     from gatekit.sources.rows import TABLE_SUFFIXES
 
     if fmt in TABLE_SUFFIXES.values():
@@ -113,7 +128,7 @@ def _load_foreign(path: Path, spec: Spec | None, fmt: str) -> Results:
     from gatekit.sources.adapters import load_with, read_json
 
     data = read_json(path) if path.suffix.lower() == ".json" and fmt != "lm-eval-samples" else None
-    return load_with(fmt, path, data, spec)
+    return load_with(fmt, path, data, spec, model)
 
 
 def table_column_names(path: Path | str, fmt: str | None = None) -> list[str] | None:

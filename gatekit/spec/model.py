@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -509,6 +509,11 @@ class Spec(_Model):
     """Results file of the checkpoint under test, relative to the spec file (override: --candidate)."""
     baseline: NonEmptyStr | None = None
     """Results file of the checkpoint to compare against (override: --baseline); needed by relative bounds."""
+    candidate_model: NonEmptyStr | None = None
+    """The model or provider to read from a candidate file that holds several (a promptfoo run of two providers:
+    `echo`, `python:provider.py:default`); such a file is never pooled (override: --candidate-model)."""
+    baseline_model: NonEmptyStr | None = None
+    """The model or provider to read from the baseline file, as `candidate_model` (override: --baseline-model)."""
     metrics: dict[NonEmptyStr, MetricDefinition] = Field(default_factory=dict)
     """Optional facts about metrics: kind and direction."""
     gates: Annotated[tuple[Gate, ...], AsTuple]
@@ -635,6 +640,11 @@ class Spec(_Model):
     def sequential_for(self, gate: Gate) -> Sequential | None:
         """The gate's sequential design, else the spec's, else None (a fixed-n design)."""
         return gate.sequential if gate.sequential is not None else self.sequential
+
+    def with_definitions(self, definitions: Mapping[str, MetricDefinition]) -> Spec:
+        """This spec plus metric definitions it does not have itself (a harness adapter's built-in metrics)."""
+        extra = {name: d for name, d in definitions.items() if name not in self.metrics}
+        return self.model_copy(update={"metrics": {**self.metrics, **extra}}) if extra else self
 
 
 def located_error(path: tuple[str | int, ...], message: str, kind: str) -> PydanticCustomError:

@@ -1,7 +1,8 @@
 """Adapters for results files written by other tools, one module per format, chosen by the file's content.
 
 Each adapter module has `NAME`, `detect(data) -> bool` for a parsed JSON document (or the first row of a
-JSONL file), and `load(path, data, spec) -> Results`. `gatekit.sources.load.load_results` asks them in order; a
+JSONL file), and `load(path, data, spec, model) -> Results` (`model`: the model or provider to select from a file
+holding several, or None). `gatekit.sources.load.load_results` asks them in order; a
 `--candidate-format` / `--format` option names one and skips detection. Heavy imports stay inside functions.
 """
 
@@ -20,7 +21,7 @@ FORMATS = ("gatekit", "jsonl", "csv", "parquet", "lm-eval", "lm-eval-samples", "
 """Every name `--format` accepts."""
 
 
-def _loaders() -> dict[str, Callable[[Path, Any, Spec | None], Results]]:
+def _loaders() -> dict[str, Callable[[Path, Any, Spec | None, str | None], Results]]:
     from gatekit.sources.adapters import inspect_ai, lm_eval, promptfoo
 
     return {
@@ -44,8 +45,8 @@ def detect(data: Any) -> str | None:
 
 
 def detect_jsonl(path: Path) -> str | None:
-    """'lm-eval-samples' when the first line of a JSONL file is an lm-eval sample record, else None."""
-    from gatekit.sources.adapters import lm_eval
+    """'lm-eval-samples' or 'promptfoo' when the first line of a JSONL file is such a record, else None."""
+    from gatekit.sources.adapters import lm_eval, promptfoo
 
     with path.open("rb") as f:
         first = f.readline(1 << 20)
@@ -53,14 +54,39 @@ def detect_jsonl(path: Path) -> str | None:
         row = json.loads(first)
     except ValueError:
         return None
-    return lm_eval.SAMPLES_NAME if lm_eval.detect_samples([row]) else None
+    if lm_eval.detect_samples([row]):
+        return lm_eval.SAMPLES_NAME
+    return promptfoo.NAME if promptfoo.detect_line(row) else None
 
 
-def load_with(name: str, path: Path, data: Any, spec: Spec | None) -> Results:
+def load_with(name: str, path: Path, data: Any, spec: Spec | None, model: str | None = None) -> Results:
     loaders = _loaders()
     if name not in loaders:
         raise UsageError(f"unknown results format {name!r}; choose one of: {', '.join(FORMATS)}")
-    return loaders[name](path, data, spec)
+    return loaders[name](path, data, spec, model)
+
+
+def select_model(available: list[str], model: str | None, source: str, what: str = "provider") -> str | None:
+    """The one model or provider of a file that holds several: `model`, which must be one of them. A file of
+    several is never pooled: without a selection it is an error that lists them."""
+    from gatekit.names import did_you_mean
+
+    if model is not None:
+        if model not in available:
+            raise ResultsError.at(
+                f"{what} {model!r} is not in the file{did_you_mean(model, available)}; "
+                f"it holds: {', '.join(available)}",
+                source,
+            )
+        return model
+    if len(available) > 1:
+        raise ResultsError.at(
+            f"the file holds {len(available)} {what}s ({', '.join(available)}) and gatekit never pools them: "
+            "choose one with `candidate_model:`/`baseline_model:` in the spec or --candidate-model/--baseline-model "
+            "(gatekit inspect: --model)",
+            source,
+        )
+    return available[0] if available else None
 
 
 def read_json(path: Path) -> Any:

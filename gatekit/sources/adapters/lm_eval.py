@@ -7,10 +7,15 @@ Results file (v0.4): `results[task]["acc,none"]` with `"acc_stderr,none"` beside
   every filter is kept as its own metric, so a filter is never picked silently; v0.3 keys have no filter.
 * slice = the task or group name. A group is one slice (listed once even though `results` and `groups` both
   hold it); its value is lm-eval's own aggregate, never summed again with its children.
-* n = `n-samples[task].effective` (a group: the sum over its leaf tasks, from `group_subtasks`);
-  stderr = `<metric>_stderr,<filter>` when it is a number (`"N/A"` or absent: none).
+* n = `n-samples[task].effective` for a task. A group's n is the group's own count for that metric:
+  `sample_count["<metric>,<filter>"]` (v0.4.12+), else the sum over the leaf tasks (from `group_subtasks`)
+  that HAVE the metric, never over every leaf (a group of a 60-doc `acc` task and a 40-doc `exact_match`
+  task has acc n = 60, exact_match n = 40). stderr = `<metric>_stderr,<filter>` when it is a number
+  (`"N/A"` or absent: none).
 * a `--limit` run (effective < original) is partial: every measurement carries the problem and is reported
   missing, unless the spec sets `table.allow_partial: true`.
+* no `all` slice: the slices are the tasks and groups, which a missing `all` lists.
+* model = `model_name`; created = `date` (the run's start, epoch seconds).
 
 Samples file: one JSON object per line and per filter (`doc_id`, `filter`, `doc`, one key per metric). It
 becomes a per-example table: `doc_id` is the id column, each `doc` field becomes a `doc.<field>` column
@@ -20,6 +25,7 @@ v0.4.0-0.4.2 wrote the samples as a pretty-printed JSON array; both shapes are r
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import math
 from pathlib import Path
@@ -84,7 +90,7 @@ def _number(value: Any) -> float | None:
     return float(value)
 
 
-def load(path: Path, data: Any, spec: Spec | None) -> Results:
+def load(path: Path, data: Any, spec: Spec | None, model: str | None = None) -> Results:
     source = str(path)
     if not detect(data):
         raise ResultsError.at("not an lm-evaluation-harness results file (no `results` with task metrics)", source)
@@ -99,17 +105,19 @@ def load(path: Path, data: Any, spec: Spec | None) -> Results:
     notes: list[str] = []
     for task, values in tasks.items():
         leaves = _leaves(task, subtasks)
-        n, partial = _sample_count(task, leaves, counts, values)
-        if partial and not allow_partial:
-            problem: str | None = f"partial run: {partial}; set table.allow_partial to gate on it"
-        else:
-            problem = None
-            if partial:
-                notes.append(f"{source}: {task}: partial run accepted (allow_partial): {partial}")
         for key, raw in values.items():
             metric, filter_name = split_metric_key(key)
             if key in _NOT_METRICS or metric.endswith("_stderr"):
                 continue
+            # Only the leaves that report this metric count toward a group's n (not every leaf of the group).
+            having = [leaf for leaf in leaves if leaf == task or key in tasks.get(leaf, {})]
+            n, partial = _sample_count(key, having, counts, values)
+            if partial and not allow_partial:
+                problem: str | None = f"partial run: {partial}; set table.allow_partial to gate on it"
+            else:
+                problem = None
+                if partial:
+                    notes.append(f"{source}: {task}: {key}: partial run accepted (allow_partial): {partial}")
             value = _number(raw)
             if value is None:
                 if isinstance(raw, (dict, list, str)) or raw is None:
@@ -121,16 +129,33 @@ def load(path: Path, data: Any, spec: Spec | None) -> Results:
                 stderr = None
             metrics.setdefault(key, {})[task] = Measurement(value, n, stderr, None, problem)
     config = data.get("config") if isinstance(data.get("config"), dict) else {}
-    model = data.get("model_name") or (config or {}).get("model_args") or path.stem
-    if not isinstance(model, str):
-        model = json.dumps(model, sort_keys=True)
-    return Results(source=source, model=model, metrics=metrics, notes=tuple(notes))
+    name = data.get("model_name") or (config or {}).get("model_args") or path.stem
+    if not isinstance(name, str):
+        name = json.dumps(name, sort_keys=True)
+    from gatekit.sources.adapters import select_model
+
+    select_model([name], model, source, "model")
+    return Results(source=source, model=name, metrics=metrics, notes=tuple(notes), created=_created(data))
+
+
+def _created(data: dict[str, Any]) -> dt.datetime | None:
+    date = data.get("date")
+    if isinstance(date, (int, float)) and not isinstance(date, bool) and math.isfinite(date):
+        try:
+            return dt.datetime.fromtimestamp(date, tz=dt.timezone.utc)
+        except (OverflowError, OSError, ValueError):
+            return None
+    return None
 
 
 def _sample_count(
-    task: str, leaves: list[str], counts: dict[str, Any], values: dict[str, Any]
+    key: str, leaves: list[str], counts: dict[str, Any], values: dict[str, Any]
 ) -> tuple[int | None, str | None]:
-    """(n, why the run is partial or None). n is None when the file does not say."""
+    """(n of metric `key`, why the run is partial or None). n is None when the file does not say."""
+    own = values.get("sample_count")
+    own_n = own.get(key) if isinstance(own, dict) else None
+    if isinstance(own_n, bool) or not isinstance(own_n, int):
+        own_n = None
     effective = original = 0
     known = False
     for leaf in leaves:
@@ -140,6 +165,11 @@ def _sample_count(
             effective += entry["effective"]
             if isinstance(entry.get("original"), int):
                 original += entry["original"]
+    if own_n is not None:
+        # The group's own count for this metric, as lm-eval aggregated it.
+        if known and original and effective < original:
+            return own_n, f"{effective} of {original} samples evaluated (`--limit`)"
+        return own_n, None
     if not known:
         sample_len = values.get("sample_len")
         return (sample_len if isinstance(sample_len, int) and not isinstance(sample_len, bool) else None), None
@@ -148,24 +178,33 @@ def _sample_count(
     return effective, None
 
 
-def load_samples(path: Path, data: Any, spec: Spec | None) -> Results:
+def load_samples(path: Path, data: Any, spec: Spec | None, model: str | None = None) -> Results:
     """A samples file as a per-example table, measured with the spec's derived metrics."""
     from gatekit.sources.aggregate import table_columns, table_results
-    from gatekit.sources.rows import json_lines, rows_to_table
+    from gatekit.sources.rows import rows_to_table
 
     source = str(path)
     if spec is None:
         raise ResultsError.at("an lm-eval samples file is read against a spec's derived metrics", source)
-    records = data if isinstance(data, list) else [record for _, record in json_lines(path)]
-    rows = [_flatten(record, i, source) for i, record in enumerate(records)]
-    task = _task_from_name(path)
-    for row in rows:
-        row.setdefault("task", task)
+    rows = sample_rows(path, data)
     # `filter` is always read: a duplicate doc_id then says that a filter must be chosen.
     optional = ("filter",) if spec.table.id_column else ("id", "filter")
     columns = [c for c in table_columns(spec) if c != "id"]
     table = rows_to_table(rows, source, _wanted(columns, optional), first_line=1 if data is None else 0)
     return table_results(table, spec)
+
+
+def sample_rows(path: Path, data: Any) -> list[dict[str, Any]]:
+    """The samples file's records as flat rows (`doc.<field>`, `filter`, one column per metric)."""
+    from gatekit.sources.rows import json_lines
+
+    source = str(path)
+    records = data if isinstance(data, list) else [record for _, record in json_lines(path)]
+    rows = [_flatten(record, i, source) for i, record in enumerate(records)]
+    task = _task_from_name(path)
+    for row in rows:
+        row.setdefault("task", task)
+    return rows
 
 
 def _wanted(columns: list[str], optional: tuple[str, ...]) -> Any:
