@@ -89,7 +89,7 @@ def critical_value(confidence: float, df: int | None) -> float:
 
 
 def mover_ratio_limits(c: tuple[float, float, float], b: tuple[float, float, float]) -> Bounds:
-    """MOVER-R (Donner & Zou 2012, eq. 5) for est_c / est_b from (estimate, lower, upper) of each positive
+    """MOVER-R (Donner & Zou 2012) for est_c / est_b from (estimate, lower, upper) of each positive
     quantity. A denominator that may reach 0 leaves that side unbounded."""
     (e_c, l_c, u_c), (e_b, l_b, u_b) = c, b
     if not (e_b > 0 and e_c >= 0):

@@ -84,7 +84,7 @@ def skew_corrected_bounds(
 ) -> Bounds:
     """Bounds on a mean (or a difference of means) corrected for the skewness of its estimator, by Hall's
     monotone transformation of the studentized statistic (Hall 1992, "On the removal of skewness by
-    transformation", JRSS B 54; the one-sample form as in Zhou & Dinh 2005).
+    transformation", JRSS B 54; for one and two samples as in Zhou & Dinh 2005, Biostatistics 6).
 
     With T = (estimate - truth) / stderr and `skew` = a = third cumulant of the estimator / stderr^3 (gamma /
     sqrt(n) for one sample), g(T) = T + a T^2 / 3 + a^2 T^3 / 27 + a / 6 is close to Student t; g is monotone

@@ -130,7 +130,7 @@ def paired_difference(only_c: int, only_b: int, n: int, confidence: float) -> Bo
 
 
 def mover_ratio(k_c: float, n_c: int, k_b: float, n_b: int, confidence: float) -> Bounds:
-    """Bounds on p_c / p_b by MOVER-R (Donner & Zou 2012, eq. 5), from each proportion's Clopper-Pearson limits
+    """Bounds on p_c / p_b by MOVER-R (Donner & Zou 2012), from each proportion's Clopper-Pearson limits
     (the formula in `mover_ratio_limits`). Unlike the delta method on the log ratio, its width does not vanish
     at p = 1 (30/30 vs 30/30 gives a lower bound of 0.905 at 0.95) nor need a made-up event at p = 0; with
     no baseline event the upper side is unbounded. Approximate, measured in bench/calibration.py.
@@ -144,8 +144,8 @@ def mover_ratio(k_c: float, n_c: int, k_b: float, n_b: int, confidence: float) -
 
 
 def paired_mover(only_c: int, only_b: int, n: int, confidence: float) -> Bounds:
-    """Bounds on p_c - p_b over n paired examples by MOVER (Zou & Donner 2008; Tang, Li & Tang 2010 for the
-    paired case) on the two discordant cells: p_c - p_b = pi_c - pi_b, pi_c the rate of pairs where only the
+    """Bounds on p_c - p_b over n paired examples by MOVER for correlated estimates (Zou & Donner 2008), on the
+    two discordant cells: p_c - p_b = pi_c - pi_b, pi_c the rate of pairs where only the
     candidate is 1 and pi_b where only the baseline is. Each cell's count is exactly Binomial(n, pi), so each
     gets its Clopper-Pearson limits; they are recombined by square-and-add with the cells' multinomial
     correlation r = -sqrt(pi_c pi_b / ((1 - pi_c)(1 - pi_b))):
