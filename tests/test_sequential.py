@@ -290,3 +290,12 @@ def test_under_a_sequential_design_only_an_n_beyond_the_plan_is_noted(tmp_path: 
         "sequential look 1 of this candidate: confidence sequence (normal mixture, tuned for n = 1,000)",
     )
     assert beyond.notes[-1].endswith("refusal_rate[all] has n = 1,500, planned 1,000")
+
+
+def test_a_ledger_still_being_created_by_another_check_has_no_looks(tmp_path: Path) -> None:
+    from gatekit.integrity.ledger import earlier_looks
+
+    creating = tmp_path / "ledger.db"
+    creating.touch()  # the file exists, its schema is not committed yet
+
+    assert earlier_looks(creating, "sha256:" + "0" * 64, "m") == []

@@ -226,10 +226,12 @@ def _plan_check(  # noqa: PLR0917 - one draft row
         note = f"no power model for a {model.settings.kind or 'metric of unknown kind'}"
     elif truth is None:
         note = "no assumed truth (give a baseline, plan.truth or plan.baseline)"
+    elif model.kind.needs_baseline and truth.baseline is None:
+        note = f"{bound} compares with a baseline: give plan.baseline or a baseline results file"
     else:
         probability = plan.pass_probability(model, truth, n)
         if probability is None:
-            note = "the assumed truth lacks a per-example sd (plan.sd) or a baseline value"
+            note = "the assumed truth cannot be modelled: a rate outside [0, 1], or a mean without plan.sd"
     for_power = for_family = None
     if search_n and truth is not None and model.has_power_model():
         start = n or 8

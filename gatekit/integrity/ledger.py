@@ -473,6 +473,9 @@ def earlier_looks(path: Path, spec_digest: str, candidate_model: str) -> list[tu
         return []
     with _connect(path, write=False) as connection:
         try:
+            if connection.execute("PRAGMA user_version").fetchone()[0] == 0:
+                # Another check is creating this ledger right now (its schema is not committed yet): no looks.
+                return []
             rows = connection.execute(
                 "SELECT d.id, g.metric, g.slice, g.n FROM decisions d LEFT JOIN gate_rows g ON g.decision_id = d.id "
                 "WHERE d.spec_digest = ? AND d.candidate_model = ? ORDER BY d.id, g.position",
