@@ -599,13 +599,13 @@ def _measure_metric(  # noqa: PLR0917 - internal, called once per metric
         else None
     )
     for i, (cut, counted) in enumerate(zip(layout.cuts, counted_cuts, strict=True)):
-        slice_problem = None
+        slice_problem = absent_problem = None
         if counted.absent:
             assert cut.absent is not None
             absent = cut.absent if rows.selected is None else cut.absent & rows.selected
             names = " or ".join(repr(c) for c in cut.columns)
             first_absent = table.where(int(np.flatnonzero(absent)[0]))
-            slice_problem = f"{counted.absent} rows have no {names} value (first at {first_absent})"
+            slice_problem = absent_problem = f"{counted.absent} rows have no {names} value (first at {first_absent})"
             if drop_invalid:
                 notes.append(f"{table.source}: {metric}: {slice_problem}; they are left out of these slices")
                 slice_problem = None
@@ -613,6 +613,7 @@ def _measure_metric(  # noqa: PLR0917 - internal, called once per metric
             found = quantile_finders[i]
         else:
             found = _summed_slices(layout, bins, cut, source, rows, column, ids, counted.valid)
+        measured = False
         for g, label in enumerate(cut.names):
             n_rows = int(counted.rows[g])
             if n_rows == 0:
@@ -625,7 +626,18 @@ def _measure_metric(  # noqa: PLR0917 - internal, called once per metric
                     f"({summary}); set table.drop_invalid to use the rest"
                 )
             out[label] = _measurement(source, found(g), problem)
+            measured = True
+        if absent_problem is not None and not measured:
+            # Every row of this metric lacks the cut's value: its slices would vanish and `"*"` shrink to `all`.
+            out[_no_slices_name(cut)] = Measurement(
+                math.nan, 0, problem=f"{absent_problem}: no slice of {names} can be measured"
+            )
     return out
+
+
+def _no_slices_name(cut: _Cut) -> str:
+    """The slice that stands, as missing, for a cut none of whose slices a metric's rows reach: `task=*`."""
+    return ",".join(f"{column}=*" for column in cut.columns)
 
 
 def _cut_rows(layout: _Layout, bins: _Bins, cut: _Cut, rows: _MetricRows, *, column_key: int) -> _CutRows:
