@@ -111,9 +111,7 @@ def _unreached_cuts(
     out = set()
     for columns in [[c] for c in slice_by] + [list(pair) for pair in cross]:
         prefix = ",".join(f"{c}=" for c in columns)
-        reached = any(
-            label != "all" and [p.split("=", 1)[0] for p in label.split(",")] == columns for label in found
-        )
+        reached = any(label != "all" and [p.split("=", 1)[0] for p in label.split(",")] == columns for label in found)
         absent = any(any(r.get(c) is None for c in columns) for r in chosen)
         if absent and not reached and prefix:
             out.add(",".join(f"{c}=*" for c in columns))

@@ -386,7 +386,16 @@ def _ids(table: Table, column: str) -> npt.NDArray[Any]:
     if array.null_count:
         first = int(np.flatnonzero(is_null(array))[0])
         raise ResultsError.at(f"example id column {column!r} is empty at {table.where(first)}", table.source)
-    return to_numpy(array)
+    ids = to_numpy(array)
+    if pa.types.is_floating(array.type) and not np.isfinite(ids).all():
+        # NaN is never equal to itself: two NaN ids would neither pair nor count as duplicates.
+        first = int(np.flatnonzero(~np.isfinite(ids))[0])
+        raise ResultsError.at(
+            f"example id column {column!r} holds {ids[first]} at {table.where(first)}; an id is text or a finite "
+            "number",
+            table.source,
+        )
+    return ids
 
 
 def _check_unique_ids(table: Table, column: str, ids: npt.NDArray[Any], rowset: BoolArray | None, metric: str) -> None:

@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gatekit.errors import ResultsError, SpecError, UsageError
-from gatekit.results import Results, ResultsRecord
+from gatekit.results import MAX_COUNT, Results, ResultsRecord
+from gatekit.sources.boundary import reading
 from gatekit.spec.model import Spec
 from gatekit.spec.yamlio import RESULTS_MAX_BYTES, SPEC_MAX_BYTES, Document, load_document, validate_model
 
@@ -60,9 +61,10 @@ def load_results(path: Path | str, spec: Spec | None = None, fmt: str | None = N
 
         if fmt not in FORMATS:
             raise UsageError(f"unknown results format {fmt!r}; choose one of: {', '.join(FORMATS)}")
-    fmt = fmt or _detect_format(path)
-    if fmt != "gatekit":
-        return _load_foreign(path, spec, fmt)
+    with reading(path, ResultsError):
+        fmt = fmt or _detect_format(path)
+        if fmt != "gatekit":
+            return _checked_counts(_load_foreign(path, spec, fmt))
     document = load_document(path, max_bytes=RESULTS_MAX_BYTES, error=ResultsError)
     if not isinstance(document.data, dict):
         raise ResultsError.at(
@@ -74,6 +76,18 @@ def load_results(path: Path | str, spec: Spec | None = None, fmt: str | None = N
     kinds = {name: d.kind for name, d in spec.metrics.items()} if spec else {}
     record = validate_model(ResultsRecord, document, error=ResultsError, context={"metric_kinds": kinds})
     return record.to_results(str(path))
+
+
+def _checked_counts(results: Results) -> Results:
+    """A harness's count beyond any real eval is bad input (`MAX_COUNT`), whichever adapter read it."""
+    for metric, slices in results.metrics.items():
+        for name, measurement in slices.items():
+            if measurement.n is not None and not 0 <= measurement.n <= MAX_COUNT:
+                raise ResultsError.at(
+                    f"{metric} on {name!r}: n = {measurement.n} is not a count of examples (0 to 2**53)",
+                    results.source,
+                )
+    return results
 
 
 def _detect_format(path: Path) -> str:

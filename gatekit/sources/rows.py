@@ -24,7 +24,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gatekit.errors import ResultsError
-from gatekit.spec.yamlio import DuplicateJsonKeyError, loads_strict
+from gatekit.spec.jsonio import DuplicateJsonKeyError, NumberError, loads_strict
+from gatekit.spec.yamlio import LONE_SURROGATE
 
 if TYPE_CHECKING:
     import numpy as np
@@ -295,8 +296,18 @@ def json_lines(path: Path) -> Iterator[tuple[int, Any]]:
                 raise ResultsError.at("not valid UTF-8", str(path), number, e.start + 1) from None
             if not line.strip():
                 raise ResultsError.at(_BLANK_LINE_MESSAGE, str(path), number)
+            surrogate = LONE_SURROGATE.search(line)
+            if surrogate is not None:
+                raise ResultsError.at(
+                    f"{surrogate.group()} is half of a UTF-16 surrogate pair, not a character",
+                    str(path),
+                    number,
+                    surrogate.start() + 1,
+                )
             try:
                 value = loads_strict(line)
+            except NumberError as e:
+                raise ResultsError.at(str(e), str(path), number) from None
             except DuplicateJsonKeyError as e:
                 raise ResultsError.at(f"key {e.key!r} appears twice in one object", str(path), number) from None
             except json.JSONDecodeError as e:
@@ -322,7 +333,11 @@ def rows_to_table(
     arrays: dict[str, pa.Array] = {}
     problems: dict[str, npt.NDArray[np.int8]] = {}
     for name in wanted:
-        cells = [row.get(name) for row in rows]
+        # An integer beyond int64 (JSON has no limit) is read as the float it is close to: pyarrow would
+        # refuse the whole column.
+        cells = [
+            float(c) if type(c) is int and not -(2**63) <= c < 2**63 else c for c in (row.get(name) for row in rows)
+        ]
         try:
             if any(isinstance(c, bool) for c in cells) and any(type(c) in (int, float) for c in cells):
                 # pyarrow would quietly turn false into 0.0 in a column of numbers: mixed kinds are bad cells.

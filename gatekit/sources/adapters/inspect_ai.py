@@ -20,8 +20,8 @@ from typing import Any
 
 from gatekit.errors import ResultsError
 from gatekit.results import Measurement, Results
+from gatekit.spec.jsonio import DuplicateJsonKeyError, loads_strict
 from gatekit.spec.model import Spec
-from gatekit.spec.yamlio import DuplicateJsonKeyError, loads_strict
 
 NAME = "inspect"
 SCORE_VALUES = {"C": 1.0, "I": 0.0, "P": 0.5, "N": 0.0}
