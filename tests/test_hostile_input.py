@@ -427,7 +427,7 @@ def test_a_fifo_lock_file_is_bad_input_not_a_hang(tmp_path: Path) -> None:
     done = _check_in_subprocess(spec)
     assert done.returncode == 2, done.stderr
     assert "gate.yaml.lock" in done.stderr
-    assert "not a regular file" in done.stderr
+    assert "is not a regular file" in done.stderr
 
 
 def test_a_lock_file_linked_to_dev_zero_is_bad_input(tmp_path: Path) -> None:
@@ -435,7 +435,7 @@ def test_a_lock_file_linked_to_dev_zero_is_bad_input(tmp_path: Path) -> None:
     (tmp_path / "gate.yaml.lock").symlink_to("/dev/zero")
     done = _check_in_subprocess(spec)
     assert done.returncode == 2, done.stderr
-    assert "not a regular file" in done.stderr
+    assert "is not a regular file" in done.stderr
 
 
 def test_a_huge_sparse_lock_file_is_refused_by_size(tmp_path: Path, gatekit: GatekitRun) -> None:
@@ -500,3 +500,38 @@ def test_only_gatekit_errors_escape_the_api_for_a_results_file_of_binary_garbage
         (tmp_path / name).write_bytes(content)
         with pytest.raises(GatekitError):
             check(spec, candidate=tmp_path / name)
+
+
+def test_a_fifo_in_place_of_the_spec_or_results_is_bad_input_not_a_hang(tmp_path: Path) -> None:
+    spec = _spec(tmp_path)
+    os.mkfifo(tmp_path / "fifo.yaml")
+    done = _check_in_subprocess(spec, "--candidate", str(tmp_path / "fifo.yaml"))
+    assert done.returncode == 2, done.stderr
+    assert "fifo.yaml: the file is not a regular file" in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("snippet", "message"),
+    [
+        ("    all: 0.9\n    all: 0.8\n", "duplicate key 'all'"),
+        ("    all: &a 0.9\n    b: *a\n", "anchors and aliases are not supported"),
+        ("    all: yes\n", "read differently by YAML 1.1 and 1.2"),
+        ("    all: !!float nope\n", "'nope' is not a valid float"),
+        ("    all: " + "[" * 70 + "]" * 70 + "\n", "nesting deeper than 64 levels"),
+        ("    all: 1.0e999\n", "beyond the range of a float"),
+    ],
+)
+def test_a_large_yaml_file_read_by_libyaml_is_as_strict_as_a_small_one(
+    tmp_path: Path, gatekit: GatekitRun, snippet: str, message: str
+) -> None:
+    from gatekit.spec.yamlio import C_SCANNER_FROM
+
+    padding = "# " + "x" * C_SCANNER_FROM + "\n"
+    for name, text in [("small.yaml", ""), ("large.yaml", padding)]:
+        body = text + "model: m\nmetrics:\n  accuracy:\n" + snippet
+        spec = _spec(tmp_path, candidate=body, name=name)
+        run = gatekit("check", spec)
+        line = 4 + body.count("\n", 0, len(text))
+        _assert_bad_input(run, f"{name}:")
+        assert message in run.err, run.err
+        assert f"{name}:{line}:" in run.err or f"{name}:{line + 1}:" in run.err, run.err

@@ -271,7 +271,7 @@ def read_lock(path: Path) -> LockFile | None:
     """The lock file at `path`, or None when there is none. A malformed lock is a `LockError`.
 
     Read as a small metadata file (`safe_read`): a FIFO, device or huge file in its place is an error."""
-    from gatekit.integrity.safe_read import METADATA_MAX_BYTES, read_small_file
+    from gatekit.safe_read import METADATA_MAX_BYTES, read_small_file
 
     raw = read_small_file(path, max_bytes=METADATA_MAX_BYTES, error=LockError, what="lock file")
     if raw is None:

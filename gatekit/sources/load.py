@@ -61,11 +61,12 @@ def load_results(path: Path | str, spec: Spec | None = None, fmt: str | None = N
 
         if fmt not in FORMATS:
             raise UsageError(f"unknown results format {fmt!r}; choose one of: {', '.join(FORMATS)}")
+    parsed: list[Document] = []  # a JSON file read to detect its format is not parsed again
     with reading(path, ResultsError):
-        fmt = fmt or _detect_format(path)
+        fmt = fmt or _detect_format(path, parsed)
         if fmt != "gatekit":
-            return _checked_counts(_load_foreign(path, spec, fmt))
-    document = load_document(path, max_bytes=RESULTS_MAX_BYTES, error=ResultsError)
+            return _checked_counts(_load_foreign(path, spec, fmt, parsed[0].data if parsed else None))
+    document = parsed[0] if parsed else load_document(path, max_bytes=RESULTS_MAX_BYTES, error=ResultsError)
     if not isinstance(document.data, dict):
         raise ResultsError.at(
             f"a results file must be a mapping with `model` and `metrics`, not a {type(document.data).__name__}",
@@ -90,7 +91,8 @@ def _checked_counts(results: Results) -> Results:
     return results
 
 
-def _detect_format(path: Path) -> str:
+def _detect_format(path: Path, parsed: list[Document] | None = None) -> str:
+    """The format of a results file; a JSON file read to tell is appended to `parsed`."""
     from gatekit.sources.rows import table_format
 
     table = table_format(path)
@@ -104,13 +106,16 @@ def _detect_format(path: Path) -> str:
     if suffix == ".eval":
         return "inspect"
     if suffix == ".json" and path.is_file():
-        from gatekit.sources.adapters import detect, read_json
+        from gatekit.sources.adapters import detect
 
-        return detect(read_json(path)) or "gatekit"
+        document = load_document(path, max_bytes=RESULTS_MAX_BYTES, error=ResultsError)
+        if parsed is not None:
+            parsed.append(document)
+        return detect(document.data) or "gatekit"
     return "gatekit"
 
 
-def _load_foreign(path: Path, spec: Spec | None, fmt: str) -> Results:
+def _load_foreign(path: Path, spec: Spec | None, fmt: str, data: object = None) -> Results:
     from gatekit.sources.rows import TABLE_SUFFIXES
 
     if fmt in TABLE_SUFFIXES.values():
@@ -124,5 +129,8 @@ def _load_foreign(path: Path, spec: Spec | None, fmt: str) -> Results:
         return table_results(read_table(path, fmt, table_columns(spec), optional=optional), spec)
     from gatekit.sources.adapters import load_with, read_json
 
-    data = read_json(path) if path.suffix.lower() == ".json" and fmt != "lm-eval-samples" else None
+    if fmt == "lm-eval-samples":
+        data = None  # read line by line by its adapter
+    elif data is None and path.suffix.lower() == ".json":
+        data = read_json(path)
     return load_with(fmt, path, data, spec)

@@ -25,12 +25,16 @@ def read_small_file(path: Path, *, max_bytes: int, error: type[GatekitError], wh
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
     except FileNotFoundError:
         return None
+    except IsADirectoryError:
+        raise error.at("is a directory, not a file", name) from None
     except OSError as e:
         raise error.at(f"cannot read the {what}: {e.strerror or e}", name) from e
     try:
         info = os.fstat(fd)
+        if stat.S_ISDIR(info.st_mode):
+            raise error.at("is a directory, not a file", name)
         if not stat.S_ISREG(info.st_mode):
-            raise error.at(f"the {what} is not a regular file (a FIFO, device, socket or directory)", name)
+            raise error.at(f"the {what} is not a regular file (a FIFO, device or socket)", name)
         if info.st_size > max_bytes:
             raise error.at(f"the {what} is {info.st_size} bytes; the limit is {max_bytes}", name)
         chunks: list[bytes] = []
