@@ -535,3 +535,26 @@ def test_a_large_yaml_file_read_by_libyaml_is_as_strict_as_a_small_one(
         _assert_bad_input(run, f"{name}:")
         assert message in run.err, run.err
         assert f"{name}:{line}:" in run.err or f"{name}:{line + 1}:" in run.err, run.err
+
+
+def test_a_yaml_results_file_over_the_yaml_limit_asks_for_json(
+    tmp_path: Path, gatekit: GatekitRun, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from gatekit.spec import yamlio
+
+    monkeypatch.setattr(yamlio, "YAML_MAX_BYTES", 1 << 20)
+    body = CANDIDATE + "".join(f"    s{i:07d}: 0.9\n" for i in range(80_000))
+    run = gatekit("check", _spec(tmp_path, candidate=body))
+    _assert_bad_input(run, "candidate.yaml:")
+    assert "over the 1 MiB YAML limit" in run.err
+    assert "write these results as JSON (.json) or as a per-example table" in run.err
+
+
+def test_json_text_saved_as_yaml_is_read_as_the_same_data(tmp_path: Path) -> None:
+    document = {"model": "m", "metrics": {"accuracy": {"all": {"value": 0.9, "n": 100}, "b": 0.4}}}
+    as_yaml = _spec(tmp_path, candidate=json.dumps(document))
+    assert check(as_yaml).gates[0].observed == 0.9
+    # NaN is a number to Python's json and a string to YAML: such text is read as YAML, and refused there.
+    (tmp_path / "candidate.yaml").write_text(json.dumps(document).replace("0.4", "NaN"), encoding="utf-8")
+    with pytest.raises(GatekitError, match=r"metrics\.accuracy\.b"):
+        check(as_yaml)
