@@ -530,21 +530,12 @@ def decode_numbers(table: Table, name: str, *, role: str, non_negative: bool = F
         return Decoded(clean, None)
     reasons = np.zeros(n, dtype=np.int8)
     if pa.types.is_string(kind) or pa.types.is_large_string(kind):
-        text = _plain(array)
-        if table.text_cells:
-            import pyarrow.compute as pc  # only CSV text cells need its regex and set lookups
-
-            empty = to_numpy(pc.fill_null(pc.equal(text, ""), True))
-            canonical = to_numpy(pc.fill_null(pc.match_substring_regex(text, _CANONICAL_NUMBER), False))
-            is_true = to_numpy(pc.fill_null(pc.is_in(text, pa.array(_CSV_TRUE)), False))
-            is_false = to_numpy(pc.fill_null(pc.is_in(text, pa.array(_CSV_FALSE)), False))
-            numeric = to_numpy(pc.cast(pc.if_else(pa.array(canonical), text, "0"), pa.float64()))
-            values = np.where(is_true, 1.0, np.where(is_false, 0.0, numeric))
-            reasons[~(canonical | is_true | is_false)] = _NOT_BOOL if role == "rate" else _NOT_NUMBER
-            if role != "rate":
-                reasons[is_true | is_false] = _NOT_NUMBER
-            values[empty] = np.nan
-            reasons[empty] = _NULL
+        if table.text_cells and pa.types.is_dictionary(array.type) and not array.null_count:
+            # CSV cells: each distinct text is decoded once and the rows take their dictionary entry's value,
+            # so no plain copy of millions of strings is made (a 1 GB CSV would need gigabytes for it).
+            values, reasons = _decode_text_codes(array, role)
+        elif table.text_cells:
+            values, reasons = _decode_text_cells(_plain(array), role)
         else:
             values = np.full(n, np.nan)
             reasons[:] = _NOT_BOOL if role == "rate" else _NOT_NUMBER
@@ -581,6 +572,47 @@ def decode_numbers(table: Table, name: str, *, role: str, non_negative: bool = F
     if non_negative:
         reasons[(reasons == OK) & (values < 0)] = _NEGATIVE
     return Decoded(values, reasons)
+
+
+def _decode_text_cells(text: Any, role: str) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int8]]:
+    """Values and reasons of CSV text cells by gatekit's own rules (canonical numbers, true/false, empty)."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc  # only CSV text cells need its regex and set lookups
+
+    empty = to_numpy(pc.fill_null(pc.equal(text, ""), True))
+    canonical = to_numpy(pc.fill_null(pc.match_substring_regex(text, _CANONICAL_NUMBER), False))
+    is_true = to_numpy(pc.fill_null(pc.is_in(text, pa.array(_CSV_TRUE)), False))
+    is_false = to_numpy(pc.fill_null(pc.is_in(text, pa.array(_CSV_FALSE)), False))
+    numeric = to_numpy(pc.cast(pc.if_else(pa.array(canonical), text, "0"), pa.float64()))
+    values = np.where(is_true, 1.0, np.where(is_false, 0.0, numeric))
+    reasons = np.zeros(len(values), dtype=np.int8)
+    reasons[~(canonical | is_true | is_false)] = _NOT_BOOL if role == "rate" else _NOT_NUMBER
+    if role != "rate":
+        reasons[is_true | is_false] = _NOT_NUMBER
+    values[empty] = np.nan
+    reasons[empty] = _NULL
+    return values, reasons
+
+
+def _decode_text_codes(array: Any, role: str) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int8]]:
+    """`_decode_text_cells` of a dictionary-encoded column without nulls: decoded per dictionary entry, then
+    gathered by each row's code."""
+    import numpy as np
+
+    unified = array.unify_dictionaries()
+    values = np.empty(len(array), dtype=np.float64)
+    reasons = np.empty(len(array), dtype=np.int8)
+    if unified.num_chunks == 0:
+        return values, reasons
+    entry_values, entry_reasons = _decode_text_cells(unified.chunk(0).dictionary, role)
+    start = 0
+    for chunk in unified.chunks:
+        codes = to_numpy(chunk.indices)
+        np.take(entry_values, codes, out=values[start : start + len(codes)])
+        np.take(entry_reasons, codes, out=reasons[start : start + len(codes)])
+        start += len(codes)
+    return values, reasons
 
 
 _MIN_CHUNK_ROWS = 1 << 16
