@@ -558,3 +558,20 @@ def test_json_text_saved_as_yaml_is_read_as_the_same_data(tmp_path: Path) -> Non
     (tmp_path / "candidate.yaml").write_text(json.dumps(document).replace("0.4", "NaN"), encoding="utf-8")
     with pytest.raises(GatekitError, match=r"metrics\.accuracy\.b"):
         check(as_yaml)
+
+
+@pytest.mark.parametrize(
+    ("name", "content"),
+    [
+        ("log.eval", b"PK\x03\x04 not really a zip archive"),
+        ("rows.parquet", b"PAR1 truncated"),
+        ("results.json", b'{"results": {"task": {"acc,none": 0.5}}, "n-samples": {"task": {"effective": 1e999}}}'),
+    ],
+)
+def test_a_damaged_harness_file_is_located_bad_input(
+    tmp_path: Path, gatekit: GatekitRun, name: str, content: bytes
+) -> None:
+    spec = _table_spec(tmp_path, name)
+    (tmp_path / name).write_bytes(content)
+    run = gatekit("check", spec)
+    _assert_bad_input(run, name)
