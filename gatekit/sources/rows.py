@@ -24,8 +24,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gatekit.errors import ResultsError
+from gatekit.spec.characters import LONE_SURROGATE
 from gatekit.spec.jsonio import DuplicateJsonKeyError, NumberError, loads_strict
-from gatekit.spec.yamlio import LONE_SURROGATE
 
 if TYPE_CHECKING:
     import numpy as np
