@@ -575,3 +575,14 @@ def test_a_damaged_harness_file_is_located_bad_input(
     (tmp_path / name).write_bytes(content)
     run = gatekit("check", spec)
     _assert_bad_input(run, name)
+
+
+def test_a_bad_cell_in_one_block_of_a_large_csv_is_still_counted(tmp_path: Path) -> None:
+    # pyarrow reads a CSV in blocks with a dictionary each; numbers are decoded per block's dictionary.
+    rows = ["1"] * 600_000 + ["oops"] + ["0"] * 10
+    (tmp_path / "rows.csv").write_text("task,x\n" + "".join(f"a,{x}\n" for x in rows), encoding="utf-8")
+    verdict = check(_table_spec(tmp_path, "rows.csv"))
+    assert verdict.verdict != "ship"
+    assert [(o.slice, o.status) for o in verdict.gates] == [("all", "missing"), ("task=a", "missing")]
+    assert "1 of 600011 rows have a bad 'x' value" in (verdict.gates[1].reason or "")
+    assert "first at line 600002" in (verdict.gates[1].reason or "")

@@ -688,6 +688,8 @@ def test_property_scaled_down_runs_match_a_plain_sort_of_each_slice() -> None:
         assert_exact(results, expected)
         for level in LEVELS:
             for label, measured in results.metrics[level].items():
+                if label.endswith("=*"):
+                    continue  # a column with no value in any row: a missing stand-in, checked by assert_exact
                 partial.append(is_partial(measured))
                 assert measured.samples is not None
                 assert sorted(measured.samples.values) == sorted(expected[label][0]), (level, label)

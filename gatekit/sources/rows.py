@@ -530,11 +530,16 @@ def decode_numbers(table: Table, name: str, *, role: str, non_negative: bool = F
         return Decoded(clean, None)
     reasons = np.zeros(n, dtype=np.int8)
     if pa.types.is_string(kind) or pa.types.is_large_string(kind):
-        if table.text_cells and pa.types.is_dictionary(array.type) and not array.null_count:
+        if (
+            table.text_cells
+            and pa.types.is_dictionary(array.type)
+            and not array.null_count
+            and name not in table.cell_problems
+        ):
             # CSV cells: each distinct text is decoded once and the rows take their dictionary entry's value,
             # so no plain copy of millions of strings is made (a 1 GB CSV would need gigabytes for it).
-            values, reasons = _decode_text_codes(array, role)
-        elif table.text_cells:
+            return _decode_text_codes(array, role, non_negative)
+        if table.text_cells:
             values, reasons = _decode_text_cells(_plain(array), role)
         else:
             values = np.full(n, np.nan)
@@ -556,6 +561,16 @@ def decode_numbers(table: Table, name: str, *, role: str, non_negative: bool = F
     if name in table.cell_problems:
         extra = table.cell_problems[name]
         reasons = np.where(extra != OK, extra, reasons).astype(np.int8)
+    return Decoded(*_judged(values, reasons, role, non_negative))
+
+
+def _judged(
+    values: npt.NDArray[np.float64], reasons: npt.NDArray[np.int8], role: str, non_negative: bool
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int8]]:
+    """The reasons of values that decoded but cannot be used: NaN, infinities, non-0/1 rates, negatives (a
+    null latency becomes +inf: a request that never finished)."""
+    import numpy as np
+
     good = reasons == OK
     nan = good & np.isnan(values)
     reasons[nan] = _NAN
@@ -571,7 +586,7 @@ def decode_numbers(table: Table, name: str, *, role: str, non_negative: bool = F
         reasons[good & np.isinf(values)] = _INF
     if non_negative:
         reasons[(reasons == OK) & (values < 0)] = _NEGATIVE
-    return Decoded(values, reasons)
+    return values, reasons
 
 
 def _decode_text_cells(text: Any, role: str) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int8]]:
@@ -595,24 +610,36 @@ def _decode_text_cells(text: Any, role: str) -> tuple[npt.NDArray[np.float64], n
     return values, reasons
 
 
-def _decode_text_codes(array: Any, role: str) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int8]]:
-    """`_decode_text_cells` of a dictionary-encoded column without nulls: decoded per dictionary entry, then
-    gathered by each row's code."""
+def _decode_text_codes(array: Any, role: str, non_negative: bool) -> Decoded:
+    """`decode_numbers` of a dictionary-encoded CSV column without nulls: each chunk's dictionary entries are
+    decoded and judged once, then the chunk's rows take their entry's value by code (no unified dictionary:
+    unifying would copy every code). When every entry is good the values come chunk by chunk with no
+    reasons, so that sums and squares run per chunk instead of over whole-column temporaries."""
     import numpy as np
 
-    unified = array.unify_dictionaries()
-    values = np.empty(len(array), dtype=np.float64)
-    reasons = np.empty(len(array), dtype=np.int8)
-    if unified.num_chunks == 0:
-        return values, reasons
-    entry_values, entry_reasons = _decode_text_cells(unified.chunk(0).dictionary, role)
-    start = 0
-    for chunk in unified.chunks:
+    value_chunks: list[npt.NDArray[np.float64]] = []
+    reason_chunks: list[npt.NDArray[np.int8]] = []
+    all_good = True
+    for chunk in array.chunks:
+        entry_values, entry_reasons = _judged(*_decode_text_cells(chunk.dictionary, role), role, non_negative)
         codes = to_numpy(chunk.indices)
-        np.take(entry_values, codes, out=values[start : start + len(codes)])
-        np.take(entry_reasons, codes, out=reasons[start : start + len(codes)])
-        start += len(codes)
-    return values, reasons
+        value_chunks.append(np.take(entry_values, codes))
+        if (entry_reasons == OK).all():
+            reason_chunks.append(np.zeros(0, dtype=np.int8))  # filled below only if another chunk has a bad cell
+        else:
+            all_good = False
+            reason_chunks.append(np.take(entry_reasons, codes))
+    if not value_chunks:
+        return Decoded(np.empty(0), None)
+    if all_good:
+        return Decoded(value_chunks, None)
+    reasons = np.concatenate(
+        [
+            r if len(r) == len(v) else np.zeros(len(v), dtype=np.int8)
+            for r, v in zip(reason_chunks, value_chunks, strict=True)
+        ]
+    )
+    return Decoded(np.concatenate(value_chunks), reasons)
 
 
 _MIN_CHUNK_ROWS = 1 << 16
