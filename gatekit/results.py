@@ -34,6 +34,10 @@ if TYPE_CHECKING:  # numpy stays off the import path of `gatekit validate` and `
     from gatekit.stats import OrderStatistics
 
 
+MAX_COUNT = 2**53
+"""The largest example count a results file may state; any reader refuses more (`gatekit.sources.load`)."""
+
+
 @dataclass(frozen=True)
 class SampleSummary:
     """What most intervals need from the per-example values, computed once: the mean, its standard error
@@ -198,8 +202,9 @@ class MeasurementRecord(_Strict):
 
     value: Annotated[float, Field(allow_inf_nan=True)]
     """The metric's value on this slice. NaN is accepted and is treated as missing."""
-    n: Annotated[int, Field(ge=0)] | None = None
-    """How many examples the value was computed on."""
+    n: Annotated[int, Field(ge=0, le=MAX_COUNT)] | None = None
+    """How many examples the value was computed on (at most 2**53: no eval has more, and counts above it
+    are not exact as floats)."""
     stderr: Annotated[float, Field(ge=0, allow_inf_nan=False)] | None = None
     """Standard error of the value, if the harness computed one."""
 

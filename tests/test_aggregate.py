@@ -101,11 +101,32 @@ def labels(rows: list[dict[str, Any]], slice_by: list[str], cross: list[list[str
     return out
 
 
+def _unreached_cuts(
+    rows: list[dict[str, Any]], metric: str, found: set[str], slice_by: list[str], cross: Any
+) -> set[str]:
+    """The `col=*` stand-ins: a cut none of whose slices the metric reaches although some of its rows lack
+    the cut's value. They are reported missing, so that `"*"` never shrinks to `all`."""
+    where = METRICS[metric]["from"].get("where")
+    chosen = [r for r in rows if where is None or r.get("kind") == where["equals"]]
+    out = set()
+    for columns in [[c] for c in slice_by] + [list(pair) for pair in cross]:
+        prefix = ",".join(f"{c}=" for c in columns)
+        reached = any(label != "all" and [p.split("=", 1)[0] for p in label.split(",")] == columns for label in found)
+        absent = any(any(r.get(c) is None for c in columns) for r in chosen)
+        if absent and not reached and prefix:
+            out.add(",".join(f"{c}=*" for c in columns))
+    return out
+
+
 def assert_matches_reference(results: Results, rows: list[dict[str, Any]], slice_by: list[str], cross: Any) -> None:
     for metric in METRICS:
         got = results.metrics[metric]
         expected_labels = {label for label in labels(rows, slice_by, cross) if reference(rows, metric, label)}
-        assert set(got) == expected_labels, metric
+        unreached = _unreached_cuts(rows, metric, expected_labels, slice_by, cross)
+        assert set(got) == expected_labels | unreached, metric
+        for label in unreached:
+            assert got[label].n == 0
+            assert "no slice of" in (got[label].problem or ""), (metric, label)
         for label in expected_labels:
             expected = reference(rows, metric, label)
             assert expected is not None

@@ -104,6 +104,9 @@ def run() -> None:
     try:
         sys.stdout.flush()
         sys.stderr.flush()
-    except OSError:
+    except BrokenPipeError:
         code = code or int(ExitCode.INTERNAL_ERROR)
+    except OSError:
+        # The report did not reach its reader (a full disk): never a ship, and the output's fault, not a bug.
+        code = code or int(ExitCode.INVALID_INPUT)
     os._exit(code)

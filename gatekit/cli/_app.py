@@ -101,5 +101,23 @@ def _count(n: int, noun: str) -> str:
 
 
 def _print_error(error: GatekitError) -> None:
+    from gatekit.text import printable
+
     for diagnostic in error.diagnostics:
-        typer.echo(f"error: {diagnostic.format()}", err=True)
+        typer.echo(printable(f"error: {diagnostic.format()}"), err=True)
+
+
+def write_stdout(text: str) -> None:
+    """Write a report to stdout and flush it: a full disk or a closed pipe is known before the exit code is.
+
+    A write that fails (`> /dev/full`: no space left on device) is an `OutputError` (exit 2): a verdict no
+    one received is never a pass. A reader that went away (`| head`) stays a `BrokenPipeError` for `main`."""
+    from gatekit.errors import OutputError
+
+    try:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        raise
+    except OSError as e:
+        raise OutputError.at(f"cannot write the report to stdout: {e.strerror or e}", "<stdout>") from e

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
-from gatekit.cli._app import STAGE_TEMPLATES, _count, _print_error, _render_options, app
+from gatekit.cli._app import STAGE_TEMPLATES, _count, _print_error, _render_options, app, write_stdout
 from gatekit.errors import Diagnostic, GatekitError, SpecError, UsageError
 from gatekit.exit_codes import ExitCode
 
@@ -109,6 +109,8 @@ def check(
 
     if exit_codes not in ("gatekit", "bisect"):
         raise UsageError(f"unknown --exit-codes {exit_codes!r}; choose gatekit or bisect")
+    if output is not None and str(output) == "-":
+        output = None  # `--output -` is stdout, as for --report
     # Unknown formats and clashing paths are usage errors before any work is done.
     renderer = get_renderer(format)
     targets = parse_report_targets(report or [], output)
@@ -146,10 +148,10 @@ def check(
     elif stdout_taken:
         sys.stderr.write(main_report)
     else:
-        sys.stdout.write(main_report)
+        write_stdout(main_report)
     for target, text in extra:
         if target.path is None:
-            sys.stdout.write(text)
+            write_stdout(text)
         else:
             write_atomic(target.path, text)
             typer.echo(f"wrote {target.format} report: {target.path}", err=True)
@@ -251,7 +253,7 @@ def init(
     text = files("gatekit").joinpath("gates").joinpath(f"{stage}.yaml").read_text(encoding="utf-8")
     text = re.sub(r"(?m)^(  written: )\d{4}-\d{2}-\d{2}", rf"\g<1>{dt.date.today().isoformat()}", text, count=1)
     if str(path) == "-":
-        sys.stdout.write(text)
+        write_stdout(text)
         return 0
     if path.exists() and not force:
         raise UsageError(f"{path} already exists; use --force to overwrite it")
@@ -340,7 +342,7 @@ def lock(
         )
     else:
         typer.echo(f"locked {spec} in {lock_path}; commit both", err=True)
-    sys.stdout.write(event.digest + "\n")
+    write_stdout(event.digest + "\n")
     return 0
 
 
@@ -356,9 +358,11 @@ def verify(
 
     loaded = load_spec(spec, baseline_given=True)
     checked = verify_manifest(loaded.spec, loaded.path.parent)
+    from gatekit.text import printable
+
     for v in checked:
-        typer.echo(f"{v.name:<18} {v.status.upper().replace('_', ' '):<13} {v.uri}")
-        typer.echo(f"{'':<18} {v.message}")
+        write_stdout(printable(f"{v.name:<18} {v.status.upper().replace('_', ' '):<13} {v.uri}") + "\n")
+        write_stdout(printable(f"{'':<18} {v.message}") + "\n")
     failed = [v.name for v in checked if v.status in FAILED_VERIFICATION]
     if failed:
         typer.echo(f"{spec}: {_count(len(failed), 'artifact')} failed verification: {', '.join(failed)}", err=True)

@@ -11,6 +11,7 @@ import typer
 from gatekit import __version__
 from gatekit.cli._app import _render_options, app
 from gatekit.errors import UsageError
+from gatekit.text import printable
 
 _LEDGER_OPTION = typer.Option(
     "--ledger",
@@ -70,8 +71,10 @@ def history(
     if not decisions:
         typer.echo(f"no decisions recorded{f' under {name!r}' if name else ''} in {path}", err=True)
     for d in decisions:
-        typer.echo(f"#{d.id:<5} {d.recorded_at[:19]}Z  {d.verdict.upper():<6}  {d.spec_name}  {d.candidate_model}")
-        typer.echo(f"       {d.summary}")
+        typer.echo(
+            printable(f"#{d.id:<5} {d.recorded_at[:19]}Z  {d.verdict.upper():<6}  {d.spec_name}  {d.candidate_model}")
+        )
+        typer.echo(printable(f"       {d.summary}"))
     return 0
 
 

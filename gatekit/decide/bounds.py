@@ -5,8 +5,9 @@ A bound turns the spec's number (the *limit*) and, for relative bounds, the base
 documentation (`gatekit bounds` prints them), so each says what passes and what fails, with an example.
 
 Comparisons are inclusive: a value exactly at its threshold passes. Differences smaller than
-`FLOAT_TOLERANCE` (relative) are float rounding, not evidence, and count as "at the threshold", so that
-0.1 + 0.2 against a threshold of 0.3 gives the same answer on every machine.
+`FLOAT_TOLERANCE` times the threshold's magnitude are float rounding, not evidence, and count as "at the
+threshold", so that 0.1 + 0.2 against a threshold of 0.3 gives the same answer on every machine (see
+`passes` for the exact rule).
 """
 
 from __future__ import annotations
@@ -132,7 +133,19 @@ def headroom(side: Side, observed: float, threshold: float) -> float:
     return threshold - observed if side == "at_most" else observed - threshold
 
 
+ABSOLUTE_TOLERANCE_FLOOR = 0.0
+"""The tolerance never drops below this, and it is zero on purpose: any positive floor is a breach someone
+could have meant (a gate of `max: 1.0e-12` on a catastrophic-failure rate, `max: 0` on leaked secrets)."""
+
+
 def passes(side: Side, observed: float, threshold: float) -> bool:
-    """Inclusive comparison with a relative float tolerance; NaN never passes."""
-    tolerance = FLOAT_TOLERANCE * max(1.0, abs(threshold))
+    """Inclusive comparison with a relative float tolerance; NaN never passes.
+
+    The exact rule: with ``tolerance = max(1e-9 * |threshold|, 0.0)``, an `at_most` bound passes when
+    ``observed - threshold <= tolerance`` and an `at_least` bound when ``threshold - observed <= tolerance``.
+    So `max: 1.0e-10` fails 9e-10 and passes 1.0000000001e-10 * (1 - 1e-12); `max: 0` passes only values
+    <= 0 (even 5e-324 fails); `max: 1000000` passes 1000000.0001 (within 1e-9 of the threshold) and fails
+    1000000.01.
+    """
+    tolerance = max(FLOAT_TOLERANCE * abs(threshold), ABSOLUTE_TOLERANCE_FLOOR)
     return headroom(side, observed, threshold) >= -tolerance

@@ -29,6 +29,7 @@ import hashlib
 import os
 import stat
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 from typing import Literal
 from urllib.parse import unquote, urlsplit
@@ -131,7 +132,10 @@ def digest_path(path: Path) -> str:
 def local_path(uri: str, base: Path) -> Path | None:
     """The local path a uri names (relative uris against `base`), or None when it is remote."""
     if "://" in uri:
-        parts = urlsplit(uri)
+        try:
+            parts = urlsplit(uri)
+        except ValueError:  # "Invalid IPv6 URL": a `[` in the host; not a local file either way
+            return None
         if parts.scheme != "file" or parts.netloc not in ("", "localhost"):
             return None
         return Path(unquote(parts.path))
@@ -170,6 +174,14 @@ def verify_entry(name: ArtifactName, ref: ArtifactRef, base: Path) -> ArtifactVe
         return result("remote", "not_verified", "remote: form checked only")
     if ref.digest is None and ref.revision is None:
         return result("local", "unpinned", "no digest or revision to verify against")
+    try:
+        return _verify_local(path, ref, result)
+    except OSError as e:  # a name too long for the OS, a permission denied on a parent folder
+        return result("local", "unreadable", f"cannot look at {path}: {e.strerror or e}")
+
+
+def _verify_local(path: Path, ref: ArtifactRef, result: Callable[..., ArtifactVerification]) -> ArtifactVerification:
+    """`verify_entry` for a local path; may raise `OSError` from looking at the path."""
     if ref.revision is not None:
         checked = _verify_revision(path, ref.revision)
         if checked is not None:

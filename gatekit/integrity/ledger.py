@@ -197,14 +197,37 @@ def _connect(path: Path, *, write: bool) -> Iterator[sqlite3.Connection]:
         else:
             if not path.is_file():
                 raise LedgerError.at("no decision ledger here (record one with `gatekit check --record`)", str(path))
-            connection = sqlite3.connect(path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None)
-            connection.execute("PRAGMA query_only=ON")
+            connection = _open_for_reading(path)
     except (sqlite3.Error, OSError) as e:
         raise _fail(path, "open", e) from e
     try:
         yield connection
     finally:
         connection.close()
+
+
+def _open_for_reading(path: Path) -> sqlite3.Connection:
+    """A read-only connection. A WAL ledger needs its -shm and -wal files, which SQLite cannot create on a
+    read-only filesystem or in a folder the reader may not write: then it is opened `mode=ro`, and last
+    `immutable=1` (no locking at all: right for a snapshot on read-only media, where no one is writing)."""
+    from urllib.parse import quote
+
+    uri = "file:" + quote(str(path.resolve()))
+    attempts: list[tuple[str, bool]] = [(str(path), False), (uri + "?mode=ro", True), (uri + "?immutable=1", True)]
+    for i, (database, is_uri) in enumerate(attempts):
+        connection = None
+        try:
+            connection = sqlite3.connect(database, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None, uri=is_uri)
+            connection.execute("PRAGMA query_only=ON")
+            connection.execute("SELECT count(*) FROM sqlite_master").fetchone()  # opens the file and its WAL
+        except sqlite3.OperationalError:
+            if connection is not None:
+                connection.close()
+            if i == len(attempts) - 1:
+                raise
+            continue
+        return connection
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def _enable_wal(connection: sqlite3.Connection) -> None:

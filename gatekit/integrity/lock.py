@@ -28,6 +28,7 @@ import json
 import os
 import subprocess
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -35,8 +36,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from gatekit import __version__
 from gatekit.errors import LockError, OutputError
+from gatekit.spec.jsonio import parse_json
 from gatekit.spec.model import SHA256_DIGEST, Spec
-from gatekit.spec.yamlio import DuplicateJsonKeyError, loads_strict
 
 LOCK_VERSION = 1
 CANONICAL_FORM = "gatekit-spec-json-v1"
@@ -267,19 +268,36 @@ def assess_provenance(current_digest: str, results_digest: str | None) -> Result
 
 
 def read_lock(path: Path) -> LockFile | None:
-    """The lock file at `path`, or None when there is none. A malformed lock is a `LockError`."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
+    """The lock file at `path`, or None when there is none. A malformed lock is a `LockError`.
+
+    Read as a small metadata file (`safe_read`): a FIFO, device or huge file in its place is an error."""
+    from gatekit.safe_read import METADATA_MAX_BYTES, read_small_file
+
+    raw = read_small_file(path, max_bytes=METADATA_MAX_BYTES, error=LockError, what="lock file")
+    if raw is None:
         return None
-    except (OSError, UnicodeDecodeError) as e:
-        raise LockError.at(f"cannot read the lock file: {e}", str(path)) from e
     try:
-        data = loads_strict(text)
-    except json.JSONDecodeError as e:
-        raise LockError.at(f"the lock file is not valid JSON: {e.msg}", str(path), e.lineno, e.colno) from e
-    except DuplicateJsonKeyError as e:
-        raise LockError.at(f"the lock file is malformed: {e}", str(path)) from e
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise LockError.at(f"the lock file is not UTF-8: {e.reason}", str(path)) from e
+    try:
+        data = parse_json(text, str(path), LockError)
+    except LockError as e:
+        # "the lock file is not valid JSON: ..." / "the lock file is malformed: duplicate key ..."
+        raise LockError(
+            [
+                replace(
+                    d,
+                    message=(
+                        "the lock file is "
+                        if d.message.startswith("not valid JSON")
+                        else "the lock file is malformed: "
+                    )
+                    + d.message,
+                )
+                for d in e.diagnostics
+            ]
+        ) from None
     try:
         return LockFile.model_validate(data)
     except ValidationError as e:

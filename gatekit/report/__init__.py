@@ -7,32 +7,15 @@ stay off the start-up path of commands that do not render.
 from __future__ import annotations
 
 import importlib
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from gatekit.text import printable
+
 if TYPE_CHECKING:
     from gatekit.decide.verdict import Verdict
-
-
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
-_NAMED_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
-
-
-def printable(text: str) -> str:
-    """`text` with control characters shown as escapes (`\\n`, `\\x1b`).
-
-    Names come from spec and results files: a newline in a slice name must not start a new line in a log
-    (where `::error` would be a GitHub workflow command), and an ESC must not drive the terminal.
-    """
-    return _CONTROL.sub(
-        lambda m: _NAMED_ESCAPES.get(
-            m.group(), f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100 else f"\\u{ord(m.group()):04x}"
-        ),
-        text,
-    )
 
 
 @dataclass(frozen=True)
@@ -42,6 +25,8 @@ class RenderOptions:
     width: int = 100
     color: bool = False
 
+
+__all__ = ["FORMATS", "RenderOptions", "ReportTarget", "get_renderer", "parse_report_targets", "printable", "render"]
 
 Renderer = Callable[["Verdict", RenderOptions], str]
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from gatekit.report.evidence import evidence_lines
+from gatekit.text import printable
 
 if TYPE_CHECKING:
     from gatekit.decide.verdict import Verdict
@@ -26,6 +27,9 @@ MAX_ANNOTATIONS = 10
 
 
 def escape_data(value: str) -> str:
+    """Controls, bidi overrides and invisible characters shown escaped (`gatekit.text`), then the runner's
+    own escapes for `%`, CR and LF."""
+    value = printable(value, keep="\r\n")
     return value.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
 
 

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 from gatekit.numbers import format_number, interval_width
 from gatekit.report.evidence import evidence_lines
 from gatekit.report.html import clip
+from gatekit.text import printable
 
 if TYPE_CHECKING:
     from gatekit.decide.verdict import Verdict
@@ -48,12 +49,12 @@ _MARKUP = re.compile(r"([\\`*_\[\]<>|~&:@$#])")
 
 def text(value: str) -> str:
     """Free text, inert: one line, every markup character backslash-escaped."""
-    return _MARKUP.sub(r"\\\1", _NEWLINES.sub(" ", value))
+    return _MARKUP.sub(r"\\\1", printable(_NEWLINES.sub(" ", value)))
 
 
 def code(value: str, *, in_table: bool = False) -> str:
     """A name as a code span: literal, one line. In a table, `|` is escaped (GFM splits cells before inlines)."""
-    value = _NEWLINES.sub(" ", value)
+    value = printable(_NEWLINES.sub(" ", value))
     if in_table:
         value = value.replace("|", "\\|")
     longest = max((len(run) for run in re.findall(r"`+", value)), default=0)

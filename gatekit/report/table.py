@@ -121,7 +121,7 @@ _UNCUT = _NUMERIC | {"status", "bound"}
 
 
 def _table(title: str, *columns: str) -> Table:
-    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
+    table = Table(title=_text(title), title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
     for column in columns:
         # Names fold onto a second line when space is short; numbers and statuses keep their full width.
         table.add_column(
@@ -155,7 +155,7 @@ def _gates(console: Console, verdict: Verdict) -> None:
         first = outcomes[0]
         title = f"{gate_id} · {first.metric}" + (" · stops the release on a breach" if first.on_fail == "stop" else "")
         table = _table(
-            printable(title), "slice", "bound", "observed", "interval", "baseline", "threshold", "margin", "n", "status"
+            title, "slice", "bound", "observed", "interval", "baseline", "threshold", "margin", "n", "status"
         )
         for o in outcomes:
             width = interval_width(o.interval)

@@ -392,7 +392,16 @@ def _ids(table: Table, column: str) -> npt.NDArray[Any]:
     if array.null_count:
         first = int(np.flatnonzero(is_null(array))[0])
         raise ResultsError.at(f"example id column {column!r} is empty at {table.where(first)}", table.source)
-    return to_numpy(array)
+    ids = to_numpy(array)
+    if pa.types.is_floating(array.type) and not np.isfinite(ids).all():
+        # NaN is never equal to itself: two NaN ids would neither pair nor count as duplicates.
+        first = int(np.flatnonzero(~np.isfinite(ids))[0])
+        raise ResultsError.at(
+            f"example id column {column!r} holds {ids[first]} at {table.where(first)}; an id is text or a finite "
+            "number",
+            table.source,
+        )
+    return ids
 
 
 def _check_unique_ids(table: Table, column: str, ids: npt.NDArray[Any], rowset: BoolArray | None, metric: str) -> None:
@@ -607,14 +616,14 @@ def _measure_metric(  # noqa: PLR0917 - internal, called once per metric
         else None
     )
     for i, (cut, counted) in enumerate(zip(layout.cuts, counted_cuts, strict=True)):
-        slice_problem = None
+        slice_problem = absent_problem = None
         if counted.absent:
             assert cut.absent is not None
             absent = cut.absent if rows.selected is None else cut.absent & rows.selected
             names = " or ".join(repr(c) for c in cut.columns)
             first_absent = table.where(int(np.flatnonzero(absent)[0]))
             rows_have = "row has" if counted.absent == 1 else "rows have"
-            slice_problem = f"{counted.absent} {rows_have} no {names} value (first at {first_absent})"
+            slice_problem = absent_problem = f"{counted.absent} {rows_have} no {names} value (first at {first_absent})"
             if drop_invalid:
                 notes.append(f"{table.source}: {metric}: {slice_problem}; they are left out of these slices")
                 slice_problem = None
@@ -622,6 +631,7 @@ def _measure_metric(  # noqa: PLR0917 - internal, called once per metric
             found = quantile_finders[i]
         else:
             found = _summed_slices(layout, bins, cut, source, rows, column, ids, counted.valid)
+        measured = False
         for g, label in enumerate(cut.names):
             n_rows = int(counted.rows[g])
             if n_rows == 0:
@@ -635,7 +645,18 @@ def _measure_metric(  # noqa: PLR0917 - internal, called once per metric
                     f"({summary}); set table.drop_invalid to use the rest"
                 )
             out[label] = _measurement(source, found(g), problem)
+            measured = True
+        if absent_problem is not None and not measured:
+            # Every row of this metric lacks the cut's value: its slices would vanish and `"*"` shrink to `all`.
+            out[_no_slices_name(cut)] = Measurement(
+                math.nan, 0, problem=f"{absent_problem}: no slice of {names} can be measured"
+            )
     return out
+
+
+def _no_slices_name(cut: _Cut) -> str:
+    """The slice that stands, as missing, for a cut none of whose slices a metric's rows reach: `task=*`."""
+    return ",".join(f"{column}=*" for column in cut.columns)
 
 
 def _cut_rows(layout: _Layout, bins: _Bins, cut: _Cut, rows: _MetricRows, *, column_key: int) -> _CutRows:

@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gatekit.errors import ResultsError, SpecError, UsageError
-from gatekit.results import Results, ResultsRecord
+from gatekit.results import MAX_COUNT, Results, ResultsRecord
+from gatekit.sources.boundary import reading
 from gatekit.spec.model import Spec
 from gatekit.spec.yamlio import RESULTS_MAX_BYTES, SPEC_MAX_BYTES, Document, load_document, validate_model
 
@@ -68,8 +69,10 @@ def load_results(
 
         if fmt not in FORMATS:
             raise UsageError(f"unknown results format {fmt!r}; choose one of: {', '.join(FORMATS)}")
-    fmt = fmt or _detect_format(path)
-    results = _load(path, spec, fmt, model)
+    parsed: list[Document] = []  # a JSON file read to detect its format is not parsed again
+    with reading(path, ResultsError):
+        fmt = fmt or _detect_format(path, parsed)
+    results = _load(path, spec, fmt, model, parsed)
     from gatekit.sources.rows import TABLE_SUFFIXES
 
     # A table's model is its file name unless its sidecar names one; a harness file names its own.
@@ -77,10 +80,11 @@ def load_results(
     return with_sidecar(results, path, default_model=fmt in tables)
 
 
-def _load(path: Path, spec: Spec | None, fmt: str, model: str | None) -> Results:
+def _load(path: Path, spec: Spec | None, fmt: str, model: str | None, parsed: list[Document]) -> Results:
     if fmt != "gatekit":
-        return _load_foreign(path, spec, fmt, model)
-    document = load_document(path, max_bytes=RESULTS_MAX_BYTES, error=ResultsError)
+        with reading(path, ResultsError):
+            return _checked_counts(_load_foreign(path, spec, fmt, model, parsed[0].data if parsed else None))
+    document = parsed[0] if parsed else load_document(path, max_bytes=RESULTS_MAX_BYTES, error=ResultsError)
     if not isinstance(document.data, dict):
         raise ResultsError.at(
             f"a results file must be a mapping with `model` and `metrics`, not a {type(document.data).__name__}",
@@ -93,7 +97,20 @@ def _load(path: Path, spec: Spec | None, fmt: str, model: str | None) -> Results
     return record.to_results(str(path))
 
 
-def _detect_format(path: Path) -> str:
+def _checked_counts(results: Results) -> Results:
+    """A harness's count beyond any real eval is bad input (`MAX_COUNT`), whichever adapter read it."""
+    for metric, slices in results.metrics.items():
+        for name, measurement in slices.items():
+            if measurement.n is not None and not 0 <= measurement.n <= MAX_COUNT:
+                raise ResultsError.at(
+                    f"{metric} on {name!r}: n = {measurement.n} is not a count of examples (0 to 2**53)",
+                    results.source,
+                )
+    return results
+
+
+def _detect_format(path: Path, parsed: list[Document] | None = None) -> str:
+    """The format of a results file; a JSON file read to tell is appended to `parsed`."""
     from gatekit.sources.rows import table_format
 
     table = table_format(path)
@@ -107,13 +124,16 @@ def _detect_format(path: Path) -> str:
     if suffix == ".eval":
         return "inspect"
     if suffix == ".json" and path.is_file():
-        from gatekit.sources.adapters import detect, read_json
+        from gatekit.sources.adapters import detect
 
-        return detect(read_json(path)) or "gatekit"
+        document = load_document(path, max_bytes=RESULTS_MAX_BYTES, error=ResultsError)
+        if parsed is not None:
+            parsed.append(document)
+        return detect(document.data) or "gatekit"
     return "gatekit"
 
 
-def _load_foreign(path: Path, spec: Spec | None, fmt: str, model: str | None) -> Results:
+def _load_foreign(path: Path, spec: Spec | None, fmt: str, model: str | None, data: object = None) -> Results:
     from gatekit.sources.rows import TABLE_SUFFIXES
 
     if fmt in TABLE_SUFFIXES.values():
@@ -127,7 +147,10 @@ def _load_foreign(path: Path, spec: Spec | None, fmt: str, model: str | None) ->
         return table_results(read_table(path, fmt, table_columns(spec), optional=optional), spec)
     from gatekit.sources.adapters import load_with, read_json
 
-    data = read_json(path) if path.suffix.lower() == ".json" and fmt != "lm-eval-samples" else None
+    if fmt == "lm-eval-samples":
+        data = None  # read line by line by its adapter
+    elif data is None and path.suffix.lower() == ".json":
+        data = read_json(path)
     return load_with(fmt, path, data, spec, model)
 
 

@@ -24,7 +24,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gatekit.errors import ResultsError
-from gatekit.spec.yamlio import DuplicateJsonKeyError, loads_strict
+from gatekit.spec.characters import LONE_SURROGATE
+from gatekit.spec.jsonio import DuplicateJsonKeyError, NumberError, loads_strict
 
 if TYPE_CHECKING:
     import numpy as np
@@ -295,8 +296,18 @@ def json_lines(path: Path) -> Iterator[tuple[int, Any]]:
                 raise ResultsError.at("not valid UTF-8", str(path), number, e.start + 1) from None
             if not line.strip():
                 raise ResultsError.at(_BLANK_LINE_MESSAGE, str(path), number)
+            surrogate = LONE_SURROGATE.search(line)
+            if surrogate is not None:
+                raise ResultsError.at(
+                    f"{surrogate.group()} is half of a UTF-16 surrogate pair, not a character",
+                    str(path),
+                    number,
+                    surrogate.start() + 1,
+                )
             try:
                 value = loads_strict(line)
+            except NumberError as e:
+                raise ResultsError.at(str(e), str(path), number) from None
             except DuplicateJsonKeyError as e:
                 raise ResultsError.at(f"key {e.key!r} appears twice in one object", str(path), number) from None
             except json.JSONDecodeError as e:
@@ -322,7 +333,11 @@ def rows_to_table(
     arrays: dict[str, pa.Array] = {}
     problems: dict[str, npt.NDArray[np.int8]] = {}
     for name in wanted:
-        cells = [row.get(name) for row in rows]
+        # An integer beyond int64 (JSON has no limit) is read as the float it is close to: pyarrow would
+        # refuse the whole column.
+        cells = [
+            float(c) if type(c) is int and not -(2**63) <= c < 2**63 else c for c in (row.get(name) for row in rows)
+        ]
         try:
             if any(isinstance(c, bool) for c in cells) and any(type(c) in (int, float) for c in cells):
                 # pyarrow would quietly turn false into 0.0 in a column of numbers: mixed kinds are bad cells.
@@ -515,21 +530,17 @@ def decode_numbers(table: Table, name: str, *, role: str, non_negative: bool = F
         return Decoded(clean, None)
     reasons = np.zeros(n, dtype=np.int8)
     if pa.types.is_string(kind) or pa.types.is_large_string(kind):
-        text = _plain(array)
+        if (
+            table.text_cells
+            and pa.types.is_dictionary(array.type)
+            and not array.null_count
+            and name not in table.cell_problems
+        ):
+            # CSV cells: each distinct text is decoded once and the rows take their dictionary entry's value,
+            # so no plain copy of millions of strings is made (a 1 GB CSV would need gigabytes for it).
+            return _decode_text_codes(array, role, non_negative)
         if table.text_cells:
-            import pyarrow.compute as pc  # only CSV text cells need its regex and set lookups
-
-            empty = to_numpy(pc.fill_null(pc.equal(text, ""), True))
-            canonical = to_numpy(pc.fill_null(pc.match_substring_regex(text, _CANONICAL_NUMBER), False))
-            is_true = to_numpy(pc.fill_null(pc.is_in(text, pa.array(_CSV_TRUE)), False))
-            is_false = to_numpy(pc.fill_null(pc.is_in(text, pa.array(_CSV_FALSE)), False))
-            numeric = to_numpy(pc.cast(pc.if_else(pa.array(canonical), text, "0"), pa.float64()))
-            values = np.where(is_true, 1.0, np.where(is_false, 0.0, numeric))
-            reasons[~(canonical | is_true | is_false)] = _NOT_BOOL if role == "rate" else _NOT_NUMBER
-            if role != "rate":
-                reasons[is_true | is_false] = _NOT_NUMBER
-            values[empty] = np.nan
-            reasons[empty] = _NULL
+            values, reasons = _decode_text_cells(_plain(array), role)
         else:
             values = np.full(n, np.nan)
             reasons[:] = _NOT_BOOL if role == "rate" else _NOT_NUMBER
@@ -550,6 +561,16 @@ def decode_numbers(table: Table, name: str, *, role: str, non_negative: bool = F
     if name in table.cell_problems:
         extra = table.cell_problems[name]
         reasons = np.where(extra != OK, extra, reasons).astype(np.int8)
+    return Decoded(*_judged(values, reasons, role, non_negative))
+
+
+def _judged(
+    values: npt.NDArray[np.float64], reasons: npt.NDArray[np.int8], role: str, non_negative: bool
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int8]]:
+    """The reasons of values that decoded but cannot be used: NaN, infinities, non-0/1 rates, negatives (a
+    null latency becomes +inf: a request that never finished)."""
+    import numpy as np
+
     good = reasons == OK
     nan = good & np.isnan(values)
     reasons[nan] = _NAN
@@ -565,7 +586,60 @@ def decode_numbers(table: Table, name: str, *, role: str, non_negative: bool = F
         reasons[good & np.isinf(values)] = _INF
     if non_negative:
         reasons[(reasons == OK) & (values < 0)] = _NEGATIVE
-    return Decoded(values, reasons)
+    return values, reasons
+
+
+def _decode_text_cells(text: Any, role: str) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int8]]:
+    """Values and reasons of CSV text cells by gatekit's own rules (canonical numbers, true/false, empty)."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc  # only CSV text cells need its regex and set lookups
+
+    empty = to_numpy(pc.fill_null(pc.equal(text, ""), True))
+    canonical = to_numpy(pc.fill_null(pc.match_substring_regex(text, _CANONICAL_NUMBER), False))
+    is_true = to_numpy(pc.fill_null(pc.is_in(text, pa.array(_CSV_TRUE)), False))
+    is_false = to_numpy(pc.fill_null(pc.is_in(text, pa.array(_CSV_FALSE)), False))
+    numeric = to_numpy(pc.cast(pc.if_else(pa.array(canonical), text, "0"), pa.float64()))
+    values = np.where(is_true, 1.0, np.where(is_false, 0.0, numeric))
+    reasons = np.zeros(len(values), dtype=np.int8)
+    reasons[~(canonical | is_true | is_false)] = _NOT_BOOL if role == "rate" else _NOT_NUMBER
+    if role != "rate":
+        reasons[is_true | is_false] = _NOT_NUMBER
+    values[empty] = np.nan
+    reasons[empty] = _NULL
+    return values, reasons
+
+
+def _decode_text_codes(array: Any, role: str, non_negative: bool) -> Decoded:
+    """`decode_numbers` of a dictionary-encoded CSV column without nulls: each chunk's dictionary entries are
+    decoded and judged once, then the chunk's rows take their entry's value by code (no unified dictionary:
+    unifying would copy every code). When every entry is good the values come chunk by chunk with no
+    reasons, so that sums and squares run per chunk instead of over whole-column temporaries."""
+    import numpy as np
+
+    value_chunks: list[npt.NDArray[np.float64]] = []
+    reason_chunks: list[npt.NDArray[np.int8]] = []
+    all_good = True
+    for chunk in array.chunks:
+        entry_values, entry_reasons = _judged(*_decode_text_cells(chunk.dictionary, role), role, non_negative)
+        codes = to_numpy(chunk.indices)
+        value_chunks.append(np.take(entry_values, codes))
+        if (entry_reasons == OK).all():
+            reason_chunks.append(np.zeros(0, dtype=np.int8))  # filled below only if another chunk has a bad cell
+        else:
+            all_good = False
+            reason_chunks.append(np.take(entry_reasons, codes))
+    if not value_chunks:
+        return Decoded(np.empty(0), None)
+    if all_good:
+        return Decoded(value_chunks, None)
+    reasons = np.concatenate(
+        [
+            r if len(r) == len(v) else np.zeros(len(v), dtype=np.int8)
+            for r, v in zip(reason_chunks, value_chunks, strict=True)
+        ]
+    )
+    return Decoded(np.concatenate(value_chunks), reasons)
 
 
 _MIN_CHUNK_ROWS = 1 << 16
