@@ -6,7 +6,7 @@ import math
 from dataclasses import dataclass
 from typing import Literal
 
-from gatekit.decide.bounds import BOUND_KINDS, FLOAT_TOLERANCE
+from gatekit.decide.bounds import BOUND_KINDS, passes
 from gatekit.decide.confidence import settings_for
 from gatekit.decide.evaluate import fmt, usable_value
 from gatekit.decide.methods import POINT_FLAG, NoInterval, choose_interval
@@ -135,7 +135,6 @@ def judge_gain(rule: CostPerPoint, gain: Gain, cost: float) -> GainDecision:
     lower, upper = gain.lower / rule.point, gain.upper / rule.point
     # A limit of 0 per point: only a free step is worth anything.
     needed = cost / rule.limit if rule.limit > 0 else (0.0 if cost == 0 else math.inf)
-    tolerance = FLOAT_TOLERANCE * max(1.0, abs(needed))
     per_point = cost / points if points > 0 else None
     level = f"{gain.confidence * 100:g}%"
     head = (
@@ -150,9 +149,10 @@ def judge_gain(rule: CostPerPoint, gain: Gain, cost: float) -> GainDecision:
         width = upper - lower  # each bound shown to the precision the interval allows
         shown = f"[{format_number(lower, uncertainty=width)}, {format_number(upper, uncertainty=width)}]"
         interval = f"; at {level} confidence the gain is in {shown} points ({gain.method})"
-    if lower > 0 and lower >= needed - tolerance:
+    # The gates' own rounding rule (relative to the threshold, never absolute): see bounds.passes.
+    if lower > 0 and passes("at_least", lower, needed):
         return GainDecision("continue", per_point, head + interval + ": worth it even at the lower bound")
-    if upper <= 0 or upper < needed - tolerance:
+    if upper <= 0 or not passes("at_least", upper, needed):
         return GainDecision(
             "stop", per_point, head + interval + ": over the limit even at the upper bound (over budget)"
         )

@@ -115,7 +115,7 @@ def compare_axis(axis: Axis, a: AxisValue, b: AxisValue) -> tuple[AxisEvidence |
     if a.value is None or b.value is None:
         return None, None
     if axis.kind == "cost":
-        tolerance = FLOAT_TOLERANCE * max(1.0, abs(a.value), abs(b.value))
+        tolerance = FLOAT_TOLERANCE * max(abs(a.value), abs(b.value))  # relative, as bounds.passes
         if abs(a.value - b.value) <= tolerance:
             tie = AxisEvidence(1.0, exact=True, equal=True, difference=0.0)
             return tie, tie
