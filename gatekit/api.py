@@ -74,6 +74,36 @@ def run_check(
     """`check`, and record the decision: `record=None` records when a ledger is configured (`ledger`, the
     GATEKIT_LEDGER variable or the spec's `ledger:`), True always (default `.gatekit/ledger.db`), False never.
     """
+    from gatekit import progress
+
+    try:
+        return _run_check(
+            spec,
+            candidate=candidate,
+            baseline=baseline,
+            verify_artifacts=verify_artifacts,
+            record=record,
+            ledger=ledger,
+            candidate_format=candidate_format,
+            baseline_format=baseline_format,
+        )
+    finally:
+        progress.clear()  # before the report or an error message is written
+
+
+def _run_check(
+    spec: str | Path,
+    *,
+    candidate: str | Path | None,
+    baseline: str | Path | None,
+    verify_artifacts: bool,
+    record: bool | None,
+    ledger: str | Path | None,
+    candidate_format: str | None,
+    baseline_format: str | None,
+) -> CheckRun:
+    from gatekit import progress
+
     loaded = load_spec(spec)
     loading = _Loading(loaded, (candidate, candidate_format), (baseline, baseline_format))
     # Imported while the results are being read: reading a large table runs without the GIL, so the
@@ -96,6 +126,7 @@ def run_check(
         from gatekit.integrity.artifacts import verify_manifest
 
         artifacts = verify_manifest(loaded.spec, loaded.path.parent)
+    progress.stage("deciding")
     verdict = build_verdict(
         loaded.spec,
         candidate_results,
