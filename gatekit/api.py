@@ -83,6 +83,40 @@ def run_check(
     """`check`, and record the decision: `record=None` records when a ledger is configured (`ledger`, the
     GATEKIT_LEDGER variable or the spec's `ledger:`), True always (default `.gatekit/ledger.db`), False never.
     """
+    from gatekit import progress
+
+    try:
+        return _run_check(
+            spec,
+            candidate=candidate,
+            baseline=baseline,
+            verify_artifacts=verify_artifacts,
+            record=record,
+            ledger=ledger,
+            candidate_format=candidate_format,
+            baseline_format=baseline_format,
+            candidate_model=candidate_model,
+            baseline_model=baseline_model,
+        )
+    finally:
+        progress.clear()  # before the report or an error message is written
+
+
+def _run_check(
+    spec: str | Path,
+    *,
+    candidate: str | Path | None,
+    baseline: str | Path | None,
+    verify_artifacts: bool,
+    record: bool | None,
+    ledger: str | Path | None,
+    candidate_format: str | None,
+    baseline_format: str | None,
+    candidate_model: str | None,
+    baseline_model: str | None,
+) -> CheckRun:
+    from gatekit import progress
+
     loaded = load_spec(spec, baseline_given=baseline is not None)
     baseline = resolve_baseline_ref(baseline, loaded, ledger)
     loading = _Loading(
@@ -122,6 +156,7 @@ def run_check(
     # A harness adapter's built-in metric definitions (promptfoo's pass_rate is a rate) are judged through the
     # same spec models as the user's own; the spec's digest above is the user's spec alone.
     judged_spec = loaded.spec.with_definitions(candidate_results.definitions)
+    progress.stage("deciding")
     verdict = build_verdict(
         judged_spec,
         candidate_results,

@@ -144,7 +144,12 @@ def _load_foreign(path: Path, spec: Spec | None, fmt: str, model: str | None, da
             raise ResultsError.at("a per-example table is read against a spec's derived metrics", str(path))
         # Without `table.id_column`, an `id` column pairs examples when the table has one.
         optional = () if spec.table.id_column else ("id",)
-        return table_results(read_table(path, fmt, table_columns(spec), optional=optional), spec)
+        from gatekit import progress
+
+        progress.stage(f"reading {path.name}")
+        table = read_table(path, fmt, table_columns(spec), optional=optional)
+        progress.stage(f"aggregating {path.name} ({table.data.num_rows:,} rows)")
+        return table_results(table, spec)
     from gatekit.sources.adapters import load_with, read_json
 
     if fmt == "lm-eval-samples":
