@@ -131,15 +131,24 @@ def _number_cell(column: str, dialect: Dialect) -> str:
     return f"CAST({_ident(column, dialect)} AS DOUBLE)"
 
 
-def _bad_number(value: str, role: str, *, non_negative: bool) -> str:
+def _is_nan(value: str, dialect: Dialect) -> str:
+    if dialect == "duckdb":
+        # DuckDB 2.0 folds isnan() to false from a Parquet column's statistics, which leave NaN out (a NaN cell
+        # read back says isnan = false); its text form is always 'nan'.
+        return f"(isnan({value}) OR CAST({value} AS VARCHAR) = 'nan')"
+    return f"isnan({value})"
+
+
+def _bad_number(value: str, role: str, dialect: Dialect, *, non_negative: bool) -> str:
     """True where a cell is bad for its role, as `gatekit.sources.rows.decode_numbers` decides it (a null
     latency is a timeout, +inf, not a bad cell)."""
+    nan = _is_nan(value, dialect)
     if role == "rate":
-        checks = [f"{value} IS NULL", f"isnan({value})", f"{value} NOT IN (0.0, 1.0)"]
+        checks = [f"{value} IS NULL", nan, f"{value} NOT IN (0.0, 1.0)"]
     elif role == "quantile":
-        checks = [f"isnan({value})", f"{value} = -{_INF}"]
+        checks = [nan, f"{value} = -{_INF}"]
     else:
-        checks = [f"{value} IS NULL", f"isnan({value})", f"abs({value}) = {_INF}"]
+        checks = [f"{value} IS NULL", nan, f"abs({value}) = {_INF}"]
     if non_negative:
         checks.append(f"{value} < 0")
     # NULL only from a NULL cell: bad, except for a latency (a timeout).
@@ -160,7 +169,7 @@ def _filter(where: RowFilter, dialect: Dialect) -> tuple[str, str]:
         return f"COALESCE({cell} = {_text(where.equals, dialect)}, FALSE)", f"({cell} IS NULL)"
     value = _number_cell(where.column, dialect)
     role = "rate" if isinstance(where.equals, bool) else "number"
-    bad = _bad_number(value, role, non_negative=False)
+    bad = _bad_number(value, role, dialect, non_negative=False)
     return f"(NOT {bad} AND {value} = {_number(float(where.equals))})", bad
 
 
@@ -184,7 +193,7 @@ def _metric_sql(source: ColumnAggregate, spec: Spec, dialect: Dialect) -> _Metri
         role = _role(source)
         raw = _number_cell(source.column, dialect)
         value = f"COALESCE({raw}, {_INF})" if role == "quantile" else raw
-        cell_bad = _bad_number(raw, role, non_negative=source.column in spec.table.non_negative)
+        cell_bad = _bad_number(raw, role, dialect, non_negative=source.column in spec.table.non_negative)
     bad = f"({selected} AND ({cell_bad} OR {filter_bad}))"
     return _MetricSql(selected, bad, value, f"({selected} AND NOT {bad})")
 
