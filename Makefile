@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: example test browser lock package docs
+.PHONY: example test browser java lock package docs
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -15,7 +15,7 @@ example: $(BIN)/python
 	$(BIN)/gatekit check examples/incident-bot/gate.yaml
 
 # Install gatekit with its test tools, then run the tests, ruff and mypy (strict).
-test: $(BIN)/python browser
+test: $(BIN)/python browser java
 	$(BIN)/pip install --quiet -c constraints.txt -e ".[test]"
 	$(BIN)/python -m pytest
 	$(BIN)/ruff check .
@@ -46,6 +46,13 @@ docs: $(BIN)/python
 browser:
 	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null) \
 		|| echo "warning: could not install chromium; the browser test will skip" >&2
+
+# Java 17 (Debian's headless JRE) for pyspark in local mode: tests/test_spark_stats.py runs the SQL of
+# `gatekit stats-sql --dialect spark` on Spark itself. Needs root; where it cannot be installed the Spark test
+# skips locally, and fails under CI=true.
+java:
+	@command -v java >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq openjdk-17-jre-headless >/dev/null) \
+		|| echo "warning: could not install openjdk-17-jre-headless; the Spark test will skip" >&2
 
 # Refresh the constraints file that pins every dependency of a release (run after changing pyproject.toml).
 lock: $(BIN)/python

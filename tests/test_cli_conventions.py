@@ -22,6 +22,7 @@ USAGE = {
     "plan": "Usage: gatekit plan [OPTIONS] SPEC",
     "compare": "Usage: gatekit compare [OPTIONS] SPEC [RESULTS...]",
     "waive": "Usage: gatekit waive [OPTIONS] SPEC",
+    "stats-sql": "Usage: gatekit stats-sql [OPTIONS] SPEC",
 }
 
 

@@ -22,6 +22,7 @@ from gatekit.cli import (  # noqa: F401 - importing a command module registers i
     inspect,
     ledger,
     plan,
+    stats_sql,
     waive,
 )
 from gatekit.cli._app import _print_error, build_command

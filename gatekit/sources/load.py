@@ -136,6 +136,10 @@ def _detect_format(path: Path, parsed: list[Document] | None = None) -> str:
 def _load_foreign(path: Path, spec: Spec | None, fmt: str, model: str | None, data: object = None) -> Results:
     from gatekit.sources.rows import TABLE_SUFFIXES
 
+    if fmt == "stats":  # a sufficient-statistics table made elsewhere (docs/stats-contract.md)
+        from gatekit.sources.stats_table import load_stats_table
+
+        return load_stats_table(path, spec)
     if fmt in TABLE_SUFFIXES.values():
         from gatekit.sources.aggregate import table_columns, table_results
         from gatekit.sources.rows import read_table

@@ -17,7 +17,7 @@ from gatekit.errors import ResultsError, UsageError
 from gatekit.results import Results
 from gatekit.spec.model import Spec
 
-FORMATS = ("gatekit", "jsonl", "csv", "parquet", "lm-eval", "lm-eval-samples", "inspect", "promptfoo")
+FORMATS = ("gatekit", "jsonl", "csv", "parquet", "lm-eval", "lm-eval-samples", "inspect", "promptfoo", "stats")
 """Every name `--format` accepts."""
 
 
