@@ -202,3 +202,85 @@ class AppliedWaiver(_Record):
     by: str
     reason: str
     expires: dt.date
+
+
+VerificationStatus = Literal["verified", "mismatch", "missing", "unreadable", "not_verified", "unpinned"]
+FAILED_VERIFICATION: frozenset[str] = frozenset({"mismatch", "missing", "unreadable"})
+"""Statuses that are a reason to revise: the pinned artifact is not there, or is not what was pinned."""
+
+
+class ArtifactVerification(BaseModel):
+    """What verifying one rollback-manifest entry found.
+
+    verified: the local file, directory or git commit is there and matches its pin. mismatch: it is there
+    but its digest differs. missing: the path or commit does not exist. unreadable: it could not be read.
+    not_verified: remote or an image; its form was checked, its bytes were not. unpinned: no usable pin.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: ArtifactName
+    uri: str
+    kind: Literal["file", "directory", "git", "image", "remote", "local"]
+    status: VerificationStatus
+    expected: str | None
+    """The pin written in the manifest (digest or revision)."""
+    actual: str | None
+    """The digest computed from the local file or directory, when one was computed."""
+    message: str
+
+
+class LockEvent(_Record):
+    """One `gatekit lock`: the spec's digest at that moment and where it came from."""
+
+    digest: str
+    """`sha256:` digest of the spec's canonical content."""
+    locked_at: dt.datetime
+    """When the lock was taken (UTC, from the locking machine's clock: not proof of time)."""
+    gatekit_version: str
+    git_commit: str | None = None
+    """The last commit that touched the spec file, when it is in a git repository."""
+    git_spec_modified: bool | None = None
+    """Whether the spec file had uncommitted changes when it was locked (null outside git)."""
+
+
+LockStatus = Literal["locked", "unlocked", "changed", "locked_after_results"]
+
+
+class LockReport(_Record):
+    """Whether the spec as evaluated is the spec as locked, before the results existed.
+
+    * locked: the spec matches its latest lock, and that lock was in force when the results were produced
+      (or the results carry no `created` time, which the message says);
+    * unlocked: there is no lock file (a reason to revise only when the spec says `require_lock: true`);
+    * changed: the spec was edited after its latest lock ("gate changed after the fact"; revise);
+    * locked_after_results: the lock in force when the results were produced is not this spec, or the spec
+      was locked only after the results existed ("gate changed after the fact"; revise).
+    """
+
+    status: LockStatus
+    lock_path: str
+    spec_digest: str
+    """Digest of the spec as evaluated."""
+    required: bool
+    """The spec says `require_lock: true`."""
+    events: tuple[LockEvent, ...] = ()
+    """Every lock event in the lock file, oldest first; more than one means the spec was re-locked."""
+    results_created: dt.datetime | None = None
+    message: str
+
+    @property
+    def relocked(self) -> bool:
+        return len(self.events) > 1
+
+
+ProvenanceStatus = Literal["matches", "mismatch", "not_named"]
+
+
+class ResultsProvenance(_Record):
+    """Whether the candidate results name the gate they were produced under (`gate_digest`)."""
+
+    status: ProvenanceStatus
+    spec_digest: str
+    results_digest: str | None
+    message: str

@@ -353,7 +353,8 @@ def verify(
     """Verify the rollback artifacts: local files and folders against their digests, git revisions in their
     repositories. Remote uris and images are checked for form only. Exit 0 if none is missing, mismatched or
     unreadable, 3 otherwise."""
-    from gatekit.integrity.artifacts import FAILED_VERIFICATION, verify_manifest
+    from gatekit.integrity.artifacts import verify_manifest
+    from gatekit.outcomes import FAILED_VERIFICATION
     from gatekit.sources.load import load_spec
 
     loaded = load_spec(spec, baseline_given=True)

@@ -24,17 +24,19 @@ from gatekit.decide.budget import evaluate_budget
 from gatekit.decide.evaluate import ConfidenceAt, evaluate_gates, evaluate_hypothesis, find_aggregate_callouts
 from gatekit.decide.rollback import check_manifest, manifest_complete
 from gatekit.exit_codes import ExitCode
-from gatekit.integrity.artifacts import FAILED_VERIFICATION, ArtifactVerification
-from gatekit.integrity.lock import LockReport, ResultsProvenance
 from gatekit.outcomes import (
+    FAILED_VERIFICATION,
     AggregateCallout,
     AppliedWaiver,
     ArtifactOutcome,
+    ArtifactVerification,
     BudgetOutcome,
     DisagreementSlice,
     FlakySlice,
     GateOutcome,
     HypothesisOutcome,
+    LockReport,
+    ResultsProvenance,
     ReviewSlice,
 )
 from gatekit.results import Results

@@ -31,40 +31,13 @@ import stat
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
-from typing import Literal
 from urllib.parse import unquote, urlsplit
 
-from pydantic import BaseModel, ConfigDict
-
 from gatekit.errors import ArtifactError
+from gatekit.outcomes import ArtifactVerification, VerificationStatus
 from gatekit.spec.model import FULL_GIT_REVISION, IMAGE_PINNED, SHA256_DIGEST, ArtifactName, ArtifactRef, Spec
 
 CHUNK_BYTES = 1 << 20
-
-VerificationStatus = Literal["verified", "mismatch", "missing", "unreadable", "not_verified", "unpinned"]
-FAILED_VERIFICATION: frozenset[str] = frozenset({"mismatch", "missing", "unreadable"})
-"""Statuses that are a reason to revise: the pinned artifact is not there, or is not what was pinned."""
-
-
-class ArtifactVerification(BaseModel):
-    """What verifying one rollback-manifest entry found.
-
-    verified: the local file, directory or git commit is there and matches its pin. mismatch: it is there
-    but its digest differs. missing: the path or commit does not exist. unreadable: it could not be read.
-    not_verified: remote or an image; its form was checked, its bytes were not. unpinned: no usable pin.
-    """
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    name: ArtifactName
-    uri: str
-    kind: Literal["file", "directory", "git", "image", "remote", "local"]
-    status: VerificationStatus
-    expected: str | None
-    """The pin written in the manifest (digest or revision)."""
-    actual: str | None
-    """The digest computed from the local file or directory, when one was computed."""
-    message: str
 
 
 def sha256_file(path: Path) -> str:

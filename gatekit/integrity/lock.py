@@ -36,6 +36,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from gatekit import __version__
 from gatekit.errors import LockError, OutputError
+from gatekit.outcomes import LockEvent, LockReport, ResultsProvenance
 from gatekit.spec.jsonio import parse_json
 from gatekit.spec.model import SHA256_DIGEST, Spec
 
@@ -51,20 +52,6 @@ class _Record(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
-class LockEvent(_Record):
-    """One `gatekit lock`: the spec's digest at that moment and where it came from."""
-
-    digest: str
-    """`sha256:` digest of the spec's canonical content."""
-    locked_at: dt.datetime
-    """When the lock was taken (UTC, from the locking machine's clock: not proof of time)."""
-    gatekit_version: str
-    git_commit: str | None = None
-    """The last commit that touched the spec file, when it is in a git repository."""
-    git_spec_modified: bool | None = None
-    """Whether the spec file had uncommitted changes when it was locked (null outside git)."""
-
-
 class LockFile(_Record):
     """The lock file's content: every lock event, oldest first."""
 
@@ -73,48 +60,6 @@ class LockFile(_Record):
     spec: str
     """The spec's file name, for a human reading the lock."""
     events: tuple[LockEvent, ...] = Field(min_length=1)
-
-
-LockStatus = Literal["locked", "unlocked", "changed", "locked_after_results"]
-
-
-class LockReport(_Record):
-    """Whether the spec as evaluated is the spec as locked, before the results existed.
-
-    * locked: the spec matches its latest lock, and that lock was in force when the results were produced
-      (or the results carry no `created` time, which the message says);
-    * unlocked: there is no lock file (a reason to revise only when the spec says `require_lock: true`);
-    * changed: the spec was edited after its latest lock ("gate changed after the fact"; revise);
-    * locked_after_results: the lock in force when the results were produced is not this spec, or the spec
-      was locked only after the results existed ("gate changed after the fact"; revise).
-    """
-
-    status: LockStatus
-    lock_path: str
-    spec_digest: str
-    """Digest of the spec as evaluated."""
-    required: bool
-    """The spec says `require_lock: true`."""
-    events: tuple[LockEvent, ...] = ()
-    """Every lock event in the lock file, oldest first; more than one means the spec was re-locked."""
-    results_created: dt.datetime | None = None
-    message: str
-
-    @property
-    def relocked(self) -> bool:
-        return len(self.events) > 1
-
-
-ProvenanceStatus = Literal["matches", "mismatch", "not_named"]
-
-
-class ResultsProvenance(_Record):
-    """Whether the candidate results name the gate they were produced under (`gate_digest`)."""
-
-    status: ProvenanceStatus
-    spec_digest: str
-    results_digest: str | None
-    message: str
 
 
 def spec_digest(spec: Spec) -> str:
