@@ -128,3 +128,28 @@ def test_the_stats_table_gives_the_measurements_of_the_local_path(
     stats = load_results(tmp / "cand.parquet", spec, "stats")
 
     assert measurements_of(stats) == measurements_of(local)
+
+
+def test_a_stats_table_in_csv_gives_the_outcomes_of_the_local_path(tmp_path: Path) -> None:
+    from gatekit.api import check
+
+    spec = write_spec(tmp_path)
+    (tmp_path / "local").mkdir()
+    for name, table in (("cand", random_table(9, 2500, dirty=False)), ("base", random_table(10, 2500, dirty=False))):
+        pq.write_table(table, tmp_path / "local" / f"{name}.parquet")
+        engine_stats(
+            spec, "duckdb", tmp_path / "local" / f"{name}.parquet", tmp_path / f"{name}.parquet", runner(tmp_path)
+        )
+        with duckdb.connect() as connection:  # the same stats, as CSV (inf written as text)
+            connection.execute(f"COPY (FROM read_parquet('{tmp_path / name}.parquet')) TO '{tmp_path / name}.csv'")
+
+    local = check(spec, candidate=tmp_path / "local" / "cand.parquet", baseline=tmp_path / "local" / "base.parquet")
+    stats = check(
+        spec,
+        candidate=tmp_path / "cand.csv",
+        baseline=tmp_path / "base.csv",
+        candidate_format="stats",
+        baseline_format="stats",
+    )
+
+    assert stats.gates == local.gates
