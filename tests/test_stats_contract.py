@@ -153,3 +153,30 @@ def test_a_stats_table_in_csv_gives_the_outcomes_of_the_local_path(tmp_path: Pat
     )
 
     assert stats.gates == local.gates
+
+
+def test_without_quantiles_pass_one_is_the_whole_stats_table(tmp_path: Path) -> None:
+    import yaml
+
+    from gatekit.api import check
+    from tests.stats_support import HYPOTHESIS, stats_sql
+
+    spec = tmp_path / "gate.yaml"
+    document = {
+        "version": 1,
+        "name": "rates",
+        "hypothesis": HYPOTHESIS,
+        "rollback": {},
+        "metrics": {"acc": {"kind": "proportion", "from": {"column": "correct", "aggregate": "rate"}}},
+        "gates": [{"id": "acc", "metric": "acc", "min": 0.6}],
+    }
+    spec.write_text(yaml.safe_dump(document), encoding="utf-8")
+    (tmp_path / "local").mkdir()
+    pq.write_table(random_table(3, 500, dirty=False), tmp_path / "local" / "cand.parquet")
+    runner(tmp_path)(stats_sql(spec, "duckdb"), tmp_path / "cand.parquet")
+
+    local = check(spec, candidate=tmp_path / "local" / "cand.parquet")
+    stats = check(spec, candidate=tmp_path / "cand.parquet", candidate_format="stats")
+
+    assert stats.gates == local.gates
+    assert [g.status for g in stats.gates] == ["pass"]
