@@ -128,3 +128,55 @@ def test_the_stats_table_gives_the_measurements_of_the_local_path(
     stats = load_results(tmp / "cand.parquet", spec, "stats")
 
     assert measurements_of(stats) == measurements_of(local)
+
+
+def test_a_stats_table_in_csv_gives_the_outcomes_of_the_local_path(tmp_path: Path) -> None:
+    from gatekit.api import check
+
+    spec = write_spec(tmp_path)
+    (tmp_path / "local").mkdir()
+    for name, table in (("cand", random_table(9, 2500, dirty=False)), ("base", random_table(10, 2500, dirty=False))):
+        pq.write_table(table, tmp_path / "local" / f"{name}.parquet")
+        engine_stats(
+            spec, "duckdb", tmp_path / "local" / f"{name}.parquet", tmp_path / f"{name}.parquet", runner(tmp_path)
+        )
+        with duckdb.connect() as connection:  # the same stats, as CSV (inf written as text)
+            connection.execute(f"COPY (FROM read_parquet('{tmp_path / name}.parquet')) TO '{tmp_path / name}.csv'")
+
+    local = check(spec, candidate=tmp_path / "local" / "cand.parquet", baseline=tmp_path / "local" / "base.parquet")
+    stats = check(
+        spec,
+        candidate=tmp_path / "cand.csv",
+        baseline=tmp_path / "base.csv",
+        candidate_format="stats",
+        baseline_format="stats",
+    )
+
+    assert stats.gates == local.gates
+
+
+def test_without_quantiles_pass_one_is_the_whole_stats_table(tmp_path: Path) -> None:
+    import yaml
+
+    from gatekit.api import check
+    from tests.stats_support import HYPOTHESIS, stats_sql
+
+    spec = tmp_path / "gate.yaml"
+    document = {
+        "version": 1,
+        "name": "rates",
+        "hypothesis": HYPOTHESIS,
+        "rollback": {},
+        "metrics": {"acc": {"kind": "proportion", "from": {"column": "correct", "aggregate": "rate"}}},
+        "gates": [{"id": "acc", "metric": "acc", "min": 0.6}],
+    }
+    spec.write_text(yaml.safe_dump(document), encoding="utf-8")
+    (tmp_path / "local").mkdir()
+    pq.write_table(random_table(3, 500, dirty=False), tmp_path / "local" / "cand.parquet")
+    runner(tmp_path)(stats_sql(spec, "duckdb"), tmp_path / "cand.parquet")
+
+    local = check(spec, candidate=tmp_path / "local" / "cand.parquet")
+    stats = check(spec, candidate=tmp_path / "cand.parquet", candidate_format="stats")
+
+    assert stats.gates == local.gates
+    assert [g.status for g in stats.gates] == ["pass"]
