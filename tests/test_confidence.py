@@ -8,6 +8,8 @@ from typing import Any
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from gatekit import stats
@@ -381,3 +383,21 @@ def test_ids_pair_only_when_both_sides_hold_the_same_unique_ids(cand_ids: list[o
 
     paired = cand_ids == base_ids
     assert (outcome.method == "MOVER on the discordant pairs' exact limits (paired)") is paired
+
+
+_id_lists = st.lists(st.one_of(st.integers(0, 6).map(str), st.just("é"), st.just("a\x00")), max_size=12)
+
+
+@settings(max_examples=300, deadline=None)
+@given(cand=_id_lists, base=_id_lists, kind=st.sampled_from(["U", "O", "int"]))
+def test_unmatched_id_counts_are_what_isin_counts(cand: list[str], base: list[str], kind: str) -> None:
+    from gatekit.decide.methods import _unmatched
+
+    def array(values: list[str]) -> np.ndarray:
+        if kind == "int":
+            return np.array([ord(v[0]) if v else 0 for v in values], dtype=np.int64)
+        return np.array(values, dtype=object if kind == "O" else "U")
+
+    c, b = array(cand), array(base)
+
+    assert _unmatched(c, b) == (int((~np.isin(c, b)).sum()), int((~np.isin(b, c)).sum()))

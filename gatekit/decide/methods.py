@@ -21,9 +21,10 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
+import numpy.typing as npt
 
 from gatekit import stats
 from gatekit.decide.bounds import BoundKind
@@ -132,6 +133,28 @@ def _paired(cand: Measurement, base: Measurement) -> tuple[stats.FloatArray, sta
     return c_values, aligned
 
 
+def _unmatched(c_ids: npt.NDArray[Any], b_ids: npt.NDArray[Any]) -> tuple[int, int]:
+    """How many candidate ids are not among the baseline's and the other way round: what
+    `(~np.isin(c_ids, b_ids)).sum()` and `(~np.isin(b_ids, c_ids)).sum()` count, from one stable sort of both
+    lists together (each np.isin sorts both lists' unique values and their concatenation again: 3x slower on
+    a million text ids, paid for every slice and gate that is judged unpaired)."""
+    try:
+        both = np.concatenate([c_ids, b_ids])
+        order = np.argsort(both, kind="stable")
+    except TypeError:  # ids that do not order (Python objects of mixed kinds): isin compares by equality
+        return int((~np.isin(c_ids, b_ids)).sum()), int((~np.isin(b_ids, c_ids)).sum())
+    if len(both) == 0:
+        return 0, 0
+    ordered = both[order]
+    starts = np.ones(len(ordered), dtype=bool)
+    starts[1:] = ordered[1:] != ordered[:-1]
+    group = np.cumsum(starts) - 1  # equal ids share a group
+    from_b = order >= len(c_ids)
+    in_b = np.bincount(group, weights=from_b)
+    in_c = np.bincount(group, weights=~from_b)
+    return int(in_c[in_b == 0].sum()), int(in_b[in_c == 0].sum())
+
+
 def _has_ids(cand: Measurement, base: Measurement) -> bool:
     return all(m.samples is not None and m.samples.ids is not None for m in (cand, base))
 
@@ -146,8 +169,7 @@ def _unpaired_note(cand: Measurement, base: Measurement) -> str:
     assert c_ids is not None
     assert b_ids is not None
     try:
-        only_c = int((~np.isin(c_ids, b_ids)).sum())
-        only_b = int((~np.isin(b_ids, c_ids)).sum())
+        only_c, only_b = _unmatched(c_ids, b_ids)
     except TypeError:
         return " (unpaired: the example ids differ)"
     if not only_c and not only_b:
