@@ -41,7 +41,7 @@ def test_the_readme_links_only_to_files_that_exist() -> None:
 
 def test_the_worked_example_shows_real_output(gatekit: Callable[..., Run], monkeypatch: pytest.MonkeyPatch) -> None:
     text = README.read_text(encoding="utf-8")
-    (block,) = re.findall(r"```console\n(.*?)```", text, re.S)
+    block = re.findall(r"```console\n(.*?)```", text, re.S)[0]
     shown = [line for line in block.splitlines() if line not in ("...", "4") and not line.startswith("$ ")]
     monkeypatch.chdir(ROOT)
 
@@ -50,6 +50,24 @@ def test_the_worked_example_shows_real_output(gatekit: Callable[..., Run], monke
 
     assert result.code == 4
     assert [line for line in shown if line not in output] == []
+
+
+def test_the_review_queue_example_shows_real_output(
+    gatekit: Callable[..., Run], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    text = README.read_text(encoding="utf-8")
+    block = re.findall(r"```console\n(.*?)```", text, re.S)[1]
+    shown = [line for line in block.splitlines() if line.startswith("review ")]
+    queue_head = block.split("$ head -c 150 review.jsonl\n", 1)[1].strip()
+    monkeypatch.chdir(ROOT)
+
+    review = tmp_path / "review.jsonl"
+    result = gatekit("check", EXAMPLE / "per-example" / "gate.yaml", "--review", review, "--no-color", "--no-record")
+    output = [line.rstrip() for line in result.out.splitlines()]
+
+    assert len(shown) == 2
+    assert [line for line in shown if line not in output] == []
+    assert review.read_text(encoding="utf-8")[:150].strip() == queue_head
 
 
 def test_the_docs_build_strictly(tmp_path: Path) -> None:
