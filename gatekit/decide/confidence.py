@@ -55,6 +55,7 @@ def settings_for(spec: Spec | None, gate: Gate) -> Settings:
         kind,
         _quantile_level(gate.metric, spec) if kind == "quantile" else None,
         gate.metric,
+        (definition.range_[0], definition.range_[1]) if definition is not None and definition.range_ else None,
     )
 
 

@@ -8,6 +8,9 @@ The methods and their guarantees (docs/statistics.md has the measured worst cell
   limits (approximate, enumerated; never of zero width); unpaired, Newcombe's hybrid score (approximate,
   enumerated);
 * percent bound on proportions: MOVER-R on Clopper-Pearson limits (approximate, measured);
+* mean from per-example values with a declared `range: [lo, hi]`: the betting interval (Waudby-Smith &
+  Ramdas 2023; valid for any distribution on the range), one-sample and paired on the differences (which lie
+  in [lo - hi, hi - lo]); unpaired, Welch below;
 * mean from per-example values: skewness-corrected t (Hall 1992), paired on the differences when ids match,
   else Welch (approximate, measured); from a reported stderr, the normal/t interval; percent bound: the
   log-ratio delta method (approximate);
@@ -51,6 +54,8 @@ class Settings:
     """The quantile level of a quantile metric (0.95 for p95), when it can be told."""
     metric: str = ""
     """The gated metric's name, for messages that say what to declare."""
+    value_range: tuple[float, float] | None = None
+    """The metric's declared `range: [lo, hi]` of per-example values: means get the betting interval."""
 
 
 @dataclass(frozen=True)
@@ -218,6 +223,10 @@ def choose_interval(
     if settings.kind is None and cand.n is not None and not _has_uncertainty(cand, base):
         # {value, n} with no kind: n says how many examples, not how uncertain the value is.
         return NoInterval(_undeclared_kind(settings), "point")
+    if settings.value_range is not None:
+        bounded = _bounded_interval(bound, settings, cand, base, base_value)
+        if bounded is not None:
+            return bounded
     if base is None:
         estimate = _mean_se(cand)
         if estimate is None:
@@ -234,6 +243,42 @@ def choose_interval(
         name = f"t interval ({df} df)" if df is not None else "normal interval from stderr"
         return Interval(name, lambda c: stats.mean_bounds(cand.value, se, c, df), n_mean or 0)
     return _mean_relative(bound, cand, base, base_value, n_c)
+
+
+def _bounded_interval(
+    bound: BoundKind, settings: Settings, cand: Measurement, base: Measurement | None, base_value: float | None
+) -> Interval | NoInterval | None:
+    """The betting interval of a mean of values in the declared range (one sample, or paired differences);
+    None where it does not apply (no per-example values, unpaired arms, a percent bound, or too many values to
+    read: above SKEW_MAX_N a table's slice keeps only its sums, and the t interval is used)."""
+    assert settings.value_range is not None
+    lo, hi = settings.value_range
+    label = f"valid for any distribution on [{lo:g}, {hi:g}]"
+    for m in (cand, base):
+        if m is not None and m.samples is not None and m.samples.n < SKEW_MAX_N:
+            outside = stats.outside_range(m.samples.values, lo, hi)
+            if outside:
+                return NoInterval(
+                    f"{outside} per-example values lie outside the declared range [{lo:g}, {hi:g}]", "missing"
+                )
+    if cand.samples is None or cand.samples.n == 0 or cand.samples.n >= SKEW_MAX_N:
+        return None
+    if base is None:
+        betting = stats.BettingBounds(cand.samples.values, lo, hi, settings.confidence)
+        return Interval(f"betting confidence interval (Waudby-Smith & Ramdas 2023; {label})", betting, cand.samples.n)
+    pairs = _paired(cand, base)
+    if pairs is None or bound.name.endswith("_pct"):
+        return None
+    assert base_value is not None
+    c_values, b_values = pairs
+    width = hi - lo
+    paired = stats.BettingBounds(c_values - b_values, -width, width, settings.confidence)
+    return Interval(
+        f"paired betting confidence interval (Waudby-Smith & Ramdas 2023; {label}, differences in "
+        f"[{-width:g}, {width:g}])",
+        lambda c: _shift(paired(c), base_value),
+        len(c_values),
+    )
 
 
 def _binary(cand: Measurement, base: Measurement | None) -> bool:

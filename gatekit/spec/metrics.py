@@ -6,7 +6,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, model_validator
 
-from gatekit.spec.base import FiniteFloat, MetricKind, NonEmptyStr, _Model, located_error
+from gatekit.spec.base import AsTuple, FiniteFloat, MetricKind, NonEmptyStr, _Model, located_error
 
 Aggregate = Literal["rate", "mean", "sum", "count", "p50", "p90", "p95", "p99", "pass_all", "pass_any"]
 AGGREGATE_KINDS: dict[str, MetricKind | None] = {
@@ -75,6 +75,17 @@ class MetricDefinition(_Model):
     """For per-example tables: the column and aggregate the metric is computed from, per slice."""
     judge: JudgeValidity | None = None
     """The metric is a judge's score: an unvalidated judge's gates can at best give revise, never ship."""
+    range_: Annotated[tuple[float, ...], Field(min_length=2, max_length=2), AsTuple] | None = Field(
+        default=None, alias="range"
+    )
+    """`[lo, hi]`: every per-example value lies in this range (a score in [0, 1]). Means of such values get the
+    betting interval, valid for any distribution on the range; a value outside it is an error, not data."""
+
+    @model_validator(mode="after")
+    def _range_is_ordered(self) -> MetricDefinition:
+        if self.range_ is not None and not self.range_[0] < self.range_[1]:
+            raise located_error(("range",), f"range {list(self.range_)} needs lo < hi", "range_order")
+        return self
 
     @model_validator(mode="before")
     @classmethod

@@ -6,7 +6,8 @@ truth at or below the threshold? — and uses one bound to pass and the other to
 
 The modules say which guarantee each method carries (exact, proven or approximate); docs/statistics.md has
 the measured worst cells. `_base` (quantiles of z and t, constants), `proportions`, `means`, `quantiles`
-(order statistics), `quantile_changes` (bootstrap and MOVER), `decisions` (p-values, correction, evidence).
+(order statistics), `betting` (bounded means, distribution-free), `quantile_changes` (bootstrap and
+MOVER), `decisions` (p-values, correction, evidence).
 """
 
 from gatekit.stats._base import (
@@ -20,6 +21,7 @@ from gatekit.stats._base import (
     t_quantile,
     z_value,
 )
+from gatekit.stats.betting import BETTING_SEED, BettingBounds, canonical_betting_order, outside_range
 from gatekit.stats.decisions import Correction, adjust_p_values, breach_p_value, evidence_needed
 from gatekit.stats.means import (
     log_ratio_bounds,
@@ -63,12 +65,14 @@ from gatekit.stats.quantiles import (
 )
 
 __all__ = [
+    "BETTING_SEED",
     "BOOTSTRAP_MAX_N",
     "BOOTSTRAP_RESAMPLES",
     "BOOTSTRAP_SEED",
     "DEFAULT_POWER",
     "MONTE_CARLO_SIGMAS",
     "SMALLEST_ALPHA",
+    "BettingBounds",
     "Bounds",
     "Correction",
     "FloatArray",
@@ -76,6 +80,7 @@ __all__ = [
     "adjust_p_values",
     "bootstrap_difference",
     "breach_p_value",
+    "canonical_betting_order",
     "canonical_order",
     "clopper_pearson",
     "critical_value",
@@ -91,6 +96,7 @@ __all__ = [
     "newcombe",
     "newcombe_paired",
     "no_spread",
+    "outside_range",
     "paired_difference",
     "paired_mover",
     "percentile_bounds",

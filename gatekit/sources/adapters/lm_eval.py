@@ -16,6 +16,10 @@ Results file (v0.4): `results[task]["acc,none"]` with `"acc_stderr,none"` beside
   missing, unless the spec sets `table.allow_partial: true`.
 * no `all` slice: the slices are the tasks and groups, which a missing `all` lists.
 * model = `model_name`; created = `date` (the run's start, epoch seconds).
+* built-in definitions: `acc`, `acc_norm`, `exact_match` and `mc1` are the share of n items scored 1, so a
+  metric of theirs whose value x n is a whole count (within float rounding) on every slice is declared
+  `kind: proportion` (Clopper-Pearson), not bounded by a normal interval from its stderr, which under-covers
+  near 0 and 1 (30/30 with stderr 0 would pass anything). A spec's own `metrics.<name>` replaces it.
 
 Samples file: one JSON object per line and per filter (`doc_id`, `filter`, `doc`, one key per metric). It
 becomes a per-example table: `doc_id` is the id column, each `doc` field becomes a `doc.<field>` column
@@ -33,11 +37,14 @@ from typing import Any
 
 from gatekit.errors import ResultsError
 from gatekit.results import Measurement, Results
-from gatekit.spec.model import Spec
+from gatekit.spec.model import MetricDefinition, Spec
 
 NAME = "lm-eval"
 SAMPLES_NAME = "lm-eval-samples"
 _NOT_METRICS = {"alias", "name", "sample_len", "sample_count", "samples"}
+PROPORTION_METRICS = frozenset({"acc", "acc_norm", "exact_match", "mc1"})
+"""lm-eval metrics that are a per-item 0/1 score averaged over the items (a share of n)."""
+_COUNT_TOLERANCE = 1e-6
 _SAMPLE_KEYS = {"doc_id", "doc", "target", "arguments", "resps", "filtered_resps"}
 
 
@@ -135,7 +142,29 @@ def load(path: Path, data: Any, spec: Spec | None, model: str | None = None) -> 
     from gatekit.sources.adapters import select_model
 
     select_model([name], model, source, "model")
-    return Results(source=source, model=name, metrics=metrics, notes=tuple(notes), created=_created(data))
+    definitions = {
+        key: MetricDefinition(kind="proportion", higher_is_better=True)
+        for key, slices in metrics.items()
+        if split_metric_key(key)[0] in PROPORTION_METRICS
+        and all(_whole_share(m) for m in slices.values())
+        and (spec is None or key not in spec.metrics)
+    }
+    return Results(
+        source=source,
+        model=name,
+        metrics=metrics,
+        notes=tuple(notes),
+        created=_created(data),
+        definitions=definitions,
+    )
+
+
+def _whole_share(m: Measurement) -> bool:
+    """A value in [0, 1] whose value x n is a whole count of the n items (within float rounding)."""
+    if m.n is None or m.n <= 0 or not (math.isfinite(m.value) and 0 <= m.value <= 1):
+        return False
+    count = m.value * m.n
+    return abs(count - round(count)) <= _COUNT_TOLERANCE * m.n
 
 
 def _created(data: dict[str, Any]) -> dt.datetime | None:
