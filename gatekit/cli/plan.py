@@ -154,7 +154,9 @@ def _parse_effects(values: list[str]) -> tuple[dict[str, float], float | None]:
 @app.command("plan")
 def plan_command(
     spec: Annotated[Path, typer.Argument(help="The gate spec.", show_default=False, metavar="SPEC")],
-    n: Annotated[Optional[int], typer.Option("--n", min=1, help="Planned examples per slice and arm.")] = None,  # noqa: UP045
+    n: Annotated[
+        Optional[int], typer.Option("--n", min=1, max=10**9, help="Planned examples per slice and arm.")  # noqa: UP045
+    ] = None,
     n_from: Annotated[
         Optional[Path],  # noqa: UP045
         typer.Option("--n-from", help="Take the n of each slice from this results file."),
