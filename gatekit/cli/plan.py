@@ -96,9 +96,28 @@ def _cell(c: PlannedCheck, n: int | None) -> str:
 
 
 def plan_diagnostics(loaded: LoadedSpec, plan: SpecPlan) -> list[Diagnostic]:
-    """A diagnostic at the bound's line for every check that cannot pass at the planned n."""
+    """A diagnostic at the bound's line for every check that cannot pass at the planned n, and at the value
+    for every assumed proportion outside [0, 1] (else the planner skips it and calls the plan truth-less)."""
     locator = loaded.document.locator()
     out = []
+    assumed = loaded.spec.plan
+    for field, values in (("truth", assumed.truth), ("baseline", assumed.baseline)) if assumed else ():
+        for metric, slices in values.items():
+            if loaded.spec.metric_definition(metric).kind != "proportion":
+                continue
+            for slice_name, value in slices.items():
+                if 0 <= value <= 1:
+                    continue
+                line, column = locator.mark(("plan", field, metric, slice_name))
+                out.append(
+                    Diagnostic(
+                        f"{metric} is a proportion: an assumed value must be within [0, 1], not {value:g}",
+                        str(loaded.path),
+                        line,
+                        column,
+                        f"plan.{field}.{metric}.{slice_name}",
+                    )
+                )
     for c in plan.checks:
         if c.cannot_pass is None:
             continue
