@@ -473,6 +473,9 @@ def earlier_looks(path: Path, spec_digest: str, candidate_model: str) -> list[tu
         return []
     with _connect(path, write=False) as connection:
         try:
+            # A file another check has just created may have no tables yet: nothing recorded, no looks.
+            if connection.execute("SELECT 1 FROM sqlite_master WHERE name = 'gate_rows'").fetchone() is None:
+                return []
             rows = connection.execute(
                 "SELECT d.id, g.metric, g.slice, g.n FROM decisions d LEFT JOIN gate_rows g ON g.decision_id = d.id "
                 "WHERE d.spec_digest = ? AND d.candidate_model = ? ORDER BY d.id, g.position",
