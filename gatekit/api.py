@@ -146,8 +146,8 @@ def _run_check(
     ledger_path = resolve_ledger(explicit_ledger, loaded.ledger(), record)
     # Earlier looks are read from a configured ledger even when this check is not recorded (--no-record).
     looks_ledger = ledger_path or resolve_ledger(explicit_ledger, loaded.ledger(), None)
-    looks = assess_looks(loaded.spec, candidate_results, looks_ledger, digest)
-    waivers, sha256 = _waivers(loaded, ledger, candidate_results.source)
+    looks = assess_looks(loaded.spec, candidate_results, looks_ledger, digest, recorded=ledger_path is not None)
+    waivers, sha256 = _waivers(loaded, ledger, candidate_results, baseline_results)
     artifacts = None
     if verify_artifacts:
         from gatekit.integrity.artifacts import verify_manifest
@@ -185,15 +185,31 @@ def _run_check(
     return CheckRun(verdict, ledger_path, decision_id)
 
 
-def _waivers(loaded: LoadedSpec, ledger: str | Path | None, candidate_source: str) -> tuple[list[Waiver], str | None]:
+def _waivers(
+    loaded: LoadedSpec, ledger: str | Path | None, candidate: Results, baseline: Results | None
+) -> tuple[list[Waiver], str | None]:
     """The waivers of this spec in the ledger `check` would record into (or the default one), and the
-    candidate results' digest they are held to (hashed only when there are waivers)."""
-    from gatekit.integrity.ledger import read_waivers, resolve_ledger, results_sha256
+    results' key they are held to (candidate and baseline; hashed only when there are waivers)."""
+    from gatekit.integrity.ledger import read_waivers, resolve_ledger
 
     path = resolve_ledger(Path(ledger) if ledger is not None else None, loaded.ledger(), True)
     assert path is not None
     waivers = read_waivers(path, loaded.spec.name)
-    return waivers, results_sha256(candidate_source) if waivers else None
+    return waivers, waiver_results_key(
+        candidate.source, baseline.source if baseline is not None else None
+    ) if waivers else None
+
+
+def waiver_results_key(candidate_path: str | Path, baseline_path: str | Path | None) -> str | None:
+    """The key a waiver binds to (`gatekit.decide.waivers.results_key`) for these results files."""
+    from gatekit.decide.waivers import results_key
+    from gatekit.integrity.ledger import results_sha256
+
+    return results_key(
+        results_sha256(candidate_path),
+        results_sha256(baseline_path) if baseline_path is not None else None,
+        has_baseline=baseline_path is not None,
+    )
 
 
 LEDGER_PREFIX = "ledger:"

@@ -58,6 +58,12 @@ def run_compare(
     lock_path = lock_path_for(loaded.path)
     lock_file = read_lock(lock_path)
     gate_lines = {gate.id: loaded.gate_line(i) for i, gate in enumerate(loaded.spec.gates)}
+    from gatekit.integrity.ledger import resolve_ledger
+    from gatekit.integrity.looks import assess_looks
+
+    # As `check` reads looks: from a configured ledger; compare records nothing, so a new look under an
+    # alpha-spending design cannot be eligible, and without a ledger its looks cannot be counted.
+    looks_ledger = resolve_ledger(Path(ledger) if ledger is not None else None, loaded.ledger(), None)
     checkpoints = []
     for ref, path in ((r, _resolve(base_dir, r.results)) for r in refs):
         loaded_results = _with_costs(load_results(path, loaded.spec), ref)
@@ -68,14 +74,18 @@ def run_compare(
             results_created=loaded_results.created,
             required=loaded.spec.require_lock,
         )
+        looks = assess_looks(loaded.spec, loaded_results, looks_ledger, digest, recorded=False)
         verdict = build_verdict(
-            loaded.spec,
+            loaded.spec.with_definitions(loaded_results.definitions),
             loaded_results,
             baseline_results,
             spec_path=str(loaded.path),
             gate_lines=gate_lines,
             lock=lock,
             provenance=assess_provenance(digest, loaded_results.gate_digest),
+            confidence_at=looks.confidence_at,
+            extra_reasons=looks.reasons,
+            extra_notes=looks.notes,
         )
         checkpoints.append(Checkpoint(ref.id, ref.order, loaded_results, verdict))
     return compare(

@@ -96,9 +96,28 @@ def _cell(c: PlannedCheck, n: int | None) -> str:
 
 
 def plan_diagnostics(loaded: LoadedSpec, plan: SpecPlan) -> list[Diagnostic]:
-    """A diagnostic at the bound's line for every check that cannot pass at the planned n."""
+    """A diagnostic at the bound's line for every check that cannot pass at the planned n, and at the value
+    for every assumed proportion outside [0, 1] (else the planner skips it and calls the plan truth-less)."""
     locator = loaded.document.locator()
     out = []
+    assumed = loaded.spec.plan
+    for field, values in (("truth", assumed.truth), ("baseline", assumed.baseline)) if assumed else ():
+        for metric, slices in values.items():
+            if loaded.spec.metric_definition(metric).kind != "proportion":
+                continue
+            for slice_name, value in slices.items():
+                if 0 <= value <= 1:
+                    continue
+                line, column = locator.mark(("plan", field, metric, slice_name))
+                out.append(
+                    Diagnostic(
+                        f"{metric} is a proportion: an assumed value must be within [0, 1], not {value:g}",
+                        str(loaded.path),
+                        line,
+                        column,
+                        f"plan.{field}.{metric}.{slice_name}",
+                    )
+                )
     for c in plan.checks:
         if c.cannot_pass is None:
             continue
@@ -154,7 +173,9 @@ def _parse_effects(values: list[str]) -> tuple[dict[str, float], float | None]:
 @app.command("plan")
 def plan_command(
     spec: Annotated[Path, typer.Argument(help="The gate spec.", show_default=False, metavar="SPEC")],
-    n: Annotated[Optional[int], typer.Option("--n", min=1, help="Planned examples per slice and arm.")] = None,  # noqa: UP045
+    n: Annotated[
+        Optional[int], typer.Option("--n", min=1, max=10**9, help="Planned examples per slice and arm.")  # noqa: UP045
+    ] = None,
     n_from: Annotated[
         Optional[Path],  # noqa: UP045
         typer.Option("--n-from", help="Take the n of each slice from this results file."),

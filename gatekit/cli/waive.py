@@ -34,7 +34,7 @@ def waive(
         typer.Option(help="The ledger to record into (default: as for `check --record`).", show_default=False),
     ] = None,
 ) -> int:
-    """Record a waiver in the ledger, bound to the spec's digest and the candidate results' SHA-256.
+    """Record a waiver in the ledger, bound to the spec's digest and the results' SHA-256 (candidate and baseline).
 
     A waiver accepts an inconclusive or missing check, or a failing check of an `on_fail: revise` gate; never
     a failing `on_fail: stop` gate or a budget line. `check` applies it to that spec and those results only,
@@ -56,8 +56,8 @@ def waive(
     if not by.strip() or not reason.strip():
         raise UsageError("--by and --reason must name who accepts the risk and why")
 
-    from gatekit.api import run_check
-    from gatekit.integrity.ledger import record_waiver, resolve_ledger, results_sha256
+    from gatekit.api import run_check, waiver_results_key
+    from gatekit.integrity.ledger import record_waiver, resolve_ledger
     from gatekit.integrity.lock import spec_digest
     from gatekit.sources.load import load_spec
 
@@ -74,9 +74,10 @@ def waive(
     refused = refusal(next((r for r in verdict.reasons if r.kind == "gate" and r.subject == check), None), check)
     if refused is not None:
         raise UsageError(f"cannot waive: {refused}")
-    sha256 = results_sha256(verdict.candidate.path)
+    # Bound to the baseline too: a check against a baseline is decided by both files.
+    sha256 = waiver_results_key(verdict.candidate.path, verdict.baseline.path if verdict.baseline else None)
     if sha256 is None:
-        raise UsageError.at("cannot hash the candidate results to bind the waiver to them", verdict.candidate.path)
+        raise UsageError.at("cannot hash the results to bind the waiver to them", verdict.candidate.path)
     path = resolve_ledger(ledger, loaded.ledger(), True)
     assert path is not None
     waiver_id = record_waiver(

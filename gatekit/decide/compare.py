@@ -289,6 +289,12 @@ def _recommend(  # noqa: PLR0917
     if not eligible_frontier:
         verdicts = ", ".join(f"{c.id}: {c.verdict.verdict}" for c in checkpoints)
         return None, f"no checkpoint is eligible (its verdict must be ship): {verdicts}"
+    # No value on a metric axis means no evidence about it there: "nothing dominates it" must not rest on that.
+    unmeasured = [i for i in eligible_frontier if _missing_axes(spec, by_id[i])]
+    eligible_frontier = [i for i in eligible_frontier if i not in unmeasured]
+    if not eligible_frontier:
+        listed = "; ".join(f"{i}: {', '.join(_missing_axes(spec, by_id[i]))}" for i in unmeasured)
+        return None, f"no eligible frontier checkpoint has a usable value on every frontier axis ({listed})"
     position = {c.id: i for i, c in enumerate(checkpoints)}
 
     def rank(i: str) -> tuple[bool, float, bool, float, int]:
@@ -303,6 +309,8 @@ def _recommend(  # noqa: PLR0917
         return None, f"no eligible frontier checkpoint records what the tie-break needs ({tie_break.describe()})"
     others = ranked[1:]
     why = f"{best} ships and no other eligible checkpoint dominates it with confidence"
+    if unmeasured:
+        why += f"; not recommendable without a usable value on every frontier axis: {', '.join(unmeasured)}"
     why += _headline_note(spec, checkpoints, best, claims)
     if others:
         why += f"; picked by the tie-break ({tie_break.describe()}) over {', '.join(others)}"
@@ -310,6 +318,18 @@ def _recommend(  # noqa: PLR0917
         if told:
             why += f" (not told apart from {', '.join(told)})"
     return best, why
+
+
+def _missing_axes(spec: Spec, checkpoint: Checkpoint) -> list[str]:
+    """The metric frontier axes on which the checkpoint has no usable value (absent, not finite, a problem)."""
+    out = []
+    for axis in frontier_axes(spec):
+        if axis.metric is None:
+            continue
+        m = checkpoint.results.measurement(axis.metric, axis.slice)
+        if m is None or m.problem is not None or not math.isfinite(m.value):
+            out.append(f"{axis.metric}[{axis.slice}]")
+    return out
 
 
 def _headline_note(spec: Spec, checkpoints: Sequence[Checkpoint], best: str, claims: Sequence[fr.PairClaim]) -> str:

@@ -255,6 +255,7 @@ _FACTS = {
     ("peeking", "repeated_look"): "the results were looked at before (fixed-n intervals, repeated looks)",
     ("sequential", "looks_spent"): "the sequential design has no looks left",
     ("sequential", "looks_uncounted"): "the sequential design's looks cannot be counted without a ledger",
+    ("sequential", "looks_unrecorded"): "the sequential design's new look is not recorded, so it cannot be counted",
 }
 
 

@@ -4,7 +4,9 @@ A waiver is recorded with `gatekit waive` in the ledger, bound to the spec's dig
 candidate results file; `check` reads the waivers of its spec from the ledger and passes them here as data.
 A waiver **applies** (its check no longer keeps the release from shipping, and every report lists it) when:
 
-* it was recorded for this spec as it is now (same digest) and for these candidate results (same SHA-256);
+* it was recorded for this spec as it is now (same digest) and for these results: the candidate file's SHA-256,
+  combined with the baseline file's when there is a baseline (`results_key`), since a check against a baseline
+  is decided by both files;
 * it has not expired (it is valid through its `expires` date);
 * its subject, ``gate_id[slice].bound``, is a check of this decision that is *inconclusive* or *missing*,
   or *fails* on a gate with ``on_fail: revise``.
@@ -61,6 +63,20 @@ class WaiverOutcome:
     """One per waiver that was ignored, saying why."""
 
 
+def results_key(candidate_sha256: str | None, baseline_sha256: str | None, *, has_baseline: bool) -> str | None:
+    """What a waiver is bound to: the candidate's SHA-256 alone without a baseline, else a digest of both (a
+    check such as max_decrease is decided by the baseline too). None when a file that decides cannot be hashed:
+    then no waiver applies."""
+    if candidate_sha256 is None or (has_baseline and baseline_sha256 is None):
+        return None
+    if not has_baseline:
+        return candidate_sha256
+    import hashlib
+
+    both = f"candidate {candidate_sha256}\nbaseline {baseline_sha256}\n".encode()
+    return "sha256:" + hashlib.sha256(both).hexdigest()
+
+
 def refusal(reason: Reason | None, subject: str) -> str | None:
     """Why a waiver of `subject` cannot accept `reason` (the check's reason in this decision), or None."""
     if SUBJECT.match(subject) is None:
@@ -91,7 +107,8 @@ def apply_waivers(
             continue
         if results_sha256 is None or waiver.results_sha256 != results_sha256:
             notes.append(
-                f"{label} ignored: it was recorded for other candidate results (sha256 {waiver.results_sha256})"
+                f"{label} ignored: it was recorded for other candidate results or another baseline "
+                f"(sha256 {waiver.results_sha256})"
             )
             continue
         if waiver.expires < today:

@@ -36,13 +36,21 @@ class LookAssessment:
     notes: tuple[str, ...]
 
 
-def assess_looks(spec: Spec, candidate: Results, ledger: Path | None, digest: str) -> LookAssessment:
-    """Count this look in the ledger (without recording it) and say what it changes."""
+def assess_looks(
+    spec: Spec, candidate: Results, ledger: Path | None, digest: str, *, recorded: bool = True
+) -> LookAssessment:
+    """Count this look in the ledger (without recording it) and say what it changes. `recorded`: whether the
+    caller records this decision into `ledger`; an alpha-spending design's new look that is not recorded
+    cannot ship, since the next look would spend the same alpha again."""
     look = None
+    new_look = False
     if ledger is not None:
         from gatekit.integrity.ledger import earlier_looks
 
-        look = sequential.locate_look(earlier_looks(ledger, digest, candidate.model), current_sizes(spec, candidate))
+        earlier = earlier_looks(ledger, digest, candidate.model)
+        sizes = current_sizes(spec, candidate)
+        look = sequential.locate_look(earlier, sizes)
+        new_look = all(dict(seen) != sizes for _, seen in earlier)
     designed = [g for g in spec.gates if spec.sequential_for(g) is not None]
     fixed = [g for g in spec.gates if spec.sequential_for(g) is None]
     reasons: list[Reason] = []
@@ -96,6 +104,19 @@ def assess_looks(spec: Spec, candidate: Results, ledger: Path | None, digest: st
                             f"already reached max_n {design.max_n:,}, or the results did not grow since it)",
                         )
                     )
+            # Checked last: a spent design says so first; either way this look cannot ship.
+            if new_look and not recorded and not any(r.kind == "sequential" and r.subject == g.id for r in reasons):
+                reasons.append(
+                    Reason(
+                        leads_to="revise",
+                        kind="sequential",
+                        subject=g.id,
+                        status="looks_unrecorded",
+                        message=f"gate {g.id}: {sequential.describe(design)} counts looks in the decision ledger, "
+                        f"and this look {number} is not recorded (--no-record, or the Python API's default): the "
+                        "next look would spend the same alpha again; check with --record",
+                    )
+                )
     methods = sorted({sequential.describe(d) for g in designed if (d := spec.sequential_for(g)) is not None})
     if look is None:
         notes.append(f"sequential design: {'; '.join(methods)} (looks not counted: no decision ledger)")

@@ -24,6 +24,7 @@ whose slice or filter columns differ between repeats, or an empty id or repeat c
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
@@ -94,7 +95,23 @@ def per_example_results(
                     "(table.flaky: exclude)"
                 )
     results = table_results(table, plain_spec(spec, renamed), model=model, extra=extra, notes=all_notes)
+    if spec.table.flaky == "exclude":
+        results = _keep_emptied_slices(results, spec, flaky)
     return replace(results, examples=examples, flaky=flaky)
+
+
+def _keep_emptied_slices(results: Results, spec: Spec, flaky: dict[str, tuple[int, int]]) -> Results:
+    """A slice whose every example was flaky and left out is still a slice: its derived metrics are missing
+    (n = 0, with why), never absent, or a `slices: ["*"]` gate would ship past it."""
+    metrics = {name: dict(slices) for name, slices in results.metrics.items()}
+    for slice_name, (flaky_examples, examples) in flaky.items():
+        if examples == 0 or flaky_examples < examples:
+            continue
+        problem = f"all {examples} examples of slice {slice_name!r} are flaky and were left out (table.flaky: exclude)"
+        for name, definition in spec.metrics.items():
+            if definition.from_ is not None and slice_name not in metrics.get(name, {}):
+                metrics.setdefault(name, {})[slice_name] = Measurement(math.nan, n=0, problem=problem)
+    return replace(results, metrics=metrics)
 
 
 def plain_spec(spec: Spec, renamed: dict[str, str] | None = None) -> Spec:

@@ -8,6 +8,11 @@ from pydantic import Field, model_validator
 
 from gatekit.spec.base import FiniteFloat, MinN, NonEmptyStr, _Model, located_error
 
+MAX_PLANNED_N = 10**9
+"""The planner's ceiling per slice: beyond it the exact binomial tail would need more memory than a machine
+has (a crash, not a plan), and no eval set is that large."""
+PlannedN = Annotated[int, Field(ge=1, le=MAX_PLANNED_N)]
+
 SequentialMethod = Literal["confidence-sequence", "obrien-fleming", "pocock"]
 SPENDING_METHODS: frozenset[str] = frozenset({"obrien-fleming", "pocock"})
 
@@ -50,9 +55,9 @@ class Plan(_Model):
     chance to pass and the whole gate's chance to ship. Locking the spec pre-registers the planned n, and
     `gatekit check` notes results whose n differs from it."""
 
-    n: MinN | None = None
+    n: PlannedN | None = None
     """Planned examples per slice (and per arm), unless `n_by_slice` names the slice."""
-    n_by_slice: dict[NonEmptyStr, MinN] = Field(default_factory=dict)
+    n_by_slice: dict[NonEmptyStr, PlannedN] = Field(default_factory=dict)
     """Planned examples of named slices, e.g. {harmless: 400}."""
     ship_probability: Annotated[float, Field(gt=0, lt=1, allow_inf_nan=False)] = 0.8
     """The chance the whole gate should ship a candidate whose truth is as assumed."""
