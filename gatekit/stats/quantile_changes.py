@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import numpy.typing as npt
 
 from gatekit.stats._base import Bounds, FloatArray, mover_ratio_limits
 from gatekit.stats.quantiles import OrderStatistics, nearest_rank, sorted_quantile_bounds
@@ -55,6 +56,8 @@ def bootstrap_difference(
     (inf - inf, inf / inf) sort last, on the side that can never pass a ceiling.
     """
     candidate, baseline = canonical_order(candidate, baseline, paired=paired)
+    c_pick = _RankPicker(candidate, q)
+    b_pick = _RankPicker(baseline, q)
     rng = np.random.default_rng(seed)
     out = np.empty(resamples, dtype=np.float64)
     chunk = max(1, 2_000_000 // max(len(candidate), len(baseline), 1))
@@ -62,12 +65,56 @@ def bootstrap_difference(
         size = min(chunk, resamples - start)
         idx_c = rng.integers(0, len(candidate), size=(size, len(candidate)))
         idx_b = idx_c if paired else rng.integers(0, len(baseline), size=(size, len(baseline)))
-        q_c = np.quantile(candidate[idx_c], q, axis=1, method="inverted_cdf")
-        q_b = np.quantile(baseline[idx_b], q, axis=1, method="inverted_cdf")
+        q_c = c_pick.quantiles(idx_c, scratch=not paired)
+        q_b = b_pick.quantiles(idx_b, scratch=True)
         with np.errstate(invalid="ignore", divide="ignore"):
             out[start : start + size] = q_c / q_b if ratio else q_c - q_b
     out[np.isnan(out)] = math.inf
     return np.sort(out)
+
+
+class _RankPicker:
+    """The q-quantile (inverted CDF) of each row of resampled positions into `values`, without gathering the
+    resampled values: the k-th smallest of values[idx] is values-sorted at the k-th smallest of idx's ranks, so
+    an integer partition of the positions' ranks stands for `np.quantile(values[idx], q, axis=1,
+    method="inverted_cdf")` and returns the very same array elements (bit for bit). Falls back to that call
+    where the shortcut could pick a different element: NaN (np.quantile's NaN rows) and -0.0 (ties with 0.0
+    whose sign a division keeps), or values not float64."""
+
+    def __init__(self, values: FloatArray, q: float) -> None:
+        self.values = values
+        self.q = q
+        n = len(values)
+        self.exact = (
+            n > 0
+            and values.dtype == np.float64
+            and not bool(np.isnan(values).any())
+            and not bool(((values == 0) & np.signbit(values)).any())
+        )
+        if not self.exact:
+            return
+        # numpy's own rank for this n and q: the quantile of 0..n-1 is the position it reads.
+        self.k = int(np.quantile(np.arange(n, dtype=np.float64), q, method="inverted_cdf"))
+        order = np.argsort(values, kind="stable")
+        self.sorted = values[order]
+        self.rank: npt.NDArray[np.intp] | None = None
+        if not bool((order == np.arange(n)).all()):
+            self.rank = np.empty(n, dtype=np.intp)
+            self.rank[order] = np.arange(n)
+
+    def quantiles(self, idx: npt.NDArray[np.int64], *, scratch: bool) -> FloatArray:
+        """`scratch`: `idx` is not read again, so it may be reordered in place (saves a copy). Paired arms
+        share `idx`, and the other arm's fallback (np.quantile) picks among tied 0.0/-0.0 by row order."""
+        if not self.exact:
+            return np.quantile(self.values[idx], self.q, axis=1, method="inverted_cdf")
+        if self.rank is not None:
+            ranks = self.rank[idx]  # a fresh array
+        elif scratch:
+            ranks = idx
+        else:
+            ranks = idx.copy()
+        ranks.partition(self.k, axis=1)
+        return self.sorted[ranks[:, self.k]]
 
 
 def percentile_bounds(replicates: FloatArray, confidence: float, monte_carlo_sigmas: float = 0.0) -> Bounds:
