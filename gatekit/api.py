@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from gatekit import progress
 from gatekit.errors import UsageError
 from gatekit.results import Results
 from gatekit.sources.load import LoadedSpec, load_results, load_spec
@@ -67,6 +68,7 @@ class CheckRun:
     decision_id: int | None = None
 
 
+@progress.cleared_after
 def run_check(
     spec: str | Path,
     *,
@@ -82,41 +84,8 @@ def run_check(
 ) -> CheckRun:
     """`check`, and record the decision: `record=None` records when a ledger is configured (`ledger`, the
     GATEKIT_LEDGER variable or the spec's `ledger:`), True always (default `.gatekit/ledger.db`), False never.
+    The progress line (`gatekit.progress`) is erased however the check ends.
     """
-    from gatekit import progress
-
-    try:
-        return _run_check(
-            spec,
-            candidate=candidate,
-            baseline=baseline,
-            verify_artifacts=verify_artifacts,
-            record=record,
-            ledger=ledger,
-            candidate_format=candidate_format,
-            baseline_format=baseline_format,
-            candidate_model=candidate_model,
-            baseline_model=baseline_model,
-        )
-    finally:
-        progress.clear()  # before the report or an error message is written
-
-
-def _run_check(
-    spec: str | Path,
-    *,
-    candidate: str | Path | None,
-    baseline: str | Path | None,
-    verify_artifacts: bool,
-    record: bool | None,
-    ledger: str | Path | None,
-    candidate_format: str | None,
-    baseline_format: str | None,
-    candidate_model: str | None,
-    baseline_model: str | None,
-) -> CheckRun:
-    from gatekit import progress
-
     loaded = load_spec(spec, baseline_given=baseline is not None)
     baseline = resolve_baseline_ref(baseline, loaded, ledger)
     loading = _Loading(

@@ -8,10 +8,15 @@ of it. Standard library only: the start-up path imports it.
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 import threading
-from typing import TextIO
+from collections.abc import Callable
+from typing import ParamSpec, TextIO, TypeVar
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
 
 _ERASE = "\r\x1b[K"
 _lock = threading.Lock()
@@ -48,3 +53,16 @@ def clear() -> None:
             _stderr().write(_ERASE)
             _stderr().flush()
             _shown = False
+
+
+def cleared_after(func: Callable[_P, _R]) -> Callable[_P, _R]:
+    """`func`, with the progress line erased however it ends (before the report or an error message)."""
+
+    @functools.wraps(func)
+    def run(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        try:
+            return func(*args, **kwargs)
+        finally:
+            clear()
+
+    return run

@@ -71,23 +71,19 @@ def assess_looks(
         if design.method != "confidence-sequence":
             if look is None:
                 reasons.append(
-                    Reason(
-                        leads_to="revise",
-                        kind="sequential",
-                        subject=g.id,
-                        status="looks_uncounted",
-                        message=f"gate {g.id}: {sequential.describe(design)} counts looks in the decision ledger, "
+                    _sequential_reason(
+                        g.id,
+                        "looks_uncounted",
+                        f"gate {g.id}: {sequential.describe(design)} counts looks in the decision ledger, "
                         "and none is configured (--ledger, GATEKIT_LEDGER or the spec's `ledger:`)",
                     )
                 )
             elif design.max_looks is not None and number > design.max_looks:
                 reasons.append(
-                    Reason(
-                        leads_to="revise",
-                        kind="sequential",
-                        subject=g.id,
-                        status="looks_spent",
-                        message=f"gate {g.id}: look {number} of a design with max_looks {design.max_looks}: "
+                    _sequential_reason(
+                        g.id,
+                        "looks_spent",
+                        f"gate {g.id}: look {number} of a design with max_looks {design.max_looks}: "
                         "no alpha is left to pass on",
                     )
                 )
@@ -95,24 +91,20 @@ def assess_looks(
                 spent = _cells_without_alpha(g, design.max_n, look, current_sizes(spec, candidate))
                 if spent:
                     reasons.append(
-                        Reason(
-                            leads_to="revise",
-                            kind="sequential",
-                            subject=g.id,
-                            status="looks_spent",
-                            message=f"gate {g.id}: no alpha is left to pass on {', '.join(spent)} (the previous look "
+                        _sequential_reason(
+                            g.id,
+                            "looks_spent",
+                            f"gate {g.id}: no alpha is left to pass on {', '.join(spent)} (the previous look "
                             f"already reached max_n {design.max_n:,}, or the results did not grow since it)",
                         )
                     )
             # Checked last: a spent design says so first; either way this look cannot ship.
             if new_look and not recorded and not any(r.kind == "sequential" and r.subject == g.id for r in reasons):
                 reasons.append(
-                    Reason(
-                        leads_to="revise",
-                        kind="sequential",
-                        subject=g.id,
-                        status="looks_unrecorded",
-                        message=f"gate {g.id}: {sequential.describe(design)} counts looks in the decision ledger, "
+                    _sequential_reason(
+                        g.id,
+                        "looks_unrecorded",
+                        f"gate {g.id}: {sequential.describe(design)} counts looks in the decision ledger, "
                         f"and this look {number} is not recorded (--no-record, or the Python API's default): the "
                         "next look would spend the same alpha again; check with --record",
                     )
@@ -169,3 +161,8 @@ def _cells_without_alpha(gate: Gate, max_n: int, look: sequential.Look, sizes: d
         if previous >= max_n or n <= previous:
             out.append(cell)
     return out
+
+
+def _sequential_reason(gate_id: str, status: str, message: str) -> Reason:
+    """A gate's sequential design cannot count this look: revise, with why."""
+    return Reason(leads_to="revise", kind="sequential", subject=gate_id, status=status, message=message)
