@@ -36,6 +36,7 @@ from gatekit.stats.means import (
 )
 from gatekit.stats.proportions import (
     clopper_pearson,
+    mover_difference,
     mover_ratio,
     newcombe,
     newcombe_paired,
@@ -89,6 +90,7 @@ __all__ = [
     "mean_bounds",
     "mean_skew",
     "min_n_for_quantile",
+    "mover_difference",
     "mover_quantile_change",
     "mover_ratio",
     "mover_ratio_limits",
