@@ -57,9 +57,9 @@ def test_worked_case_is_inconclusive_not_ship() -> None:
 def test_worked_case_says_how_much_evidence_would_decide_it() -> None:
     outcome = check(REFUSAL, refusal(0.058, 1000), refusal(0.050, 1000))
 
-    assert outcome.evidence_needed == 173_054
+    assert outcome.evidence_needed == 158_612
     assert outcome.reason.endswith(
-        "about 173,054 examples per arm (now 1,000) would decide it at the observed effect (80% power)"
+        "about 158,612 examples per arm (now 1,000) would decide it at the observed effect (80% power)"
     )
 
 

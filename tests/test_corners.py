@@ -248,3 +248,13 @@ def test_an_unpaired_rate_increase_just_beyond_its_allowance_ships_at_most_five_
     chance = unpaired_pass_probability({"id": "g", "metric": "acc", "max_increase": 0.01}, 100, 0.51, 0.50)
 
     assert chance <= 0.05
+
+
+def test_evidence_needed_at_zero_events_in_both_arms_is_where_an_unpaired_pass_first_becomes_possible() -> None:
+    # 0 of 200 in both arms under `max_increase: 0.01`: the upper bound of the difference is each arm's exact
+    # bound at 0 events, 1 - 0.05^(1/n), below 0.01 from n = 299. The normal formula on the width said 1,011.
+    arm = results({"acc": {"all": Measurement(0.0, n=200)}})
+
+    outcome = check({"id": "g", "metric": "acc", "max_increase": 0.01}, arm, arm)
+
+    assert (outcome.status, outcome.evidence_needed) == ("inconclusive", 299)

@@ -76,6 +76,10 @@ class Interval:
     nominal_at: Callable[[float], stats.Bounds] | None = None
     """For a Monte-Carlo method, its bounds without the Monte-Carlo margin that `bounds_at` includes: a
     decision that only these make flips within the Monte-Carlo error and is reported as such."""
+    needed_at: Callable[[float, float, Literal["at_least", "at_most"]], int | None] | None = None
+    """For a method that can be recomputed at another size, the examples per arm that decide it with 80% power
+    at the observed effect: (deciding confidence, threshold, side) -> n. Evidence needed inverts the method
+    itself instead of reading a standard error off its width."""
 
 
 @dataclass(frozen=True)
@@ -361,7 +365,17 @@ def _proportion_relative(  # noqa: PLR0917
         lo, hi = stats.mover_difference(k_c, n_c, k_b, n_b, c)
         return base_value + lo, base_value + hi
 
-    return Interval(UNPAIRED_RATE_METHOD + unpaired_note, unpaired_bounds, n_c)
+    p_c, p_b = k_c / n_c, k_b / n_b
+
+    def needed(confidence: float, threshold: float, side: Literal["at_least", "at_most"]) -> int | None:
+        def at_size(m: int) -> stats.Bounds:
+            lo, hi = stats.mover_difference(p_c * m, m, p_b * m, m, confidence)
+            return base_value + lo, base_value + hi
+
+        variance = p_c * (1 - p_c) + p_b * (1 - p_b)
+        return stats.sized_evidence_needed(n_c, base_value + p_c - p_b, threshold, side, at_size, variance)
+
+    return Interval(UNPAIRED_RATE_METHOD + unpaired_note, unpaired_bounds, n_c, needed_at=needed)
 
 
 def _covariance(c: stats.FloatArray, b: stats.FloatArray) -> float:

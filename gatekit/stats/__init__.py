@@ -22,7 +22,7 @@ from gatekit.stats._base import (
     z_value,
 )
 from gatekit.stats.betting import BETTING_SEED, BettingBounds, canonical_betting_order, outside_range
-from gatekit.stats.decisions import Correction, adjust_p_values, breach_p_value, evidence_needed
+from gatekit.stats.decisions import Correction, adjust_p_values, breach_p_value, evidence_needed, sized_evidence_needed
 from gatekit.stats.means import (
     log_ratio_bounds,
     mean_bounds,
@@ -107,6 +107,7 @@ __all__ = [
     "quantile_rank_span",
     "quantile_ranks",
     "sample_mean_stderr",
+    "sized_evidence_needed",
     "skew_corrected_bounds",
     "sorted_quantile_bounds",
     "t_cdf",
