@@ -9,7 +9,15 @@ through the method the evaluator chooses (`gatekit.decide.confidence.choose_inte
 0.05 + 2 SE, or are labelled approximate with their measured worst cell.
 
 Beside the false-ship table, the power table: the chance to pass when the truth is 0.5, 1 and 2 standard
-errors inside the bound. An ideal one-sided z test at 0.95 has 0.126, 0.260 and 0.639 there.
+errors inside the bound. An ideal one-sided z test at 0.95 has 0.126, 0.260 and 0.639 there. Beside it, the
+references each method's power at 2 SE is compared with: for single rates, the best valid non-randomized test
+computed by enumeration (Clopper-Pearson equals it: the proof that no valid gate can do better) and the
+randomized UMP test (the price of a verdict that is not a coin flip); for every count-based row, the ideal z
+test with the SE at the truth (which is what a method estimates from the data); for skewed means, the t-type
+bound calibrated to the exact distribution (an oracle); for the betting interval, its width over the z width
+against the Ville price sqrt(2 ln(1/alpha)) / z.
+
+Every simulated row checks that the evaluator chose the method the row is named after.
 
 A last table: a good checkpoint over 200 slices, each exactly at its threshold, and how often a fail would
 *stop* it, with and without the family-wise correction.
@@ -22,7 +30,7 @@ from __future__ import annotations
 import math
 import sys
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from statistics import NormalDist
 from typing import Any
 
@@ -54,6 +62,8 @@ class Row:
     false_ship: dict[int, float]
     power: dict[int, tuple[float, ...]]
     sims: int = 0
+    references: dict[str, dict[int, float]] = field(default_factory=dict)
+    """Reference power at 2 SE inside, by name and n: what the method's own power is compared with."""
 
 
 # --- exact enumeration: single proportions (Clopper-Pearson) ---------------------------------------------
@@ -75,6 +85,7 @@ def single_rate_rows() -> list[Row]:
     rows = []
     for rate, side in ((0.01, "max"), (0.01, "min"), (0.5, "max"), (0.99, "max"), (0.99, "min")):
         false_ship, power = {}, {}
+        references: dict[str, dict[int, float]] = {BEST_TEST: {}, RANDOMIZED_UMP: {}, Z_AT_TRUTH: {}}
         for n in NS:
             # `min: t` on a rate is `max: 1 - t` on its complement: the same enumeration, mirrored.
             t = rate if side == "max" else 1 - rate
@@ -85,8 +96,45 @@ def single_rate_rows() -> list[Row]:
                 float(sp.binom.cdf(k_star, n, t - d * se)) if k_star >= 0 and t - d * se > 0 else math.nan
                 for d in INSIDE
             )
-        rows.append(Row("Clopper-Pearson", f"`{side}: {rate}` on a rate of {rate}", "exact", false_ship, power))
+            for name, value in binomial_references(n, t, t - INSIDE[-1] * se).items():
+                references[name][n] = value
+        rows.append(
+            Row("Clopper-Pearson", f"`{side}: {rate}` on a rate of {rate}", "exact", false_ship, power, 0, references)
+        )
     return rows
+
+
+BEST_TEST = "best valid non-randomized test"
+RANDOMIZED_UMP = "randomized UMP test"
+Z_AT_TRUTH = "ideal z test, SE at the truth"
+ORACLE_T = "oracle-calibrated t"
+
+
+def z_at_truth(gap: float, se_truth: float) -> float:
+    """The ideal one-sided z test's power when the truth is `gap` inside the bound, measured in the standard
+    error at the truth (which any method must estimate from the data): Phi(gap / se_truth - z)."""
+    return NormalDist().cdf(gap / se_truth - Z) if se_truth > 0 else math.nan
+
+
+def binomial_references(n: int, t: float, p1: float) -> dict[str, float]:
+    """For `max: t` on n examples, power at a true rate p1 < t of: the best valid non-randomized test, computed
+    here without Clopper-Pearson (pass at X <= c, c the largest count with P(X <= c | t) <= alpha: the most
+    powerful non-randomized level-alpha test whose pass region is monotone — more events never help a `max`
+    bound — since the likelihood ratio is monotone in X); the randomized UMP test (which also passes X = c + 1
+    with the probability that spends alpha exactly: unusable, a verdict cannot be a coin flip, shown as the
+    price of discreteness); and the ideal z test with the SE at the truth."""
+    if not 0 < p1 < t:
+        return {BEST_TEST: math.nan, RANDOMIZED_UMP: math.nan, Z_AT_TRUTH: math.nan}
+    alpha = 1 - CONFIDENCE
+    counts = np.arange(n + 1)
+    at_threshold = sp.binom.cdf(counts, n, t)
+    allowed = counts[at_threshold <= alpha]
+    c = int(allowed.max()) if len(allowed) else -1
+    best = float(sp.binom.cdf(c, n, p1)) if c >= 0 else 0.0
+    size = float(sp.binom.cdf(c, n, t)) if c >= 0 else 0.0
+    gamma = (alpha - size) / float(sp.binom.pmf(c + 1, n, t))
+    randomized = best + gamma * float(sp.binom.pmf(c + 1, n, p1))
+    return {BEST_TEST: best, RANDOMIZED_UMP: randomized, Z_AT_TRUTH: z_at_truth(t - p1, math.sqrt(p1 * (1 - p1) / n))}
 
 
 # --- exact enumeration: two proportions ------------------------------------------------------------------
@@ -109,10 +157,16 @@ def two_arm_row(
     passes: Callable[[int, int, int], bool],
     truth: Callable[[int, float], tuple[float, float]],
     guarantee: str,
+    se_at: Callable[[int, float, float], float],
 ) -> Row:
-    """`truth(n, d)`: (p_c, p_b) d standard errors inside the bound (d = 0: on the failing side by a hair)."""
+    """`truth(n, d)`: (p_c, p_b) d standard errors inside the bound (d = 0: on the failing side by a hair);
+    `se_at(n, p_c, p_b)`: the standard error of the compared estimate at a truth (the z test's reference)."""
     false_ship, power = {}, {}
+    z_truth: dict[int, float] = {}
     for n in NS:
+        inside_c, inside_b = truth(n, INSIDE[-1])
+        gap = abs(inside_c - truth(n, 0.0)[0])
+        z_truth[n] = z_at_truth(gap, se_at(n, inside_c, inside_b)) if 0 < inside_c < 1 else math.nan
         p_c, p_b = truth(n, 0.0)
         k_c, k_b = window(n, p_c), window(n, p_b)
         passing = np.array([[passes(int(c), int(b), n) for b in k_b] for c in k_c], dtype=np.float64)
@@ -122,9 +176,10 @@ def two_arm_row(
             q_c, q_b = truth(n, d)
             cells.append(two_arm_probability(passing, k_c, k_b, n, q_c, q_b) if 0 < q_c < 1 else math.nan)
         power[n] = tuple(cells)
-    return Row(method, case, guarantee, false_ship, power)
+    return Row(method, case, guarantee, false_ship, power, 0, {Z_AT_TRUTH: z_truth})
 
 
+DifferenceMethod = Callable[[float, int, float, int, float], tuple[float, float]]
 ALLOWED_INCREASE = 0.01
 """max_increase: 0.01 (one point) on a rate."""
 KEEP_RATIO = 0.99
@@ -134,25 +189,33 @@ KEEP_RATIO = 0.99
 def two_proportion_rows() -> list[Row]:
     rows = []
     allowed, keep = ALLOWED_INCREASE, KEEP_RATIO
-    for base in (0.01, 0.5, 0.95):
+    # What the evaluator uses for unpaired rate differences, then Newcombe's interval (Wilson limits) that it
+    # replaced, as the reference: the same cells, so the power columns compare side by side.
+    unpaired = (
+        ("MOVER difference (Clopper-Pearson limits)", stats.mover_difference, "approximate (enumerated)"),
+        ("Newcombe hybrid score (reference, not used)", stats.newcombe, "approximate (enumerated)"),
+    )
+    for name, method, guarantee in unpaired:
+        for base in (0.01, 0.5, 0.95):
 
-        def increase_passes(c: int, b: int, n: int) -> bool:
-            return stats.newcombe(c, n, b, n, CONFIDENCE)[1] <= allowed
+            def increase_passes(c: int, b: int, n: int, method: DifferenceMethod = method) -> bool:
+                return method(c, n, b, n, CONFIDENCE)[1] <= allowed
 
-        def increase_truth(n: int, d: float, base: float = base) -> tuple[float, float]:
-            p_c = base + allowed + 1e-6
-            se = math.sqrt((p_c * (1 - p_c) + base * (1 - base)) / n)
-            return p_c - d * se, base
+            def increase_truth(n: int, d: float, base: float = base) -> tuple[float, float]:
+                p_c = base + allowed + 1e-6
+                se = math.sqrt((p_c * (1 - p_c) + base * (1 - base)) / n)
+                return p_c - d * se, base
 
-        rows.append(
-            two_arm_row(
-                "Newcombe hybrid score",
-                f"+1pt allowed, base {base}, unpaired",
-                increase_passes,
-                increase_truth,
-                "approximate (enumerated)",
+            rows.append(
+                two_arm_row(
+                    name,
+                    f"+1pt allowed, base {base}, unpaired",
+                    increase_passes,
+                    increase_truth,
+                    guarantee,
+                    lambda n, p_c, p_b: math.sqrt((p_c * (1 - p_c) + p_b * (1 - p_b)) / n),
+                )
             )
-        )
     for base in (0.99, 0.5, 0.05):
 
         def ratio_passes(c: int, b: int, n: int) -> bool:
@@ -170,6 +233,7 @@ def two_proportion_rows() -> list[Row]:
                 ratio_passes,
                 ratio_truth,
                 "approximate (enumerated)",
+                lambda n, p_c, p_b: math.sqrt((p_c * (1 - p_c) + keep * keep * p_b * (1 - p_b)) / n),
             )
         )
     return rows
@@ -198,6 +262,7 @@ def paired_method_rows(name: str, method: PairedMethod, guarantee: str) -> list[
     )
     for label, reverse in cases:
         false_ship, power = {}, {}
+        z_truth: dict[int, float] = {}
         for n in NS:
 
             def probability(only_c: float, only_b: float, n: int = n) -> float:
@@ -218,21 +283,25 @@ def paired_method_rows(name: str, method: PairedMethod, guarantee: str) -> list[
             only_b = reverse + allowed + 1e-6
             false_ship[n] = probability(reverse, only_b)
             cells = []
+            se = math.sqrt((reverse + only_b - allowed**2) / n)
             for d in INSIDE:
-                se = math.sqrt((reverse + only_b - allowed**2) / n)
                 shifted = only_b - d * se
                 cells.append(probability(reverse, shifted) if shifted > 0 else math.nan)
             power[n] = tuple(cells)
-        rows.append(Row(name, f"-1pt allowed, {label}", guarantee, false_ship, power))
+            inside = only_b - INSIDE[-1] * se
+            # The variance of one pair's difference at the truth: pi_c + pi_b - (pi_c - pi_b)^2.
+            variance = reverse + inside - (inside - reverse) ** 2
+            z_truth[n] = z_at_truth(INSIDE[-1] * se, math.sqrt(variance / n)) if inside > 0 else math.nan
+        rows.append(Row(name, f"-1pt allowed, {label}", guarantee, false_ship, power, 0, {Z_AT_TRUTH: z_truth}))
     return rows
 
 
 # --- simulation: means and quantiles, through the evaluator's choice of method ---------------------------
 
 
-def measured(x: np.ndarray[Any, Any], q: float | None = None) -> Measurement:
+def measured(x: np.ndarray[Any, Any], q: float | None = None, ids: np.ndarray[Any, Any] | None = None) -> Measurement:
     value = float(np.quantile(x, q, method="inverted_cdf")) if q is not None else float(x.mean())
-    return Measurement(value, samples=Samples(x.astype(np.float64)))
+    return Measurement(value, samples=Samples(x.astype(np.float64), ids))
 
 
 def decided_pass(interval: Interval, side: str, threshold: float) -> bool:
@@ -258,20 +327,32 @@ class Simulated:
     ns: Sequence[int] = NS
     value_range: tuple[float, float] | None = None
     """A declared `range:` (the betting interval), or None (the skewness-corrected t)."""
+    paired: bool = False
+    """Candidate and baseline carry the same example ids, so the evaluator pairs them."""
+    expects: str = "skewness-corrected t ("
+    """How the name of the method the evaluator must choose begins: a row measures that method or fails loudly
+    (an earlier paired row gave no ids, so it measured the unpaired Welch interval under the paired label)."""
 
 
 def pass_rate(s: Simulated, n: int, inside: float, sims: int, rng: Rng) -> float:
     kind = BOUND_KINDS[s.bound]  # type: ignore[index]
     settings = Settings(CONFIDENCE, None, True, s.kind, s.quantile, value_range=s.value_range)  # type: ignore[arg-type]
     passed = 0
+    ids = np.arange(n) if s.paired else None
     for _ in range(sims):
         c_values, b_values = s.draw(rng, n, inside * s.se(n))
-        cand = measured(c_values, s.quantile)
-        base = measured(b_values, s.quantile) if b_values is not None else None
+        cand = measured(c_values, s.quantile, ids)
+        base = measured(b_values, s.quantile, ids) if b_values is not None else None
         base_value = base.value if base is not None else None
         threshold = kind.threshold(s.limit, base_value).value
         assert threshold is not None
         found = choose_interval(kind, settings, cand, base, base_value)
+        if isinstance(found, Interval) and all(map(math.isfinite, found.bounds_at(CONFIDENCE))):
+            # Samples with no spread get an unbounded interval under another name, and samples whose values are
+            # all 0 or 1 (a two-point score that drew no high value) are bounded as a proportion, as the
+            # evaluator does for any such data; any other method must be the row's.
+            method = found.method
+            assert method.startswith((s.expects, "Clopper-Pearson")), (s.case, n, method)
         passed += isinstance(found, Interval) and decided_pass(found, kind.side, threshold)
     return passed / sims
 
@@ -325,7 +406,7 @@ BETTING = "betting CI (Waudby-Smith & Ramdas 2023)"
 
 def bounded(s: Simulated) -> Simulated:
     """The same scenario with `range: [0, 1]` declared: the betting interval instead of the t."""
-    return replace(s, method=BETTING, value_range=(0.0, 1.0))
+    return replace(s, method=BETTING, value_range=(0.0, 1.0), expects="betting confidence interval")
 
 
 def two_point_score(p: float = 0.1, high: float = 0.9) -> Simulated:
@@ -376,6 +457,7 @@ def welch_unequal_skew() -> Simulated:
         "mean",
         lambda rng, n, shift: (rng.lognormal(0, sigma, n) - shift, rng.normal(1.0, 1.0, n)),
         lambda n: math.sqrt((var_c + 1.0) / n),
+        expects="skewness-corrected Welch t",
     )
 
 
@@ -396,6 +478,8 @@ def paired_skewed() -> Simulated:
         "mean",
         draw,
         lambda n: sd / math.sqrt(n),
+        paired=True,
+        expects="skewness-corrected paired t",
     )
 
 
@@ -417,6 +501,7 @@ def quantile_change(ns: Sequence[int], method: str) -> Simulated:
         lambda n: se_log / math.sqrt(n),
         quantile=q,
         ns=ns,
+        expects="percentile bootstrap" if method == "percentile bootstrap" else "MOVER on each arm's order statistics",
     )
 
 
@@ -439,6 +524,8 @@ def simulated_rows(quick: bool) -> list[Row]:
         (rare_spike_score(), 1000),
         (bounded(rare_spike_score()), 400),
     ]
+    unbounded = [s for s, _ in scenarios[:3]] + [s for s, _ in scenarios[4:6]]
+    """Lognormal and Pareto means, Welch, paired: where the oracle-calibrated t is the reference."""
     rows = []
     for i, (s, full) in enumerate(scenarios):
         sims = full // k
@@ -446,8 +533,56 @@ def simulated_rows(quick: bool) -> list[Row]:
         false_ship = {n: pass_rate(s, n, 0.0, sims, rng) for n in s.ns}
         power = {n: tuple(pass_rate(s, n, d, max(sims * 2 // 5, 40), rng) for d in INSIDE) for n in s.ns}
         guarantee = "any distribution on [0, 1] (simulated)" if s.value_range else "approximate (simulated)"
-        rows.append(Row(s.method, s.case, guarantee, false_ship, power, sims))
+        references: dict[str, dict[int, float]] = {}
+        # Their own generators, so that the rows above keep their figures.
+        if s in unbounded:
+            oracle_rng = np.random.default_rng(900 + i)
+            references[ORACLE_T] = {n: oracle_t_power(s, n, 2000 // k, oracle_rng) for n in s.ns}
+        if s.value_range is not None:
+            width_rng = np.random.default_rng(950 + i)
+            references[WIDTH_RATIO] = {n: betting_width_ratio(s, n, 40 // k, width_rng) for n in (300, 1000, 10000)}
+        rows.append(Row(s.method, s.case, guarantee, false_ship, power, sims, references))
     return rows
+
+
+WIDTH_RATIO = "betting bound's distance from the mean over z x SE"
+VILLE_PRICE = math.sqrt(2 * math.log(1 / (1 - CONFIDENCE))) / Z
+"""The known price of a bound from one test martingale and Ville's (or Markov's) inequality with the bets tuned
+to n: its distance from the mean is sqrt(2 ln(1/alpha)) sigma / sqrt(n), against z sigma / sqrt(n) (1.488x)."""
+
+
+def estimate_and_se(s: Simulated, c: np.ndarray[Any, Any], b: np.ndarray[Any, Any] | None) -> tuple[float, float]:
+    """The compared estimate and its standard error, as the evaluator's t-type methods form them."""
+    n = len(c)
+    if b is None or s.paired:
+        x = c if b is None else c - b
+        return float(x.mean()), float(x.std(ddof=1) / math.sqrt(n))
+    return float(c.mean() - b.mean()), math.hypot(c.std(ddof=1), b.std(ddof=1)) / math.sqrt(n)
+
+
+def oracle_t_power(s: Simulated, n: int, reps: int, rng: Rng) -> float:
+    """Power at 2 SE inside of the t-type bound `estimate + c * SE` whose critical value c is the exact 95%
+    point of the studentized statistic under this very distribution (found by simulation at the boundary):
+    what a t-type method that knew the distribution's shape could reach. Not a valid method — it needs the
+    unknown shape — but the reference for how much a skewness correction leaves on the table."""
+    truth = s.limit
+    null = [estimate_and_se(s, *s.draw(rng, n, 0.0)) for _ in range(reps)]
+    studentized = np.array([(est - truth) / se for est, se in null if se > 0])
+    c = -float(np.quantile(studentized, 1 - CONFIDENCE, method="inverted_cdf"))
+    shifted = [estimate_and_se(s, *s.draw(rng, n, INSIDE[-1] * s.se(n))) for _ in range(reps)]
+    return float(np.mean([est + c * se <= truth for est, se in shifted]))
+
+
+def betting_width_ratio(s: Simulated, n: int, reps: int, rng: Rng) -> float:
+    """The betting upper bound's mean distance above the sample mean, over z times the true SE."""
+    assert s.value_range is not None
+    lo, hi = s.value_range
+    ratios = []
+    for _ in range(max(reps, 5)):
+        c_values, _ = s.draw(rng, n, 0.0)
+        upper = stats.BettingBounds(c_values, lo, hi, CONFIDENCE)(CONFIDENCE)[1]
+        ratios.append((upper - float(c_values.mean())) / (Z * s.se(n)))
+    return float(np.mean(ratios))
 
 
 # --- printing --------------------------------------------------------------------------------------------
@@ -482,6 +617,32 @@ def tables(rows: list[Row]) -> list[str]:
     for r in rows:
         cells = " | ".join(" / ".join(fmt(p) for p in r.power[n]) if n in r.power else "" for n in NS)
         lines.append(f"| {r.method} | {r.case} | {cells} |")
+    lines += [
+        "",
+        f"Reference power at {INSIDE[-1]:g} SE inside, beside each method's own (method / reference; the ideal "
+        f"one-sided z test with the SE at the bound: {IDEAL[-1]:.3f}):",
+        "",
+        f"| method | case | reference | {head} |",
+        "|---|---|---|" + "---:|" * len(NS),
+    ]
+    for r in rows:
+        for name, by_n in r.references.items():
+            if name == WIDTH_RATIO:
+                continue
+            cells = " | ".join(f"{fmt(r.power[n][-1])} / {fmt(by_n[n])}" if n in by_n else "" for n in NS)
+            lines.append(f"| {r.method} | {r.case} | {name} | {cells} |")
+    widths = [r for r in rows if WIDTH_RATIO in r.references]
+    if widths:
+        lines += [
+            "",
+            f"Betting interval: its upper bound's mean distance above the sample mean over z x the true SE (the "
+            f"price of one test martingale with n-tuned one-sided bets and Ville's inequality: sqrt(2 ln 20) / "
+            f"z = {VILLE_PRICE:.3f}):",
+            "",
+        ]
+        for r in widths:
+            cells = ", ".join(f"n={n}: {v:.2f}" for n, v in r.references[WIDTH_RATIO].items())
+            lines.append(f"- {r.case}: {cells}")
     lines += ["", "Worst false-ship cell per method:", ""]
     worst: dict[str, tuple[float, str, int]] = {}
     for r in rows:

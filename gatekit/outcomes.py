@@ -49,7 +49,7 @@ class GateOutcome(_Record):
     uncertainty: Literal["interval", "point"] = "point"
     """interval: decided by a confidence interval; point: by the point estimate alone (no uncertainty known)."""
     method: str | None = None
-    """The interval method, e.g. "Wilson score", "Newcombe hybrid score", "order statistics (distribution-free)"."""
+    """The interval method, e.g. "Clopper-Pearson exact", "order statistics (distribution-free)"."""
     confidence: float | None = None
     """One-sided confidence of the decision (0.95 unless the spec or gate sets it)."""
     interval: tuple[float | None, float | None] | None = None

@@ -52,7 +52,8 @@ def test_an_inconclusive_cost_per_point_gives_its_numbers() -> None:
 
     assert reason == (
         "500 for 2 points = 250 per point (limit 1,000; 500 needs 0.5 points); at 95% confidence the gain is in "
-        "[-1.7, 5.7] points (Newcombe hybrid score): the interval straddles the limit, so the data cannot tell"
+        "[-1.7, 5.7] points (MOVER difference of Clopper-Pearson limits (approximate)): the interval straddles the "
+        "limit, so the data cannot tell"
     )
 
 

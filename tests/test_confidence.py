@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
+from scipy import stats as sp
 
 from gatekit import stats
 from gatekit.decide.evaluate import evaluate_gates
@@ -39,25 +40,26 @@ def refusal(value: float, n: int | None) -> Results:
 
 
 def test_worked_case_is_inconclusive_not_ship() -> None:
-    # 58/1000 vs 50/1000 under max_increase 0.01: +0.8pt on the point estimate, but the Newcombe upper
-    # bound of the difference is +2.5pt.
+    # 58/1000 vs 50/1000 under max_increase 0.01: +0.8pt on the point estimate, but the upper bound of the
+    # difference (MOVER on each arm's exact limits) is +2.5pt.
     outcome = check(REFUSAL, refusal(0.058, 1000), refusal(0.050, 1000))
+    upper_c, lower_b = sp.beta.ppf(0.95, 59, 942), sp.beta.ppf(0.05, 50, 951)
 
     assert (outcome.status, outcome.method, outcome.uncertainty) == (
         "inconclusive",
-        "Newcombe hybrid score",
+        "MOVER difference of Clopper-Pearson limits (approximate)",
         "interval",
     )
     assert outcome.interval is not None
-    assert outcome.interval[1] == pytest.approx(0.050 + 0.0248, abs=5e-5)
+    assert outcome.interval[1] == pytest.approx(0.058 + math.hypot(upper_c - 0.058, 0.050 - lower_b), rel=1e-9)
 
 
 def test_worked_case_says_how_much_evidence_would_decide_it() -> None:
     outcome = check(REFUSAL, refusal(0.058, 1000), refusal(0.050, 1000))
 
-    assert outcome.evidence_needed == 160_749
+    assert outcome.evidence_needed == 158_612
     assert outcome.reason.endswith(
-        "about 160,749 examples per arm (now 1,000) would decide it at the observed effect (80% power)"
+        "about 158,612 examples per arm (now 1,000) would decide it at the observed effect (80% power)"
     )
 
 
@@ -271,7 +273,7 @@ def test_the_same_counts_unpaired_cannot_pass() -> None:
 
     assert (outcome.status, outcome.method) == (
         "inconclusive",
-        "Newcombe hybrid score (unpaired: the example ids differ; "
+        "MOVER difference of Clopper-Pearson limits (approximate) (unpaired: the example ids differ; "
         "1 candidate ids not in the baseline, 1 baseline ids not in the candidate)",
     )
 
@@ -293,7 +295,7 @@ def test_different_example_ids_say_the_test_is_unpaired() -> None:
     outcome = check(REFUSAL, rows(values, [f"a{i}" for i in range(200)]), rows(values, [f"b{i}" for i in range(200)]))
 
     assert outcome.method == (
-        "Newcombe hybrid score (unpaired: the example ids differ; "
+        "MOVER difference of Clopper-Pearson limits (approximate) (unpaired: the example ids differ; "
         "200 candidate ids not in the baseline, 200 baseline ids not in the candidate)"
     )
 

@@ -225,3 +225,36 @@ def test_permuting_rows_never_changes_a_verdict(which: int, paired: bool, seed: 
     assert first.interval is not None
     assert again.interval is not None
     assert again.interval == pytest.approx(first.interval, rel=1e-9, abs=1e-12)
+
+
+def unpaired_pass_probability(gate: dict[str, Any], n: int, p_c: float, p_b: float) -> float:
+    """P(pass) of a difference bound on two independent rates of n examples each, by exact enumeration of both
+    counts through the evaluator."""
+    spec_ = spec(gate, metrics=KINDS)
+    k = np.arange(n + 1)
+
+    def arm(i: int) -> Results:
+        return results({"acc": {"all": Measurement(i / n, n=n)}})
+
+    passing = np.array(
+        [[evaluate_gates(spec_, arm(c), arm(b))[0].status == "pass" for b in k] for c in k], dtype=np.float64
+    )
+    return float(sp.binom.pmf(k, n, p_c) @ passing @ sp.binom.pmf(k, n, p_b))
+
+
+def test_an_unpaired_rate_increase_just_beyond_its_allowance_ships_at_most_five_percent_of_the_time() -> None:
+    # +1 point allowed on a 50% base, 100 examples per arm: the truth on the boundary (0.51 vs 0.50) is the
+    # supremum over violating truths with that baseline. Newcombe's hybrid score interval ships 0.052 here.
+    chance = unpaired_pass_probability({"id": "g", "metric": "acc", "max_increase": 0.01}, 100, 0.51, 0.50)
+
+    assert chance <= 0.05
+
+
+def test_evidence_needed_at_zero_events_in_both_arms_is_where_an_unpaired_pass_first_becomes_possible() -> None:
+    # 0 of 200 in both arms under `max_increase: 0.01`: the upper bound of the difference is each arm's exact
+    # bound at 0 events, 1 - 0.05^(1/n), below 0.01 from n = 299. The normal formula on the width said 1,011.
+    arm = results({"acc": {"all": Measurement(0.0, n=200)}})
+
+    outcome = check({"id": "g", "metric": "acc", "max_increase": 0.01}, arm, arm)
+
+    assert (outcome.status, outcome.evidence_needed) == ("inconclusive", 299)

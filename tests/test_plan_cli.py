@@ -112,12 +112,12 @@ def test_plan_prints_the_gate_ship_probability_for_the_incident_bot(gatekit: Cal
 
     assert result.code == 0
     lines = result.out.splitlines()
-    assert any(line.startswith("P(gate ships) = 0.080 at the planned n") for line in lines)
+    assert any(line.startswith("P(gate ships) = 0.077 at the planned n") for line in lines)
     assert lines[-2:] == [
-        "examples per slice (per arm) for a 80% chance that the gate ships: all 5,375; billing 1,788; "
-        "outage 5,187; security 2,390; harmless 2,464; borderline 6,281",
-        "the same, scaled down together until the product is 80%: all 4,620; billing 1,537; outage 4,458; "
-        "security 2,054; harmless 2,118; borderline 5,398",
+        "examples per slice (per arm) for a 80% chance that the gate ships: all 5,444; billing 1,788; "
+        "outage 5,187; security 2,390; harmless 2,531; borderline 6,351",
+        "the same, scaled down together until the product is 80%: all 4,679; billing 1,537; outage 4,458; "
+        "security 2,054; harmless 2,176; borderline 5,458",
     ]
 
 

@@ -131,3 +131,34 @@ def test_percentile_bounds_widen_by_their_monte_carlo_error() -> None:
     replicates = np.arange(4000, dtype=np.float64)
     # alpha = 0.05 of 4000: rank 200, moved out by ceil(2 sqrt(4000 * 0.05 * 0.95)) = 28 ranks.
     assert stats.percentile_bounds(replicates, 0.95, 2.0) == (172.0, 3827.0)
+
+
+@pytest.mark.parametrize(("k_c", "n_c", "k_b", "n_b"), [(56, 70, 48, 80), (0, 30, 0, 30), (58, 1000, 50, 1000)])
+def test_mover_difference_adds_each_arms_exact_distances_in_quadrature(k_c: int, n_c: int, k_b: int, n_b: int) -> None:
+    def limits(k: int, n: int) -> tuple[float, float]:
+        return (sp.beta.ppf(0.05, k, n - k + 1) if k > 0 else 0.0, sp.beta.ppf(0.95, k + 1, n - k) if k < n else 1.0)
+
+    (l_c, u_c), (l_b, u_b) = limits(k_c, n_c), limits(k_b, n_b)
+    p_c, p_b = k_c / n_c, k_b / n_b
+    expected = (
+        p_c - p_b - math.hypot(p_c - l_c, u_b - p_b),
+        p_c - p_b + math.hypot(u_c - p_c, p_b - l_b),
+    )
+
+    assert stats.mover_difference(k_c, n_c, k_b, n_b, 0.95) == pytest.approx(expected, abs=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("n", "p_c", "p_b"),
+    [(30, 0.51, 0.5), (100, 0.51, 0.5), (100, 0.96, 0.95), (300, 0.02, 0.01)],
+)
+def test_mover_difference_each_side_errs_at_most_alpha_by_enumeration(n: int, p_c: float, p_b: float) -> None:
+    # Newcombe's hybrid score interval errs 0.0518 on the upper side at (100, 0.51, 0.5).
+    k = np.arange(n + 1)
+    bounds = np.array([[stats.mover_difference(int(c), n, int(b), n, 0.95) for b in k] for c in k])
+    lower, upper = bounds[..., 0], bounds[..., 1]
+    joint = np.outer(sp.binom.pmf(k, n, p_c), sp.binom.pmf(k, n, p_b))
+    truth = p_c - p_b
+
+    assert float(joint[upper < truth].sum()) <= 0.05
+    assert float(joint[lower > truth].sum()) <= 0.05

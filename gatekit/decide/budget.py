@@ -93,7 +93,7 @@ class Gain:
 
 def gain_bounds(rule: CostPerPoint, after: Results, before: Results, spec: Spec | None) -> Gain | str:
     """The gain from `before` to `after` on (rule.metric, rule.slice), or why it cannot be measured. The
-    interval is the gates' own (`choose_interval` on the difference: Newcombe, paired where the ids match,
+    interval is the gates' own (`choose_interval` on the difference: MOVER, paired where the ids match,
     t, bootstrap); a value with no uncertainty gives a point gain, flagged, unless `require_uncertainty`."""
     a_value, _, a_why = usable_value(after, rule.metric, rule.slice, "candidate")
     b_value, _, b_why = usable_value(before, rule.metric, rule.slice, "baseline")

@@ -95,7 +95,7 @@ class DominanceClaim(_Record):
     """The intersection-union p-value: the largest over the metric axes of "the dominant one is better"."""
     p_adjusted: float
     methods: tuple[str, ...] = ()
-    """The interval method of each metric axis, as `axis: method` (e.g. "accuracy: Newcombe paired score")."""
+    """The interval method of each metric axis, as `axis: method` (e.g. "accuracy: Clopper-Pearson exact")."""
 
 
 class FrontierSummary(_Record):

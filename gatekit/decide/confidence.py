@@ -166,7 +166,10 @@ def _decide(  # noqa: PLR0917
             f"; at {level} confidence even the {favourable_name} bound {shown(favourable)} is beyond it "
             f"({found.method}, p = {p_value:.2g})",
         )
-    needed = stats.evidence_needed(found.n, (lower, upper), observed, threshold, confidence, events=found.events)
+    if found.needed_at is not None:
+        needed = found.needed_at(confidence, threshold, side)
+    else:
+        needed = stats.evidence_needed(found.n, (lower, upper), observed, threshold, confidence, events=found.events)
     if found.nominal_at is not None and _decides(side, found.nominal_at(confidence), threshold):
         tail = (
             f", but the decision flips within the Monte-Carlo error of the bootstrap ({found.method}): "

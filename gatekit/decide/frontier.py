@@ -2,7 +2,7 @@
 
 The rule: checkpoint A **dominates** B when, on every axis, A is at least as good as B *with confidence*
 and, on at least one, better. A metric axis carries noise, so "at least as good" there is a one-sided
-interval of A - B (the same intervals as the gates: Wilson/Newcombe, paired where the example ids match,
+interval of A - B (the same intervals as the gates: Clopper-Pearson/MOVER, paired where the example ids match,
 t, order statistics, bootstrap) that excludes B being better; a cost axis is exact, so there it is the plain
 comparison. The pair's claim is an intersection-union test: its p-value is the largest of its metric axes'
 p-values, and the claims of all ordered pairs are corrected together (Holm, or the spec's `correction`).

@@ -5,8 +5,8 @@ The methods and their guarantees (docs/statistics.md has the measured worst cell
 * proportion, absolute bound: Clopper-Pearson (exact). Per-example values that are all 0 or 1 are a
   proportion whatever the declared kind;
 * difference of proportions: on the same examples (same ids), MOVER on the discordant cells' Clopper-Pearson
-  limits (approximate, enumerated; never of zero width); unpaired, Newcombe's hybrid score (approximate,
-  enumerated);
+  limits (approximate, enumerated; never of zero width); unpaired, MOVER on each arm's Clopper-Pearson
+  limits (approximate, enumerated);
 * percent bound on proportions: MOVER-R on Clopper-Pearson limits (approximate, measured);
 * mean from per-example values with a declared `range: [lo, hi]`: the betting interval (Waudby-Smith &
   Ramdas 2023; valid for any distribution on the range), one-sample and paired on the differences (which lie
@@ -37,6 +37,7 @@ from gatekit.spec.model import MetricKind
 COUNT_TOLERANCE = 1e-6
 """A proportion's value x n may miss a whole count by this much per example (float rounding), no more."""
 POINT_FLAG = "point estimate, no uncertainty known"
+UNPAIRED_RATE_METHOD = "MOVER difference of Clopper-Pearson limits (approximate)"
 SKEW_MAX_N = 100_000
 """Above this many examples a mean's skewness correction (a = gamma / sqrt(n)) is negligible, and the t interval
 is used without reading the per-example values (a large table's slice keeps only its sums)."""
@@ -75,6 +76,10 @@ class Interval:
     nominal_at: Callable[[float], stats.Bounds] | None = None
     """For a Monte-Carlo method, its bounds without the Monte-Carlo margin that `bounds_at` includes: a
     decision that only these make flips within the Monte-Carlo error and is reported as such."""
+    needed_at: Callable[[float, float, Literal["at_least", "at_most"]], int | None] | None = None
+    """For a method that can be recomputed at another size, the examples per arm that decide it with 80% power
+    at the observed effect: (deciding confidence, threshold, side) -> n. Evidence needed inverts the method
+    itself instead of reading a standard error off its width."""
 
 
 @dataclass(frozen=True)
@@ -356,10 +361,21 @@ def _proportion_relative(  # noqa: PLR0917
         return Interval("MOVER on the discordant pairs' exact limits (paired)", paired_bounds, n_c)
 
     def unpaired_bounds(c: float) -> stats.Bounds:
-        lo, hi = stats.newcombe(k_c, n_c, k_b, n_b, c)
+        # Exact limits, not Wilson's: Newcombe's hybrid score interval ships 0.052 at a 50% base (n = 100).
+        lo, hi = stats.mover_difference(k_c, n_c, k_b, n_b, c)
         return base_value + lo, base_value + hi
 
-    return Interval("Newcombe hybrid score" + unpaired_note, unpaired_bounds, n_c)
+    p_c, p_b = k_c / n_c, k_b / n_b
+
+    def needed(confidence: float, threshold: float, side: Literal["at_least", "at_most"]) -> int | None:
+        def at_size(m: int) -> stats.Bounds:
+            lo, hi = stats.mover_difference(p_c * m, m, p_b * m, m, confidence)
+            return base_value + lo, base_value + hi
+
+        variance = p_c * (1 - p_c) + p_b * (1 - p_b)
+        return stats.sized_evidence_needed(n_c, base_value + p_c - p_b, threshold, side, at_size, variance)
+
+    return Interval(UNPAIRED_RATE_METHOD + unpaired_note, unpaired_bounds, n_c, needed_at=needed)
 
 
 def _covariance(c: stats.FloatArray, b: stats.FloatArray) -> float:

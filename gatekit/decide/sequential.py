@@ -10,7 +10,7 @@ own interval method is read at a look (so every method in `gatekit.decide.confid
   1 - alpha (Ville's inequality on the mixture martingale). Dividing by the fixed-n standard error gives the
   critical value z_n = sqrt((1 + eta) log((1 + eta) / (eta alpha^2))), eta = rho / n: the interval at
   confidence Phi(z_n) is the confidence sequence. rho is chosen so that the boundary is tightest at the
-  design's `max_n`. Using the gate's interval (Wilson, Newcombe, t) in place of the normal one makes it an
+  design's `max_n`. Using the gate's interval (Clopper-Pearson, MOVER, t) in place of the normal one makes it an
   asymptotic confidence sequence (Waudby-Smith, Arnold, Wu, Howard & Ramdas 2024); the calibration bench
   (bench/calibration_sequential.py) measures the false-ship rate it keeps.
 * **obrien-fleming / pocock**: Lan-DeMets alpha spending over `max_looks` equally spaced looks. Look k may

@@ -22,7 +22,7 @@ from gatekit.stats._base import (
     z_value,
 )
 from gatekit.stats.betting import BETTING_SEED, BettingBounds, canonical_betting_order, outside_range
-from gatekit.stats.decisions import Correction, adjust_p_values, breach_p_value, evidence_needed
+from gatekit.stats.decisions import Correction, adjust_p_values, breach_p_value, evidence_needed, sized_evidence_needed
 from gatekit.stats.means import (
     log_ratio_bounds,
     mean_bounds,
@@ -36,6 +36,7 @@ from gatekit.stats.means import (
 )
 from gatekit.stats.proportions import (
     clopper_pearson,
+    mover_difference,
     mover_ratio,
     newcombe,
     newcombe_paired,
@@ -89,6 +90,7 @@ __all__ = [
     "mean_bounds",
     "mean_skew",
     "min_n_for_quantile",
+    "mover_difference",
     "mover_quantile_change",
     "mover_ratio",
     "mover_ratio_limits",
@@ -105,6 +107,7 @@ __all__ = [
     "quantile_rank_span",
     "quantile_ranks",
     "sample_mean_stderr",
+    "sized_evidence_needed",
     "skew_corrected_bounds",
     "sorted_quantile_bounds",
     "t_cdf",

@@ -98,6 +98,52 @@ def evidence_needed(
 _MOST_EXAMPLES = 10**9
 
 
+def sized_evidence_needed(  # noqa: PLR0917 - the decision, its side and the method at another size
+    n: int,
+    estimate: float,
+    threshold: float,
+    side: Literal["at_least", "at_most"],
+    bounds_at_size: Callable[[int], Bounds],
+    variance: float,
+) -> int | None:
+    """Examples per arm at which a method whose bounds can be recomputed at any size decides with DEFAULT_POWER
+    at the observed effect: the smallest m at which the deciding bound clears the threshold even for an outcome
+    z_power standard errors sqrt(variance / m) on the unfavourable side of the estimate. `bounds_at_size(m)`
+    gives the method's own bounds at m examples per arm with the observed rates, at the deciding confidence.
+
+    The method is inverted, not its width at the current n: an exact limit's extra width at small counts shrinks
+    as m grows, and at 0 events (variance 0) the answer is the first size whose bound at 0 events clears the
+    threshold, e.g. 299 for two arms at 0 of n under `max_increase: 0.01` (where the width at n = 200 said
+    1,011). None when the estimate sits on the threshold or nothing up to 10^9 examples decides it.
+    """
+    if abs(estimate - threshold) <= 1e-12 * max(1.0, abs(threshold)):
+        return None
+    z = z_value(DEFAULT_POWER)
+    aim_pass = estimate <= threshold if side == "at_most" else estimate >= threshold
+
+    def decided(size: int) -> bool:
+        lower, upper = bounds_at_size(size)
+        shift = z * math.sqrt(max(variance, 0.0) / size)
+        if side == "at_most":
+            return upper + shift <= threshold if aim_pass else lower - shift > threshold
+        return lower - shift >= threshold if aim_pass else upper + shift < threshold
+
+    if decided(n + 1):
+        return n + 1
+    lo, hi = n + 1, 2 * (n + 1)
+    while not decided(hi):
+        lo, hi = hi, 2 * hi
+        if hi > _MOST_EXAMPLES:
+            return None
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if decided(mid):
+            hi = mid
+        else:
+            lo = mid
+    return hi
+
+
 def _binomial_power(size: int, p: float, threshold: float, alpha: float) -> float:
     """P(a Clopper-Pearson bound on Binomial(size, p) clears `threshold` on p's side at level alpha)."""
     if p < threshold:

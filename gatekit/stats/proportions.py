@@ -13,9 +13,12 @@ Which guarantee each method carries (docs/statistics.md has the measured figures
   candidate, combined (Bonferroni) with an exact bound on the discordant rate. Never of zero width, but the
   Bonferroni split costs power (0.25-0.39 at 2 SE where a z test has 0.64 when the models rarely disagree);
   bench/calibration.py prints it beside `paired_mover` as the price of a proof.
-* `newcombe` — approximate (Newcombe 1998, method 10; square-and-add of Wilson limits), measured.
+* `mover_difference` — approximate, enumerated (<= 0.049): MOVER (Zou & Donner 2008; Newcombe's method 10
+  structure) on each arm's Clopper-Pearson limits. What gatekit uses for unpaired rate differences.
+* `newcombe` — approximate (Newcombe 1998, method 10; square-and-add of Wilson limits), enumerated worst
+  0.052 (base 0.5, +1 point, n = 100 per arm): kept as a reference, no longer used for decisions.
 * `mover_ratio` — approximate (MOVER-R, Donner & Zou 2012) with Clopper-Pearson limits, measured.
-* `wilson` — kept for reference and the unpaired difference; its one-sided tail under-covers where the count
+* `wilson` — kept for reference (Newcombe's interval); its one-sided tail under-covers where the count
   on the tail side is small, so single proportions are bounded by Clopper-Pearson.
 """
 
@@ -76,6 +79,28 @@ def newcombe(k_c: float, n_c: int, k_b: float, n_b: int, confidence: float) -> B
     p_c, p_b = k_c / n_c, k_b / n_b
     l_c, u_c = wilson(k_c, n_c, confidence)
     l_b, u_b = wilson(k_b, n_b, confidence)
+    d = p_c - p_b
+    return d - math.hypot(p_c - l_c, u_b - p_b), d + math.hypot(u_c - p_c, p_b - l_b)
+
+
+def mover_difference(k_c: float, n_c: int, k_b: float, n_b: int, confidence: float) -> Bounds:
+    """Bounds on p_c - p_b for independent samples by MOVER (Zou & Donner 2008, "Construction of confidence
+    limits about effect measures: a general approach", Stat Med 27:1693), the square-and-add structure of
+    Newcombe's (1998) method 10 with each proportion's Clopper-Pearson limits l, u in place of Wilson's:
+
+        L = d - sqrt((p_c - l_c)^2 + (u_b - p_b)^2),  U = d + sqrt((u_c - p_c)^2 + (p_b - l_b)^2).
+
+    Wilson's one-sided tail under-covers where the count on the tail side is small, and Newcombe's interval
+    inherits it (exact enumeration: 0.052 false ship at base 0.5, +1 point, n = 100 per arm). Exact limits
+    keep every enumerated cell of bench/calibration.py (bases 0.01 / 0.5 / 0.95, n = 30..10,000) at or below
+    0.05, at the power of a z test from n = 300 on a 50% base. Approximate, enumerated. Never of zero width:
+    0 of n in both arms still gives each arm's exact bound at 0 events.
+    """
+    if n_c <= 0 or n_b <= 0:
+        raise ValueError("n must be positive")
+    p_c, p_b = k_c / n_c, k_b / n_b
+    l_c, u_c = clopper_pearson(k_c, n_c, confidence)
+    l_b, u_b = clopper_pearson(k_b, n_b, confidence)
     d = p_c - p_b
     return d - math.hypot(p_c - l_c, u_b - p_b), d + math.hypot(u_c - p_c, p_b - l_b)
 
