@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import tracemalloc
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from gatekit.sources.rows import decode_numbers, read_table
 
@@ -49,3 +52,238 @@ def test_a_csv_number_column_is_decoded_without_a_float_per_row_held(tmp_path: P
     else:
         assert decoded.reasons is not None
         assert np.flatnonzero(decoded.reasons).tolist() == [bad_row]
+
+
+# ------------------------------------------------------------------ YAML: libyaml's events read straight to data
+
+# Every YAML shape the strict loader refuses or reads specially, and plain data around them. Each is read by
+# the fast reader and by the strict composer and constructor (both over libyaml), and must come out the same.
+HOSTILE_YAML = [
+    "model: m\nmetrics:\n  accuracy:\n    all: 0.9\n    all: 0.8\n",  # duplicate key
+    "a: 1\n1: 2\ntrue: 3\n",  # 1 and true are the same key to Python: refused as duplicates
+    "a: 1.0\n1.0: x\n1: y\n",
+    "a: &x 0.9\nb: *x\n",  # alias
+    "a: &x 0.9\nb: 1\n",  # anchor without an alias
+    "a: &x [1, 2]\nb: *x\n",
+    "base: &b {x: 1}\nother:\n  <<: *b\n  y: 2\n",  # merge key
+    "a:\n  <<: {x: 1}\n",
+    "a: yes\n",
+    "a: off\n",
+    "a: 010\n",
+    "a: 1:30\n",
+    "a: 1_000\n",
+    "a: 0b101\n",
+    "a: !!float nope\n",
+    "a: !!int twelve\n",
+    "a: !!bool maybe\n",
+    "a: !!timestamp soon\n",
+    "a: !!str 12\n",
+    "a: !!python/object/apply:os.system [ls]\n",
+    "!!python/name:os.system\n",
+    "a: !custom 1\n",
+    "a: ! 1\n",
+    "written: 2024-13-45\n",
+    "created: 2026-02-30T10:00:00Z\n",
+    "created: 2026-01-01T10:00:00+99:99\n",
+    "created: 2026-01-01T10:00:00Z\nwritten: 2026-01-01\n",
+    "a: " + "[" * 63 + "]" * 63 + "\n",  # the deepest nesting allowed: 64 levels with the document
+    "a: " + "[" * 64 + "]" * 64 + "\n",
+    "a: " + "[" * 62 + "1" + "]" * 62 + "\n",
+    "a: " + "[" * 63 + "1" + "]" * 63 + "\n",
+    "[" * 64 + "]" * 64 + "\n",
+    "a: 1.0e999\n",
+    "a: -1e400\n",
+    "a: " + "9" * 500 + "\n",
+    "a: 0x" + "f" * 500 + "\n",
+    "a: 0x1F\nb: 0o17\nc: -0\nd: +12\ne: .5\nf: 1.\ng: 1e3\nh: -1E-3\n",
+    "a: .inf\nb: -.Inf\nc: +.INF\nd: .nan\ne: .NaN\n",
+    "a: ~\nb: null\nc: Null\nd:\ne: NULL\nf: ''\n",
+    "a: true\nb: True\nc: FALSE\nd: tRue\ne: 'true'\n",
+    'a: "\\ud800"\n',
+    "a: 'it''s'\nb: \"tab\\there\"\nc: |\n  two\n  lines\nd: >\n  folded\n  text\n",
+    "? [a, b]\n: 1\n",  # a complex key
+    "? {a: 1}\n: 1\n",
+    "a: 1\n---\nb: 2\n",  # two documents
+    "--- \na: 1\n...\n",
+    "%YAML 1.1\n---\na: 1\n",
+    "%YAML 1.2\n---\na: yes\n",
+    "%TAG !e! tag:example.com,2000:\n---\na: !e!x 1\n",
+    "",
+    "# only a comment\n",
+    "---\n",
+    "just a scalar\n",
+    "- 1\n- two\n- [3, {four: 4}]\n",
+    "a: [1, 2\n",  # syntax errors
+    "a: b: c\n",
+    "a:\n  - 1\n - 2\n",
+    "a: 'unterminated\n",
+    "{a: 1, a: 2}\n",
+    "{a: 1}, 2\n",
+    "key with spaces: value with spaces\n'quoted key': 1\n\"double\": 2\n",
+    "model: m\nmetrics:\n  score: {slice_1: {value: 0.91, n: 1000}, all: {value: 0.9, n: 100000}}\n",
+]
+
+
+def _outcome(text: str) -> tuple[str, str]:
+    from gatekit.errors import GatekitError
+    from gatekit.spec.yamlio import load_yaml_text
+
+    try:
+        return ("value", repr(load_yaml_text(text, "r.yaml", error=GatekitError).data))
+    except GatekitError as e:
+        return ("error", str(e))
+
+
+def _fast_and_strict(text: str, monkeypatch: pytest.MonkeyPatch) -> tuple[tuple[str, str], tuple[str, str]]:
+    """The outcome of the fast reader and of the strict composer and constructor, both over libyaml."""
+    from gatekit.spec import yamlio
+
+    with monkeypatch.context() as patch:
+        patch.setattr(yamlio, "C_SCANNER_FROM", -1)
+        fast = _outcome(text)
+        patch.setattr(yamlio, "read_plain_yaml", lambda *_: yamlio.NOT_READ)
+        strict = _outcome(text)
+    return fast, strict
+
+
+@pytest.mark.parametrize("text", HOSTILE_YAML)
+def test_the_fast_yaml_reader_gives_the_strict_value_or_error(text: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    fast, strict = _fast_and_strict(text, monkeypatch)
+    assert fast == strict
+
+
+def _nested_lists(levels: int) -> list[Any]:
+    inner: list[Any] = []
+    for _ in range(levels - 1):
+        inner = [inner]
+    return inner
+
+
+def _read_plain(text: str) -> Any:
+    from yaml.cyaml import CParser  # type: ignore[attr-defined]
+
+    from gatekit.spec import yamlio
+    from gatekit.spec.yamlfast import read_plain_yaml
+
+    scalar = yamlio.StrictLoader("").construct_object
+    return read_plain_yaml(text, CParser, yamlio._StrictResolver.yaml_implicit_resolvers, scalar, yamlio.MAX_DEPTH)
+
+
+@pytest.mark.parametrize(
+    ("text", "data"),
+    [
+        (
+            "model: m\nmetrics: {acc: {all: {value: 0.9, n: 100}}}\n",
+            {"model": "m", "metrics": {"acc": {"all": {"value": 0.9, "n": 100}}}},
+        ),
+        ("a: [1, -2.5, 'x', null, true, FALSE]\n", {"a": [1, -2.5, "x", None, True, False]}),
+        ("a: 0x1F\nb: 0o17\nc: ''\nd:\n", {"a": 31, "b": 15, "c": "", "d": None}),
+        ("a: " + "[" * 63 + "]" * 63 + "\n", {"a": _nested_lists(63)}),
+    ],
+)
+def test_the_fast_yaml_reader_reads_plain_data_itself(text: str, data: Any) -> None:
+    """It reads what is plainly data without handing it back (else it would not be faster)."""
+    assert _read_plain(text) == data
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a: 1\na: 2\n",
+        "a: &x 1\nb: *x\n",
+        "a: yes\n",
+        "a: !!str 1\n",
+        "a: " + "[" * 64 + "]" * 64 + "\n",
+        "a: 1e999\n",
+        "a: [1\n",
+        "a: 1\n---\nb: 2\n",
+        "",
+    ],
+)
+def test_the_fast_yaml_reader_hands_everything_else_to_the_strict_loader(text: str) -> None:
+    from gatekit.spec.yamlfast import NOT_READ
+
+    assert _read_plain(text) is NOT_READ
+
+
+PLAIN_SCALARS = [
+    *("0.9", "1000", "-3", "+4", "0", "-0", "1.", ".5", "1e3", "1E-3", "1.0e999", "9" * 401, "0x1F", "0o17"),
+    *("010", "1_000", "1:30", "0b11", "yes", "No", "on", "OFF", "y", "n", "true", "False", "tRue", "null"),
+    *("~", "Null", ".inf", "-.INF", ".nan", "2026-01-01", "2026-02-30", "2026-01-01T10:00:00Z", "<<", "a b"),
+    *("slice_1", "acc", "value", "'quoted'", '"dq"', "'yes'", '"\\ud800"', "!!str 1", "!!int x", "&a 1", "*a"),
+]
+
+
+def _yaml_node(draw: Any, depth: int, flow: bool) -> str:
+    from hypothesis import strategies as st
+
+    shape = draw(st.sampled_from(["scalar", "scalar", "map", "list"] if depth < 4 else ["scalar"]))
+    if shape == "scalar":
+        return str(draw(st.sampled_from(PLAIN_SCALARS)))
+    items = draw(st.lists(st.tuples(st.sampled_from(PLAIN_SCALARS[:40]), st.just(0)), max_size=4))
+    if shape == "list":
+        return "[" + ", ".join(_yaml_node(draw, depth + 1, flow) for _ in items) + "]"
+    return "{" + ", ".join(f"{key}: {_yaml_node(draw, depth + 1, flow)}" for key, _ in items) + "}"
+
+
+def _yaml_documents() -> Any:
+    from hypothesis import strategies as st
+
+    @st.composite
+    def document(draw: Any) -> str:
+        keys = draw(st.lists(st.sampled_from(PLAIN_SCALARS[:50]), min_size=1, max_size=5))
+        lines = [f"{key}: {_yaml_node(draw, 1, True)}" for key in keys]
+        return "\n".join(lines) + "\n"
+
+    return document()
+
+
+@settings(max_examples=400, deadline=None)
+@given(text=_yaml_documents())
+def test_generated_yaml_reads_the_same_fast_and_strict(text: str) -> None:
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        fast, strict = _fast_and_strict(text, monkeypatch)
+    assert fast == strict
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    data=st.recursive(
+        st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
+        lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=6), inner, max_size=4),
+        max_leaves=20,
+    ),
+    flow=st.booleans(),
+)
+def test_yaml_written_by_pyyaml_reads_the_same_fast_and_strict(data: Any, flow: bool) -> None:
+    import yaml
+
+    text = yaml.safe_dump({"data": data}, default_flow_style=flow, allow_unicode=True)
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        fast, strict = _fast_and_strict(text, monkeypatch)
+    assert fast == strict
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "version: 1\nname: x\nhypothesis:\n\tstage: sft\n",
+        "gates:\n  - id: a\n    metric: x\n  min: 1\n",
+        "version: 1\n name: x\n",
+        '{"id": 1, "correct": true}\n{"id": 2, "correct": false}\n',
+    ],
+    ids=["tab", "item indented less", "key indented more", "JSON Lines"],
+)
+def test_a_syntax_error_in_a_large_yaml_file_has_the_small_files_hint_at_the_same_place(text: str) -> None:
+    """libyaml words its errors differently and names no character: the hint must not depend on which."""
+    from gatekit.errors import GatekitError
+    from gatekit.spec.yamlio import C_SCANNER_FROM, load_yaml_text
+
+    said = []
+    for body in (text, text + "# " + "x" * C_SCANNER_FROM + "\n"):
+        with pytest.raises(GatekitError) as caught:
+            load_yaml_text(body, "r.yaml", error=GatekitError)
+        place, _, message = str(caught.value).partition(": ")
+        said.append((place, message.partition(" (YAML: ")[0]))
+    assert said[0] == said[1]
+    assert said[0][1].startswith(("a tab character", "the indentation does not line up", "this looks like JSON"))
