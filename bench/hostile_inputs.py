@@ -1,6 +1,6 @@
 """Large inputs in gatekit's own formats and a large one-column table: how long a check takes, how much memory.
 
-    python bench/hostile_inputs.py            # 10 MB JSON and YAML, 100 MB JSON with one bad field, 1 GB CSV
+    python bench/hostile_inputs.py            # 10 MB JSON and YAML, 100 MB JSON with one bad field, 1 GB CSVs
     python bench/hostile_inputs.py --csv-mb 100   # a smaller CSV (the full one needs ~1 GB of free disk)
     python bench/hostile_inputs.py --only csv flow --against /tmp/old   # also by the gatekit in /tmp/old
     # (made with `mkdir /tmp/old && git archive BASE gatekit | tar -x -C /tmp/old`)
@@ -92,9 +92,12 @@ def _own_format(folder: Path, name: str, target_bytes: int, *, block: bool = Fal
     return spec
 
 
-def _csv(folder: Path, megabytes: int) -> Path:
+def _csv(folder: Path, megabytes: int, *, rate: bool = False) -> Path:
+    """A one-column CSV: 4-decimal scores (7 bytes a row), or with `rate` 0/1 cells (2 bytes a row: the most
+    rows a gigabyte holds, 537M)."""
     path = folder / "rows.csv"
-    block = b"".join([b"1.2500\n", b"0.7500\n", b"0.0625\n", b"0.5000\n"] * 16384)
+    cells = [b"1\n", b"0\n", b"1\n", b"1\n"] if rate else [b"1.2500\n", b"0.7500\n", b"0.0625\n", b"0.5000\n"]
+    block = b"".join(cells * 16384)
     with path.open("wb") as f:
         f.write(b"score\n")
         written = 0
@@ -102,12 +105,12 @@ def _csv(folder: Path, megabytes: int) -> Path:
             f.write(block)
             written += len(block)
     spec = folder / "csv.gate.yaml"
-    extra = "metrics:\n  score: {from: {column: score, aggregate: mean}}\n"
+    extra = f"metrics:\n  score: {{from: {{column: score, aggregate: {'rate' if rate else 'mean'}}}}}\n"
     spec.write_text(SPEC.format(candidate="rows.csv", extra=extra), encoding="utf-8")
     return spec
 
 
-INPUTS = ("json", "yaml-json", "flow-small", "flow", "block", "bad-json", "csv")
+INPUTS = ("json", "yaml-json", "flow-small", "flow", "block", "bad-json", "csv", "csv-rate")
 
 
 def _inputs(folder: Path, args: argparse.Namespace) -> Iterator[tuple[str, Path, Path]]:
@@ -129,13 +132,14 @@ def _inputs(folder: Path, args: argparse.Namespace) -> Iterator[tuple[str, Path,
             lambda: _own_format(folder, "bad.json", args.bad_json_mb << 20, bad_at_end=True),
         ),
         "csv": ("one-column CSV (mean of 4-decimal scores)", lambda: _csv(folder, args.csv_mb)),
+        "csv-rate": ("one-column CSV (rate of 0/1 cells)", lambda: _csv(folder, args.csv_mb, rate=True)),
     }
     for key in args.only:
-        if key == "csv" and not args.csv_mb:
+        if key.startswith("csv") and not args.csv_mb:
             continue
         label, make = made[key]
         spec = make()
-        data = folder / ("rows.csv" if key == "csv" else spec.name.removesuffix(".gate.yaml"))
+        data = folder / ("rows.csv" if key.startswith("csv") else spec.name.removesuffix(".gate.yaml"))
         yield label, spec, data
 
 

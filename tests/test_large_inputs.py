@@ -287,3 +287,40 @@ def test_a_syntax_error_in_a_large_yaml_file_has_the_small_files_hint_at_the_sam
         said.append((place, message.partition(" (YAML: ")[0]))
     assert said[0] == said[1]
     assert said[0][1].startswith(("a tab character", "the indentation does not line up", "this looks like JSON"))
+
+
+# ------------------------------------------------------------------------ CSV codes: the narrowest that hold them
+
+
+def test_a_csv_column_of_few_distinct_cells_has_one_byte_codes(tmp_path: Path) -> None:
+    """pyarrow's codes are int32 (4 bytes a row); a 1 GB CSV of 0/1 cells has 537M rows."""
+    import pyarrow as pa
+
+    table = read_table(_one_column_csv(tmp_path), "csv", ["score"])
+    column = table.data.column("score")
+    assert column.num_chunks > 2
+    assert column.type == pa.dictionary(pa.int8(), pa.string())
+
+
+@pytest.mark.parametrize(("tasks", "codes"), [(127, "int8"), (128, "int16"), (32_767, "int16"), (32_768, "int32")])
+def test_csv_codes_fit_every_distinct_cell_of_every_block(tmp_path: Path, tasks: int, codes: str) -> None:
+    """The first blocks hold one task and the last ones all of them: blocks narrowed early are widened, and
+    the slices, whose grouping joins every block's dictionary, count every row in its own slice."""
+    from gatekit.sources.load import load_results
+    from tests.test_rows import make_spec
+
+    early = ["t0"] * 1_000_000
+    late = [f"t{i % tasks}" for i in range(tasks * 3)]
+    lines = [f"{task},{i % 2}\n" for i, task in enumerate(early + late)]
+    path = tmp_path / "rows.csv"
+    path.write_text("task,correct\n" + "".join(lines), encoding="utf-8")
+    table = read_table(path, "csv", ["task", "correct"])
+    assert table.data.column("task").num_chunks > 2
+    assert str(table.data.column("task").type.index_type) == codes
+    assert str(table.data.column("correct").type.index_type) == "int8"
+    spec = make_spec({"acc": {"from": {"column": "correct", "aggregate": "rate"}}}, slice_by=["task"])
+    measured = load_results(path, spec).metrics["acc"]
+    assert measured["all"].n == len(lines)
+    expected = {f"t{i}": 3 for i in range(tasks)}
+    expected["t0"] += len(early)
+    assert {name.removeprefix("task="): m.n for name, m in measured.items() if name != "all"} == expected

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gatekit.errors import ResultsError
+from gatekit.sources.csv_blocks import read_csv_narrowly
 from gatekit.spec.characters import LONE_SURROGATE
 from gatekit.spec.jsonio import DuplicateJsonKeyError, NumberError, loads_strict
 
@@ -219,7 +220,7 @@ def _read_csv(path: Path, columns: _Wanted | None) -> Table:
         quoted_strings_can_be_null=False,
     )
     try:
-        data = pacsv.read_csv(path, convert_options=convert)
+        data = read_csv_narrowly(path, convert, wanted)
     except (pa.ArrowInvalid, UnicodeDecodeError) as e:
         raise _csv_error(path, e) from None
     return Table(str(path), data, text_cells=True, first_line=2)
