@@ -92,25 +92,36 @@ def _own_format(folder: Path, name: str, target_bytes: int, *, block: bool = Fal
     return spec
 
 
-def _csv(folder: Path, megabytes: int, *, rate: bool = False) -> Path:
-    """A one-column CSV: 4-decimal scores (7 bytes a row), or with `rate` 0/1 cells (2 bytes a row: the most
-    rows a gigabyte holds, 537M)."""
+def _csv(folder: Path, megabytes: int, *, cells: str = "scores") -> Path:
+    """A one-column CSV: four 4-decimal scores over and over (7 bytes a row), `random` 4-decimal scores (10,001
+    distinct texts, every block holding most of them), or `rate` 0/1 cells (2 bytes a row: the most rows a
+    gigabyte holds, 537M)."""
+    import numpy as np
+
     path = folder / "rows.csv"
-    cells = [b"1\n", b"0\n", b"1\n", b"1\n"] if rate else [b"1.2500\n", b"0.7500\n", b"0.0625\n", b"0.5000\n"]
-    block = b"".join(cells * 16384)
+    texts = [f"{i / 10000:.4f}\n".encode() for i in range(10001)]
+    pick = np.random.default_rng(1)
+    fixed = (
+        [b"1\n", b"0\n", b"1\n", b"1\n"] if cells == "rate" else [b"1.2500\n", b"0.7500\n", b"0.0625\n", b"0.5000\n"]
+    )
     with path.open("wb") as f:
         f.write(b"score\n")
         written = 0
         while written < megabytes << 20:
+            if cells == "random":
+                block = b"".join([texts[i] for i in pick.integers(0, len(texts), 1 << 16)])
+            else:
+                block = b"".join(fixed * 16384)
             f.write(block)
             written += len(block)
     spec = folder / "csv.gate.yaml"
-    extra = f"metrics:\n  score: {{from: {{column: score, aggregate: {'rate' if rate else 'mean'}}}}}\n"
+    aggregate = "rate" if cells == "rate" else "mean"
+    extra = f"metrics:\n  score: {{from: {{column: score, aggregate: {aggregate}}}}}\n"
     spec.write_text(SPEC.format(candidate="rows.csv", extra=extra), encoding="utf-8")
     return spec
 
 
-INPUTS = ("json", "yaml-json", "flow-small", "flow", "block", "bad-json", "csv", "csv-rate")
+INPUTS = ("json", "yaml-json", "flow-small", "flow", "block", "bad-json", "csv", "csv-random", "csv-rate")
 
 
 def _inputs(folder: Path, args: argparse.Namespace) -> Iterator[tuple[str, Path, Path]]:
@@ -132,7 +143,11 @@ def _inputs(folder: Path, args: argparse.Namespace) -> Iterator[tuple[str, Path,
             lambda: _own_format(folder, "bad.json", args.bad_json_mb << 20, bad_at_end=True),
         ),
         "csv": ("one-column CSV (mean of 4-decimal scores)", lambda: _csv(folder, args.csv_mb)),
-        "csv-rate": ("one-column CSV (rate of 0/1 cells)", lambda: _csv(folder, args.csv_mb, rate=True)),
+        "csv-random": (
+            "one-column CSV (mean of random 4-dec. scores)",
+            lambda: _csv(folder, args.csv_mb, cells="random"),
+        ),
+        "csv-rate": ("one-column CSV (rate of 0/1 cells)", lambda: _csv(folder, args.csv_mb, cells="rate")),
     }
     for key in args.only:
         if key.startswith("csv") and not args.csv_mb:
@@ -156,7 +171,7 @@ def main() -> None:
     parser.add_argument("--only", nargs="+", choices=INPUTS, default=list(INPUTS), help="the inputs to check")
     parser.add_argument("--against", type=Path, help="a folder holding another gatekit package, checked beside")
     args = parser.parse_args()
-    header = f"{'input':<42} {'size':>9} {'seconds':>8} {'exit':>5} {'peak RSS':>10}"
+    header = f"{'input':<46} {'size':>9} {'seconds':>8} {'exit':>5} {'peak RSS':>10}"
     if args.against:
         header += f"   | {args.against}: {'seconds':>8} {'exit':>5} {'peak RSS':>10}"
     print(header, flush=True)
@@ -164,7 +179,7 @@ def main() -> None:
         for label, spec, data in _inputs(Path(tmp), args):
             size = data.stat().st_size / 2**20
             seconds, code, rss, last = _run(spec)
-            line = f"{label:<42} {size:>6.1f} MB {_shown(seconds, code, rss)}"
+            line = f"{label:<46} {size:>6.1f} MB {_shown(seconds, code, rss)}"
             if args.against:
                 other = _run(spec, args.against)
                 line += f"   | {_shown(*other[:3])}"
