@@ -94,8 +94,9 @@ def _own_format(folder: Path, name: str, target_bytes: int, *, block: bool = Fal
 
 def _csv(folder: Path, megabytes: int, *, cells: str = "scores") -> Path:
     """A one-column CSV: four 4-decimal scores over and over (7 bytes a row), `random` 4-decimal scores (10,001
-    distinct texts, every block holding most of them), or `rate` 0/1 cells (2 bytes a row: the most rows a
-    gigabyte holds, 537M)."""
+        distinct texts, every block holding most of them), `floats`: random full-precision floats (19 bytes a row,
+    nearly all distinct), or `rate` 0/1 cells (2 bytes a row: the most rows a
+        gigabyte holds, 537M)."""
     import numpy as np
 
     path = folder / "rows.csv"
@@ -110,6 +111,8 @@ def _csv(folder: Path, megabytes: int, *, cells: str = "scores") -> Path:
         while written < megabytes << 20:
             if cells == "random":
                 block = b"".join([texts[i] for i in pick.integers(0, len(texts), 1 << 16)])
+            elif cells == "floats":
+                block = "".join(f"{x!r}\n" for x in pick.random(1 << 16).tolist()).encode()
             else:
                 block = b"".join(fixed * 16384)
             f.write(block)
@@ -121,7 +124,7 @@ def _csv(folder: Path, megabytes: int, *, cells: str = "scores") -> Path:
     return spec
 
 
-INPUTS = ("json", "yaml-json", "flow-small", "flow", "block", "bad-json", "csv", "csv-random", "csv-rate")
+INPUTS = ("json", "yaml-json", "flow-small", "flow", "block", "bad-json", "csv", "csv-random", "csv-floats", "csv-rate")
 
 
 def _inputs(folder: Path, args: argparse.Namespace) -> Iterator[tuple[str, Path, Path]]:
@@ -147,6 +150,7 @@ def _inputs(folder: Path, args: argparse.Namespace) -> Iterator[tuple[str, Path,
             "one-column CSV (mean of random 4-dec. scores)",
             lambda: _csv(folder, args.csv_mb, cells="random"),
         ),
+        "csv-floats": ("one-column CSV (mean of random floats)", lambda: _csv(folder, args.csv_mb, cells="floats")),
         "csv-rate": ("one-column CSV (rate of 0/1 cells)", lambda: _csv(folder, args.csv_mb, cells="rate")),
     }
     for key in args.only:

@@ -324,3 +324,69 @@ def test_csv_codes_fit_every_distinct_cell_of_every_block(tmp_path: Path, tasks:
     expected = {f"t{i}": 3 for i in range(tasks)}
     expected["t0"] += len(early)
     assert {name.removeprefix("task="): m.n for name, m in measured.items() if name != "all"} == expected
+
+
+# ------------------------------------- CSV number columns with many distinct cells: decoded while they are read
+
+VARIED = 40_000  # distinct cells: more than int16 codes hold
+
+
+@pytest.mark.parametrize("aggregate", ["mean", "rate", "p90", "sum"])
+@pytest.mark.parametrize("odd", [[], ["true"], [""], ["oops"], ["-1"], ["1e999"], ["false", "0", "1", " 2"]])
+def test_a_varied_csv_number_column_decoded_while_read_measures_as_its_text(
+    tmp_path: Path, aggregate: str, odd: list[str]
+) -> None:
+    """Its text is never held (a 1 GB file of random numbers would need 2.5 GB); what it measures, and every
+    bad cell counted with its first line, is what reading the text would give."""
+    import pyarrow as pa
+
+    from gatekit.sources.aggregate import table_columns, table_results
+    from tests.test_rows import make_spec
+
+    cells = [f"0.{i:05d}" for i in range(VARIED)]
+    cells[VARIED // 2 : VARIED // 2] = odd
+    path = tmp_path / "rows.csv"
+    path.write_text("task,x\n" + "".join(f"{'ab'[i % 2]},{c}\n" for i, c in enumerate(cells)), encoding="utf-8")
+    spec = make_spec({"m": {"from": {"column": "x", "aggregate": aggregate}}}, slice_by=["task"], non_negative=["x"])
+    decoded = read_table(path, "csv", table_columns(spec), numbers=["x"])
+    as_text = read_table(path, "csv", table_columns(spec))
+    assert decoded.data.column("x").type == pa.float64()
+    assert pa.types.is_dictionary(as_text.data.column("x").type)
+
+    def measured(table: Any) -> dict[str, tuple[float, int | None, str | None]]:
+        return {k: (m.value, m.n, m.problem) for k, m in table_results(table, spec).metrics["m"].items()}
+
+    assert repr(measured(decoded)) == repr(measured(as_text))
+
+
+def test_a_check_reads_a_varied_csv_number_column_decoded_but_a_slice_column_as_text(tmp_path: Path) -> None:
+    import pyarrow as pa
+
+    from gatekit.sources import load
+    from tests.test_rows import make_spec
+
+    spec = make_spec({"m": {"from": {"column": "x", "aggregate": "mean"}}}, slice_by=["task"])
+    assert load._number_columns(spec) == ["x"]
+    assert (
+        load._number_columns(make_spec({"m": {"from": {"column": "task", "aggregate": "mean"}}}, slice_by=["task"]))
+        == []
+    )
+    path = tmp_path / "rows.csv"
+    path.write_text("task,x\n" + "".join(f"t{i},0.{i:05d}\n" for i in range(VARIED)), encoding="utf-8")
+    captured: list[Any] = []
+    import gatekit.sources.rows as rows  # load imports read_table where it reads a table
+
+    original = rows.read_table
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        table = original(*args, **kwargs)
+        captured.append(table)
+        return table
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(rows, "read_table", spy)
+        results = load.load_results(path, spec)
+    assert captured[0].data.column("x").type == pa.float64()
+    assert pa.types.is_dictionary(captured[0].data.column("task").type)
+    assert results.metrics["m"]["all"].n == VARIED
+    assert len(results.metrics["m"]) == VARIED + 1

@@ -66,6 +66,9 @@ class Table:
     """The file line of row 0 (2 for CSV, under the header; 1 for JSONL); 0: rows are not lines (Parquet)."""
     cell_problems: dict[str, npt.NDArray[np.int8]] = field(default_factory=dict)
     """Reason codes for cells a JSONL column could not hold in its type (a string among booleans)."""
+    text_classes: dict[str, npt.NDArray[np.int8] | None] = field(default_factory=dict)
+    """CSV number columns decoded while read (`csv_blocks`): float64 values, and each cell's `TEXT_CLASSES`
+    code (None: every cell is a canonical number)."""
 
     def where(self, row: int) -> str:
         return f"line {row + self.first_line}" if self.first_line else f"row {row + 1}"
@@ -83,9 +86,17 @@ def table_format(path: Path) -> str | None:
     return TABLE_SUFFIXES.get(path.suffix.lower())
 
 
-def read_table(path: Path, fmt: str, columns: Sequence[str] | None = None, *, optional: Sequence[str] = ()) -> Table:
+def read_table(
+    path: Path,
+    fmt: str,
+    columns: Sequence[str] | None = None,
+    *,
+    optional: Sequence[str] = (),
+    numbers: Sequence[str] = (),
+) -> Table:
     """Read a per-example table; `columns` limits the read to the columns a check needs, plus the `optional`
-    columns the file happens to have."""
+    columns the file happens to have. `numbers` are columns read only for their values (a CSV may decode
+    them while reading)."""
     if not path.is_file():
         raise ResultsError.at("file not found" if not path.exists() else "not a file", str(path))
     readers: dict[str, Callable[[Path, _Wanted | None], Table]] = {
@@ -93,7 +104,7 @@ def read_table(path: Path, fmt: str, columns: Sequence[str] | None = None, *, op
         "csv": _read_csv,
         "jsonl": _read_jsonl,
     }
-    wanted = None if columns is None else _Wanted(tuple(columns), tuple(optional))
+    wanted = None if columns is None else _Wanted(tuple(columns), tuple(optional), tuple(numbers))
     table = readers[fmt](path, wanted)
     if table.data.num_rows == 0:
         raise ResultsError.at("the table has no rows", str(path))
@@ -142,6 +153,7 @@ def _first_undecodable_line(path: Path) -> tuple[int, int]:
 class _Wanted:
     required: tuple[str, ...]
     optional: tuple[str, ...] = ()
+    numbers: tuple[str, ...] = ()
 
 
 def check_columns(wanted: _Wanted | Sequence[str] | None, present: Sequence[str], source: str) -> list[str] | None:
@@ -219,11 +231,12 @@ def _read_csv(path: Path, columns: _Wanted | None) -> Table:
         strings_can_be_null=False,
         quoted_strings_can_be_null=False,
     )
+    numbers = columns.numbers if columns is not None else ()
     try:
-        data = read_csv_narrowly(path, convert, wanted)
+        data, classes = read_csv_narrowly(path, convert, wanted, numbers, text_classes)
     except (pa.ArrowInvalid, UnicodeDecodeError) as e:
         raise _csv_error(path, e) from None
-    return Table(str(path), data, text_cells=True, first_line=2)
+    return Table(str(path), data, text_cells=True, first_line=2, text_classes=classes)
 
 
 def _csv_error(path: Path, error: Exception) -> ResultsError:
@@ -551,6 +564,8 @@ def decode_numbers(table: Table, name: str, *, role: str, non_negative: bool = F
     import pyarrow as pa
 
     array = _chunked(table, name)
+    if name in table.text_classes:
+        return _decode_classified(array, table.text_classes[name], role, non_negative)
     n = len(array)
     kind = array.type.value_type if pa.types.is_dictionary(array.type) else array.type
     clean = _decode_clean(table, name, array, kind, role=role, non_negative=non_negative)
@@ -636,6 +651,49 @@ def _decode_text_cells(text: Any, role: str) -> tuple[npt.NDArray[np.float64], n
     values[empty] = np.nan
     reasons[empty] = _NULL
     return values, reasons
+
+
+# What a CSV cell's text is, for a column decoded while read: its reason code then depends on the role.
+_TEXT_NUMBER, _TEXT_TRUE, _TEXT_FALSE, _TEXT_EMPTY, _TEXT_OTHER = range(5)
+
+
+def text_classes(text: Any) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int8]]:
+    """Values and `_TEXT_*` classes of CSV texts (a block's dictionary), by the rules of `_decode_text_cells`."""
+    import numpy as np
+
+    values, reasons = _decode_text_cells(text, "rate")
+    classes = np.where(reasons == _NULL, _TEXT_EMPTY, np.where(reasons == OK, _TEXT_NUMBER, _TEXT_OTHER))
+    classes = classes.astype(np.int8)
+    booleans = to_numpy(arrow_call("is_in", text, options=_set_lookup(_CSV_TRUE + _CSV_FALSE)))
+    classes[booleans] = np.where(values[booleans] == 1.0, _TEXT_TRUE, _TEXT_FALSE)
+    return values, classes
+
+
+def _set_lookup(texts: tuple[str, ...]) -> Any:
+    import pyarrow as pa
+
+    try:
+        from pyarrow._compute import SetLookupOptions
+    except ImportError:
+        from pyarrow.compute import SetLookupOptions
+    return SetLookupOptions(pa.array(texts))
+
+
+def _decode_classified(array: Any, classes: npt.NDArray[np.int8] | None, role: str, non_negative: bool) -> Decoded:
+    """`decode_numbers` of a CSV column decoded while read: the values are float64 already; the reasons
+    follow from each cell's text class and the role, as for text cells (`_decode_text_cells`)."""
+    import numpy as np
+
+    chunks = [to_numpy(chunk) for chunk in array.chunks]
+    if classes is None and all(_clean_numbers(c, role=role, non_negative=non_negative) for c in chunks):
+        return Decoded(chunks, None)
+    values = np.concatenate(chunks) if chunks else np.zeros(0)
+    if classes is None:
+        classes = np.zeros(len(values), dtype=np.int8)
+    boolean = OK if role == "rate" else _NOT_NUMBER
+    other = _NOT_BOOL if role == "rate" else _NOT_NUMBER
+    reasons = np.array([OK, boolean, boolean, _NULL, other], dtype=np.int8)[classes]
+    return Decoded(*_judged(values, reasons, role, non_negative))
 
 
 def _decode_text_codes(array: Any, role: str, non_negative: bool) -> Decoded:
