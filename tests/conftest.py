@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -74,3 +75,11 @@ rollback:
 require_uncertainty: false  # bare-number results, gated on the point estimate
 """
 """A spec with one gate and a complete manifest: ships when `accuracy` on `all` is at least 0.5."""
+
+
+if os.environ.get("GATEKIT_TEST_YAML_C") == "1":
+    # The suite, or a part of it, with every YAML file read the way a large one is: by libyaml, and by the fast
+    # reader when it is plainly data (`GATEKIT_TEST_YAML_C=1 pytest tests/test_hostile_input.py`).
+    from gatekit.spec import yamlio
+
+    yamlio.C_SCANNER_FROM = -1

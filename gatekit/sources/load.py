@@ -151,7 +151,7 @@ def _load_foreign(path: Path, spec: Spec | None, fmt: str, model: str | None, da
         from gatekit import progress
 
         progress.stage(f"reading {path.name}")
-        table = read_table(path, fmt, table_columns(spec), optional=optional)
+        table = read_table(path, fmt, table_columns(spec), optional=optional, numbers=_number_columns(spec))
         progress.stage(f"aggregating {path.name} ({table.data.num_rows:,} rows)")
         return table_results(table, spec)
     from gatekit.sources.adapters import load_with, read_json
@@ -161,6 +161,21 @@ def _load_foreign(path: Path, spec: Spec | None, fmt: str, model: str | None, da
     elif data is None and path.suffix.lower() == ".json":
         data = read_json(path)
     return load_with(fmt, path, data, spec, model)
+
+
+def _number_columns(spec: Spec) -> list[str]:
+    """Columns a check reads only for their values: no slice, id, filter, repeat or review column reads their
+    text, so a CSV may decode them while reading (`gatekit.sources.csv_blocks`)."""
+    from gatekit.sources.repeats import extra_columns, needs_per_example_step
+
+    if needs_per_example_step(spec):  # the per-example step rebuilds the table from its columns' cells
+        return []
+    options = spec.table
+    sources = [d.from_ for d in spec.metrics.values() if d.from_ is not None]
+    text = {*options.slice_by, *(c for pair in options.slice_cross for c in pair), "id", *extra_columns(spec)}
+    text |= {s.where.column for s in sources if s.where is not None}
+    text |= {options.id_column} if options.id_column else set()
+    return [s.column for s in sources if s.column is not None and s.column not in text]
 
 
 def table_column_names(path: Path | str, fmt: str | None = None) -> list[str] | None:

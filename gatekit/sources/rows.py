@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gatekit.errors import ResultsError
+from gatekit.sources.csv_blocks import read_csv_narrowly
 from gatekit.spec.characters import LONE_SURROGATE
 from gatekit.spec.jsonio import DuplicateJsonKeyError, NumberError, loads_strict
 
@@ -65,6 +66,9 @@ class Table:
     """The file line of row 0 (2 for CSV, under the header; 1 for JSONL); 0: rows are not lines (Parquet)."""
     cell_problems: dict[str, npt.NDArray[np.int8]] = field(default_factory=dict)
     """Reason codes for cells a JSONL column could not hold in its type (a string among booleans)."""
+    text_classes: dict[str, npt.NDArray[np.int8] | None] = field(default_factory=dict)
+    """CSV number columns decoded while read (`csv_blocks`): float64 values, and each cell's `TEXT_CLASSES`
+    code (None: every cell is a canonical number)."""
 
     def where(self, row: int) -> str:
         return f"line {row + self.first_line}" if self.first_line else f"row {row + 1}"
@@ -82,9 +86,17 @@ def table_format(path: Path) -> str | None:
     return TABLE_SUFFIXES.get(path.suffix.lower())
 
 
-def read_table(path: Path, fmt: str, columns: Sequence[str] | None = None, *, optional: Sequence[str] = ()) -> Table:
+def read_table(
+    path: Path,
+    fmt: str,
+    columns: Sequence[str] | None = None,
+    *,
+    optional: Sequence[str] = (),
+    numbers: Sequence[str] = (),
+) -> Table:
     """Read a per-example table; `columns` limits the read to the columns a check needs, plus the `optional`
-    columns the file happens to have."""
+    columns the file happens to have. `numbers` are columns read only for their values (a CSV may decode
+    them while reading)."""
     if not path.is_file():
         raise ResultsError.at("file not found" if not path.exists() else "not a file", str(path))
     readers: dict[str, Callable[[Path, _Wanted | None], Table]] = {
@@ -92,7 +104,7 @@ def read_table(path: Path, fmt: str, columns: Sequence[str] | None = None, *, op
         "csv": _read_csv,
         "jsonl": _read_jsonl,
     }
-    wanted = None if columns is None else _Wanted(tuple(columns), tuple(optional))
+    wanted = None if columns is None else _Wanted(tuple(columns), tuple(optional), tuple(numbers))
     table = readers[fmt](path, wanted)
     if table.data.num_rows == 0:
         raise ResultsError.at("the table has no rows", str(path))
@@ -141,6 +153,7 @@ def _first_undecodable_line(path: Path) -> tuple[int, int]:
 class _Wanted:
     required: tuple[str, ...]
     optional: tuple[str, ...] = ()
+    numbers: tuple[str, ...] = ()
 
 
 def check_columns(wanted: _Wanted | Sequence[str] | None, present: Sequence[str], source: str) -> list[str] | None:
@@ -218,11 +231,12 @@ def _read_csv(path: Path, columns: _Wanted | None) -> Table:
         strings_can_be_null=False,
         quoted_strings_can_be_null=False,
     )
+    numbers = columns.numbers if columns is not None else ()
     try:
-        data = pacsv.read_csv(path, convert_options=convert)
+        data, classes = read_csv_narrowly(path, convert, wanted, numbers, text_classes)
     except (pa.ArrowInvalid, UnicodeDecodeError) as e:
         raise _csv_error(path, e) from None
-    return Table(str(path), data, text_cells=True, first_line=2)
+    return Table(str(path), data, text_cells=True, first_line=2, text_classes=classes)
 
 
 def _csv_error(path: Path, error: Exception) -> ResultsError:
@@ -372,10 +386,11 @@ class Decoded:
     is good (the common case, told without a per-row pass over reason codes).
 
     The values may come in `chunks`, in row order: views of the file's own column buffers where they are
-    float64 already, so that sums never copy the column. `values` joins them on first use.
+    float64 already, so that sums never copy the column, or `CodedChunks` made one at a time from a CSV
+    block's codes. `values` joins them on first use.
     """
 
-    __slots__ = ("_values", "chunks", "reasons")
+    __slots__ = ("_length", "_values", "chunks", "reasons")
 
     def __init__(
         self,
@@ -384,12 +399,17 @@ class Decoded:
     ) -> None:
         import numpy as np
 
+        self.chunks: Sequence[npt.NDArray[np.float64]]
         if isinstance(values, np.ndarray):
-            self.chunks: tuple[npt.NDArray[np.float64], ...] = (values,)
+            self.chunks = (values,)
             self._values: npt.NDArray[np.float64] | None = values
+        elif isinstance(values, CodedChunks):
+            self.chunks = values
+            self._values = None
         else:
             self.chunks = tuple(values) or (np.zeros(0),)
             self._values = self.chunks[0] if len(self.chunks) == 1 else None
+        self._length = values.rows if isinstance(values, CodedChunks) else sum(len(c) for c in self.chunks)
         self.reasons = reasons
 
     @property
@@ -397,12 +417,12 @@ class Decoded:
         if self._values is None:
             import numpy as np
 
-            self._values = np.concatenate(self.chunks)
+            self._values = np.concatenate(list(self.chunks)) if self._length else np.zeros(0)
             self.chunks = (self._values,)
         return self._values
 
     def __len__(self) -> int:
-        return sum(len(c) for c in self.chunks)
+        return self._length
 
     def bad(self) -> npt.NDArray[np.bool_] | None:
         """Rows with a bad cell, or None when there are none."""
@@ -410,6 +430,27 @@ class Decoded:
             return None
         mask = self.reasons != OK
         return mask if mask.any() else None
+
+
+class CodedChunks(Sequence["npt.NDArray[np.float64]"]):
+    """The values of a dictionary-encoded column, one chunk at a time: chunk i is its dictionary entries'
+    values taken by its codes, made when it is read and dropped after. A 1 GB one-column CSV then holds only
+    its 4-byte codes, not 8 bytes of float64 a row besides (1.2 GB for 150M rows)."""
+
+    __slots__ = ("_parts", "rows")
+
+    def __init__(self, parts: Sequence[tuple[npt.NDArray[np.float64], npt.NDArray[Any]]]) -> None:
+        self._parts = tuple(parts)
+        self.rows = sum(len(codes) for _, codes in self._parts)
+
+    def __len__(self) -> int:
+        return len(self._parts)
+
+    def __getitem__(self, index: int) -> npt.NDArray[np.float64]:  # type: ignore[override]
+        import numpy as np
+
+        entry_values, codes = self._parts[index]
+        return np.take(entry_values, codes)
 
 
 def to_numpy(array: pa.Array | pa.ChunkedArray) -> npt.NDArray[Any]:
@@ -523,6 +564,8 @@ def decode_numbers(table: Table, name: str, *, role: str, non_negative: bool = F
     import pyarrow as pa
 
     array = _chunked(table, name)
+    if name in table.text_classes:
+        return _decode_classified(array, table.text_classes[name], role, non_negative)
     n = len(array)
     kind = array.type.value_type if pa.types.is_dictionary(array.type) else array.type
     clean = _decode_clean(table, name, array, kind, role=role, non_negative=non_negative)
@@ -610,6 +653,49 @@ def _decode_text_cells(text: Any, role: str) -> tuple[npt.NDArray[np.float64], n
     return values, reasons
 
 
+# What a CSV cell's text is, for a column decoded while read: its reason code then depends on the role.
+_TEXT_NUMBER, _TEXT_TRUE, _TEXT_FALSE, _TEXT_EMPTY, _TEXT_OTHER = range(5)
+
+
+def text_classes(text: Any) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int8]]:
+    """Values and `_TEXT_*` classes of CSV texts (a block's dictionary), by the rules of `_decode_text_cells`."""
+    import numpy as np
+
+    values, reasons = _decode_text_cells(text, "rate")
+    classes = np.where(reasons == _NULL, _TEXT_EMPTY, np.where(reasons == OK, _TEXT_NUMBER, _TEXT_OTHER))
+    classes = classes.astype(np.int8)
+    booleans = to_numpy(arrow_call("is_in", text, options=_set_lookup(_CSV_TRUE + _CSV_FALSE)))
+    classes[booleans] = np.where(values[booleans] == 1.0, _TEXT_TRUE, _TEXT_FALSE)
+    return values, classes
+
+
+def _set_lookup(texts: tuple[str, ...]) -> Any:
+    import pyarrow as pa
+
+    try:
+        from pyarrow._compute import SetLookupOptions
+    except ImportError:
+        from pyarrow.compute import SetLookupOptions
+    return SetLookupOptions(pa.array(texts))
+
+
+def _decode_classified(array: Any, classes: npt.NDArray[np.int8] | None, role: str, non_negative: bool) -> Decoded:
+    """`decode_numbers` of a CSV column decoded while read: the values are float64 already; the reasons
+    follow from each cell's text class and the role, as for text cells (`_decode_text_cells`)."""
+    import numpy as np
+
+    chunks = [to_numpy(chunk) for chunk in array.chunks]
+    if classes is None and all(_clean_numbers(c, role=role, non_negative=non_negative) for c in chunks):
+        return Decoded(chunks, None)
+    values = np.concatenate(chunks) if chunks else np.zeros(0)
+    if classes is None:
+        classes = np.zeros(len(values), dtype=np.int8)
+    boolean = OK if role == "rate" else _NOT_NUMBER
+    other = _NOT_BOOL if role == "rate" else _NOT_NUMBER
+    reasons = np.array([OK, boolean, boolean, _NULL, other], dtype=np.int8)[classes]
+    return Decoded(*_judged(values, reasons, role, non_negative))
+
+
 def _decode_text_codes(array: Any, role: str, non_negative: bool) -> Decoded:
     """`decode_numbers` of a dictionary-encoded CSV column without nulls: each chunk's dictionary entries are
     decoded and judged once, then the chunk's rows take their entry's value by code (no unified dictionary:
@@ -617,29 +703,26 @@ def _decode_text_codes(array: Any, role: str, non_negative: bool) -> Decoded:
     reasons, so that sums and squares run per chunk instead of over whole-column temporaries."""
     import numpy as np
 
-    value_chunks: list[npt.NDArray[np.float64]] = []
-    reason_chunks: list[npt.NDArray[np.int8]] = []
-    all_good = True
+    parts: list[tuple[npt.NDArray[np.float64], npt.NDArray[Any]]] = []
+    reason_chunks: list[npt.NDArray[np.int8] | None] = []
     for chunk in array.chunks:
         entry_values, entry_reasons = _judged(*_decode_text_cells(chunk.dictionary, role), role, non_negative)
         codes = to_numpy(chunk.indices)
-        value_chunks.append(np.take(entry_values, codes))
-        if (entry_reasons == OK).all():
-            reason_chunks.append(np.zeros(0, dtype=np.int8))  # filled below only if another chunk has a bad cell
-        else:
-            all_good = False
-            reason_chunks.append(np.take(entry_reasons, codes))
-    if not value_chunks:
+        parts.append((entry_values, codes))
+        # A chunk whose entries are all good needs no reasons; they are filled below only if another has one.
+        reason_chunks.append(None if (entry_reasons == OK).all() else np.take(entry_reasons, codes))
+    if not parts:
         return Decoded(np.empty(0), None)
-    if all_good:
-        return Decoded(value_chunks, None)
+    values = CodedChunks(parts)
+    if all(r is None for r in reason_chunks):
+        return Decoded(values, None)
     reasons = np.concatenate(
         [
-            r if len(r) == len(v) else np.zeros(len(v), dtype=np.int8)
-            for r, v in zip(reason_chunks, value_chunks, strict=True)
+            r if r is not None else np.zeros(len(codes), dtype=np.int8)
+            for r, (_, codes) in zip(reason_chunks, parts, strict=True)
         ]
     )
-    return Decoded(np.concatenate(value_chunks), reasons)
+    return Decoded(values, reasons)
 
 
 _MIN_CHUNK_ROWS = 1 << 16

@@ -1,0 +1,113 @@
+"""Reading a CSV file block by block into dictionary-encoded text columns with the narrowest codes.
+
+`gatekit.sources.rows` reads every CSV cell as text (gatekit decodes numbers by its own rules), dictionary
+encoded: a code per row and each block's distinct texts. pyarrow makes int32 codes; this module casts each
+block's codes down as the block is read, so the whole column never exists at 4 bytes a row. pyarrow is
+imported inside functions, as everywhere in `gatekit.sources`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+    import pyarrow as pa
+
+Classify = Callable[[Any], "tuple[npt.NDArray[np.float64], npt.NDArray[np.int8]]"]
+"""A block dictionary's texts to their values and text classes (`gatekit.sources.rows.text_classes`)."""
+
+_NARROW_UP_TO = (1 << 15) - 1
+"""Distinct cells of a CSV column counted, at most, to choose its codes' type; beyond, they stay int32. A
+dictionary joined by pyarrow holds at most the code type's largest value in entries (127 for int8)."""
+
+
+def read_csv_narrowly(
+    path: Path, convert: Any, names: list[str], numbers: Collection[str] = (), classify: Classify | None = None
+) -> tuple[pa.Table, dict[str, npt.NDArray[np.int8] | None]]:
+    """The CSV block by block, each column's codes cast to the narrowest integer that holds every distinct
+    cell of the column, as each block is read. pyarrow's int32 codes are 4 bytes a row whatever the column
+    holds: a 1 GB file of `0`/`1` cells has 537M rows, 2 GiB of codes, where int8 codes take 512 MiB. The
+    distinct cells are counted exactly (up to `_NARROW_UP_TO`), so that joining the blocks' dictionaries
+    (`unify_dictionaries`, when slices are grouped) always fits the codes' type.
+
+    A column of `numbers` (read only for its values: no slice, id or filter reads its text) with more
+    distinct cells than that is decoded block by block instead, by `classify`, into float64 values and, when
+    some cell is not a canonical number, a text class per row (returned by column name): its text, codes
+    and dictionaries, about twice the file's size, are never held."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    chunks: dict[str, list[Any]] = {name: [] for name in names}
+    seen: dict[str, set[str] | None] = {name: set() for name in names}  # None: too many to narrow
+    decoded: dict[str, list[tuple[Any, Any]]] = {}
+    with pacsv.open_csv(path, convert_options=convert) as reader:
+        for batch in reader:
+            for name, chunk in zip(batch.schema.names, batch.columns, strict=True):
+                distinct = seen[name]
+                if distinct is not None:
+                    if len(chunk.dictionary) > _NARROW_UP_TO:
+                        distinct = None
+                    else:
+                        distinct.update(chunk.dictionary.to_pylist())
+                        distinct = distinct if len(distinct) <= _NARROW_UP_TO else None
+                    seen[name] = distinct
+                if distinct is None and name in numbers and classify is not None:
+                    # The blocks kept before the column turned out this varied are decoded too.
+                    earlier = chunks[name]
+                    chunks[name] = []
+                    decoded.setdefault(name, []).extend(_decoded(c, classify) for c in [*earlier, chunk])
+                    continue
+                chunks[name].append(chunk if distinct is None else _with_codes(chunk, _code_type(len(distinct))))
+    columns = []
+    classes: dict[str, npt.NDArray[np.int8] | None] = {}
+    for name in names:
+        if name in decoded:
+            columns.append(pa.chunked_array([values for values, _ in decoded[name]], type=pa.float64()))
+            classes[name] = _joined_classes(decoded.pop(name))
+            continue
+        distinct = seen[name]
+        kind = pa.dictionary(pa.int32() if distinct is None else _code_type(len(distinct)), pa.string())
+        # A block narrowed before later blocks brought more distinct cells is widened to the column's type.
+        columns.append(pa.chunked_array([_with_codes(c, kind.index_type) for c in chunks.pop(name)], type=kind))
+    return pa.Table.from_arrays(columns, names=names), classes
+
+
+def _decoded(chunk: Any, classify: Classify) -> tuple[Any, Any]:
+    """A block's float64 values (an Arrow array over a numpy buffer) and its text classes (None: numbers)."""
+    import numpy as np
+    import pyarrow as pa
+
+    entry_values, entry_classes = classify(chunk.dictionary)
+    width = chunk.indices.type.bit_width // 8  # int8, int16 or int32 codes
+    kind = {1: np.int8, 2: np.int16, 4: np.int32}[width]
+    codes = np.frombuffer(chunk.indices.buffers()[1], dtype=kind, count=len(chunk), offset=chunk.indices.offset * width)
+    values = np.take(entry_values, codes)
+    array = pa.Array.from_buffers(pa.float64(), len(values), [None, pa.py_buffer(values)])
+    return array, (np.take(entry_classes, codes) if entry_classes.any() else None)
+
+
+def _joined_classes(parts: list[tuple[Any, Any]]) -> npt.NDArray[np.int8] | None:
+    import numpy as np
+
+    if all(found is None for _, found in parts):
+        return None
+    return np.concatenate([np.zeros(len(v), dtype=np.int8) if c is None else c for v, c in parts])
+
+
+def _code_type(distinct: int) -> pa.DataType:
+    """The narrowest code type for `distinct` (at most `_NARROW_UP_TO`) dictionary entries."""
+    import pyarrow as pa
+
+    return pa.int8() if distinct <= (1 << 7) - 1 else pa.int16()
+
+
+def _with_codes(chunk: Any, kind: pa.DataType) -> Any:
+    import pyarrow as pa
+
+    if chunk.indices.type == kind:
+        return chunk
+    return pa.DictionaryArray.from_arrays(chunk.indices.cast(kind), chunk.dictionary)
