@@ -29,7 +29,6 @@ if TYPE_CHECKING:
 
     from gatekit.spec.model import RowFilter
 
-    IntArray = npt.NDArray[np.intp]
     BoolArray = npt.NDArray[np.bool_]
 
 
@@ -126,7 +125,7 @@ class ExampleIds:
             raise ResultsError.at(f"example id column {column!r} is empty at {table.where(first)}", table.source)
         self._array = array
         self._values: npt.NDArray[Any] | None = None
-        self._local: IntArray | None = None
+        self._local: npt.NDArray[np.signedinteger[Any]] | None = None
         """Per row, the position of its id among the table's distinct ids: equal exactly when the ids are."""
         self.codes: npt.NDArray[np.signedinteger[Any]] | None = None
         self.space: IdSpace | None = None
@@ -136,9 +135,7 @@ class ExampleIds:
         encoded = arrow_call("dictionary_encode", array)
         chunks = encoded.chunks
         distinct = chunks[0].dictionary if chunks else pa.array([], type=array.type)
-        self._local = (
-            np.concatenate([to_numpy(c.indices) for c in chunks]).astype(np.intp) if chunks else np.zeros(0, np.intp)
-        )
+        self._local = np.concatenate([to_numpy(c.indices) for c in chunks]) if chunks else np.zeros(0, np.int32)
         if space is not None:
             shared = space.code(distinct)
             if shared is not None:
@@ -151,7 +148,7 @@ class ExampleIds:
             self._values = _numpy_ids(self._table, self._column, self._array)
         return self._values
 
-    def keys(self, rows: IntArray) -> IdKeys | None:
+    def keys(self, rows: npt.NDArray[np.signedinteger[Any]]) -> IdKeys | None:
         """The shared codes of these rows' ids, or None when the ids are not coded in a space."""
         return IdKeys(self.codes[rows], self.space) if self.codes is not None else None
 
