@@ -222,11 +222,19 @@ class _Loading:
         baseline_path = None
         if baseline[0] is not None or loaded.spec.baseline is not None:
             baseline_path = _results_path(loaded, baseline[0], "baseline")
+        from gatekit.sources.example_ids import IdSpace
+
+        # Both tables' example ids coded as integers in one space: pairing them is integer work.
+        ids = IdSpace() if baseline_path is not None else None
         self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="gatekit-load")
-        self._candidate = self._pool.submit(load_results, candidate_path, loaded.spec, candidate[1], candidate[2])
+        self._candidate = self._pool.submit(
+            load_results, candidate_path, loaded.spec, candidate[1], candidate[2], id_space=ids
+        )
         self._baseline: Future[Results] | None = None
         if baseline_path is not None:
-            self._baseline = self._pool.submit(load_results, baseline_path, loaded.spec, baseline[1], baseline[2])
+            self._baseline = self._pool.submit(
+                load_results, baseline_path, loaded.spec, baseline[1], baseline[2], id_space=ids
+            )
 
     def results(self) -> tuple[Results, Results | None]:
         with self._pool:

@@ -48,6 +48,16 @@ class SampleSummary:
     events: float | None
 
 
+@dataclass(frozen=True)
+class IdKeys:
+    """Example ids as integer codes: within one `space` (an object the loader shares between the tables it
+    compares), two ids are the same example exactly when their codes are equal. The codes say nothing about
+    the ids' order, only which are equal, so pairing and counting unmatched ids is integer work."""
+
+    codes: npt.NDArray[np.integer[Any]]
+    space: object
+
+
 class Samples:
     """The per-example values behind a measurement: what intervals and paired comparisons are computed from.
 
@@ -60,14 +70,30 @@ class Samples:
     never copies a slice's rows. `is_sorted` says the values come in ascending order (ids in that order).
     A large quantile slice comes with `order_statistics`: the run of sorted values its bounds read, so that
     the whole slice is fetched and sorted only if something else asks for it.
+
+    `ids` may also be a function that gives them on first use, and `keys` (an `IdKeys`, or a function that
+    gives one) the same ids as integer codes that the other arm's samples share: pairing reads the codes, so
+    text ids are built only for what prints them (the review queue).
     """
 
-    __slots__ = ("_fetch", "_has_ids", "_ids", "_is_sorted", "_order", "_summary", "_values", "n")
+    __slots__ = (
+        "_fetch",
+        "_fetch_ids",
+        "_fetch_keys",
+        "_has_ids",
+        "_ids",
+        "_is_sorted",
+        "_keys",
+        "_order",
+        "_summary",
+        "_values",
+        "n",
+    )
 
     def __init__(
         self,
         values: npt.NDArray[np.float64] | None = None,
-        ids: npt.NDArray[Any] | None = None,
+        ids: npt.NDArray[Any] | Callable[[], npt.NDArray[Any]] | None = None,
         *,
         fetch: Callable[[], tuple[npt.NDArray[np.float64], npt.NDArray[Any] | None]] | None = None,
         n: int | None = None,
@@ -75,14 +101,18 @@ class Samples:
         is_sorted: bool = False,
         has_ids: bool = False,
         order_statistics: OrderStatistics | None = None,
+        keys: IdKeys | Callable[[], IdKeys] | None = None,
     ) -> None:
         if (values is None) == (fetch is None):
             raise ValueError("give the values or a function that fetches them, not both")
         if values is None and n is None:
             raise ValueError("fetched samples need their count up front")
         self._values = values
-        self._ids = ids
+        self._fetch_ids = ids if callable(ids) else None
+        self._ids = None if callable(ids) else ids
         self._has_ids = ids is not None or (fetch is not None and has_ids)
+        self._fetch_keys = keys if callable(keys) else None
+        self._keys = None if callable(keys) else keys
         self._fetch = fetch
         count = len(values) if values is not None else n
         assert count is not None
@@ -95,7 +125,9 @@ class Samples:
 
     def _load(self) -> None:
         if self._fetch is not None:
-            self._values, self._ids = self._fetch()
+            self._values, fetched_ids = self._fetch()
+            if self._fetch_ids is None and self._ids is None:
+                self._ids = fetched_ids
             self._fetch = None
 
     @property
@@ -108,8 +140,23 @@ class Samples:
     def ids(self) -> npt.NDArray[Any] | None:
         if not self._has_ids:
             return None
-        self._load()
+        if self._fetch_ids is not None:
+            self._ids, self._fetch_ids = self._fetch_ids(), None
+        else:
+            self._load()
         return self._ids
+
+    @property
+    def has_ids(self) -> bool:
+        """Whether the examples carry ids, told without fetching them."""
+        return self._has_ids
+
+    @property
+    def keys(self) -> IdKeys | None:
+        """The ids as integer codes shared with the other arm (`IdKeys`), when the loader coded them."""
+        if self._fetch_keys is not None:
+            self._keys, self._fetch_keys = self._fetch_keys(), None
+        return self._keys
 
     def summary(self) -> SampleSummary:
         if self._summary is None:

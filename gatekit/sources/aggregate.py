@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from gatekit.errors import ResultsError
 from gatekit.results import Measurement, Results, Samples, SampleSummary
+from gatekit.sources.example_ids import ExampleIds, IdSpace, UniqueIds
 from gatekit.sources.rows import (
     FILTER_BAD,
     OK,
@@ -40,9 +41,6 @@ from gatekit.sources.rows import (
     check_columns,
     decode_numbers,
     decode_slices,
-    is_null,
-    plain_column,
-    to_numpy,
 )
 from gatekit.spec.model import AGGREGATE_SLICE, ColumnAggregate, RowFilter, Spec, TableOptions
 from gatekit.stats import SMALLEST_ALPHA, min_n_for_quantile, no_spread
@@ -50,9 +48,12 @@ from gatekit.stats import SMALLEST_ALPHA, min_n_for_quantile, no_spread
 if TYPE_CHECKING:
     import numpy as np
     import numpy.typing as npt
-    import pyarrow as pa
+
+    from gatekit.stats import OrderStatistics
 
     IntArray = npt.NDArray[np.intp]
+    RowArray = npt.NDArray[np.signedinteger[Any]]
+    """Row numbers, int32 while they fit."""
     FloatArray = npt.NDArray[np.float64]
     BoolArray = npt.NDArray[np.bool_]
 
@@ -90,12 +91,14 @@ def table_results(
     model: str | None = None,
     extra: dict[str, dict[str, Measurement]] | None = None,
     notes: Sequence[str] = (),
+    id_space: IdSpace | None = None,
 ) -> Results:
-    """Every derived metric of the spec on every slice of the table."""
+    """Every derived metric of the spec on every slice of the table. `id_space` codes the example ids as
+    integers shared with the tables it is compared with (`gatekit.sources.example_ids`)."""
     from gatekit.sources.repeats import needs_per_example_step, per_example_results
 
     if needs_per_example_step(spec):  # repeats reduced to one row per example first; see repeats.py
-        return per_example_results(table, spec, model=model, extra=extra, notes=tuple(notes))
+        return per_example_results(table, spec, model=model, extra=extra, notes=tuple(notes), id_space=id_space)
     definitions = derived_metrics(spec)
     if not definitions and not extra:
         raise ResultsError.at(
@@ -107,8 +110,8 @@ def table_results(
     id_column = options.id_column or ("id" if "id" in table.columns else None)
     if id_column is not None:
         check_columns([id_column], table.columns, table.source)
-    ids = _ids(table, id_column) if id_column else None
-    unique_ids = _UniqueIds(table, id_column, ids) if id_column and ids is not None else None
+    ids = ExampleIds(table, id_column, id_space) if id_column else None
+    unique_ids = UniqueIds(ids) if ids is not None else None
     layout = _layout(table, options)
     reach = _deepest_confidence(spec)
     bins = _Bins()
@@ -134,7 +137,7 @@ def table_results(
             selection = filters[source.where]
         rows = _metric_rows(column, selection, filter_key=source.where)
         if unique_ids is not None:
-            unique_ids.check(rows, metric)
+            unique_ids.check(rows.selected, rows.filter_key, metric)
         metrics[metric] = _measure_metric(
             table, metric, source, column, rows, ids, layout, bins, options.drop_invalid, all_notes, reach
         )
@@ -380,112 +383,6 @@ def _metric_rows(column: Decoded, selection: _Selection | None, *, filter_key: R
     return _MetricRows(selected, bad, reasons, filter_key, valid)
 
 
-def _ids(table: Table, column: str) -> npt.NDArray[Any]:
-    """The example ids as numpy values the evaluator sorts and matches in C: integers as int64, ASCII text
-    as fixed-width text (`<U`), other text as Python strings (exact, and slow: numpy's fixed-width text
-    would cut off a trailing NUL, and decoding UTF-8 into it goes through Python objects anyway)."""
-    import numpy as np
-    import pyarrow as pa
-
-    array = plain_column(table, column)
-    if pa.types.is_nested(array.type):
-        raise ResultsError.at(
-            f"example id column {column!r} holds {array.type} values; an id is text or a number", table.source
-        )
-    if array.null_count:
-        first = int(np.flatnonzero(is_null(array))[0])
-        raise ResultsError.at(f"example id column {column!r} is empty at {table.where(first)}", table.source)
-    if pa.types.is_string(array.type) or pa.types.is_large_string(array.type):
-        parts = [_fixed_width_text(chunk) for chunk in array.chunks]
-        if parts and all(part is not None for part in parts):
-            width = max(part.dtype.itemsize for part in parts if part is not None) // 4
-            return np.concatenate([part.astype(f"<U{max(width, 1)}") for part in parts if part is not None])
-    ids = to_numpy(array)
-    if pa.types.is_floating(array.type) and not np.isfinite(ids).all():
-        # NaN is never equal to itself: two NaN ids would neither pair nor count as duplicates.
-        first = int(np.flatnonzero(~np.isfinite(ids))[0])
-        raise ResultsError.at(
-            f"example id column {column!r} holds {ids[first]} at {table.where(first)}; an id is text or a finite "
-            "number",
-            table.source,
-        )
-    return ids
-
-
-def _fixed_width_text(chunk: pa.Array) -> npt.NDArray[np.str_] | None:
-    """A chunk of text ids as `<U` values straight from its Arrow buffers, when every byte is ASCII and not
-    NUL; else None."""
-    import numpy as np
-    import pyarrow as pa
-
-    n = len(chunk)
-    if n == 0:
-        return np.zeros(0, dtype="<U1")
-    offset_type = np.dtype(np.int64 if pa.types.is_large_string(chunk.type) else np.int32)
-    _, offsets_buffer, data_buffer = chunk.buffers()
-    offsets = np.frombuffer(offsets_buffer, dtype=offset_type, count=n + 1, offset=chunk.offset * offset_type.itemsize)
-    data = np.zeros(0, dtype=np.uint8) if data_buffer is None else np.frombuffer(data_buffer, dtype=np.uint8)
-    body = data[int(offsets[0]) : int(offsets[-1])]
-    if len(body) and (int(body.max()) >= 0x80 or int(body.min()) == 0):
-        return None
-    lengths = np.diff(offsets)
-    width = max(int(lengths.max()), 1)
-    if bool((lengths == width).all()):
-        fixed = body.reshape(n, width)
-    else:
-        # Each id left-aligned in a row of `width` bytes, NUL-padded (what numpy's fixed-width text means).
-        fixed = np.zeros((n, width), dtype=np.uint8)
-        starts = offsets[:-1] - offsets[0]
-        for column in range(width):
-            has = lengths > column
-            fixed[has, column] = body[starts[has] + column]
-    return fixed.view(f"S{width}").ravel().astype(f"<U{width}")
-
-
-class _UniqueIds:
-    """Checks, once per set of rows (a metric's filter), that no example id repeats among them."""
-
-    def __init__(self, table: Table, column: str, ids: npt.NDArray[Any]) -> None:
-        self._table, self._column, self._ids = table, column, ids
-        self._checked: set[RowFilter | None] = set()
-
-    def check(self, rows: _MetricRows, metric: str) -> None:
-        if rows.filter_key in self._checked:
-            return
-        _check_unique_ids(self._table, self._column, self._ids, rows.selected, metric)
-        self._checked.add(rows.filter_key)
-
-
-def _check_unique_ids(table: Table, column: str, ids: npt.NDArray[Any], rowset: BoolArray | None, metric: str) -> None:
-    import numpy as np
-
-    chosen = ids if rowset is None else ids[rowset]
-    # Sorting and comparing neighbours: a hash count (value_counts, np.unique) of millions of distinct ids
-    # spends its time on cache misses, about 60x a sort here.
-    ordered = np.sort(chosen, kind="stable")
-    repeats = ordered[1:][ordered[1:] == ordered[:-1]]
-    if len(repeats) == 0:
-        return
-    # The id named is the repeated one seen first, so that the message points at the top of the file.
-    first_at = int(np.flatnonzero(np.isin(chosen, repeats))[0])
-    found = chosen[first_at]
-    first = found.item() if isinstance(found, np.generic) else found  # numpy scalars repr as np.str_('...')
-    rows = np.flatnonzero(ids == first)
-    if rowset is not None:
-        rows = rows[rowset[rows]]
-    hint = (
-        "; a harness samples file repeats each example once per filter: add `where: {column: filter, equals: ...}`"
-        if "filter" in table.columns
-        else ""
-    )
-    raise ResultsError.at(
-        f"duplicate example id {first!r} in column {column!r} (rows used by {metric!r}) at "
-        f"{table.where(int(rows[0]))} and {table.where(int(rows[1]))}{hint}",
-        table.source,
-        int(rows[1]) + table.first_line if table.first_line else 0,
-    )
-
-
 # ------------------------------------------------------------------------------------------ binned totals
 
 
@@ -642,7 +539,7 @@ def _measure_metric(  # noqa: PLR0917 - internal, called once per metric
     source: ColumnAggregate,
     column: Decoded,
     rows: _MetricRows,
-    ids: npt.NDArray[Any] | None,
+    ids: ExampleIds | None,
     layout: _Layout,
     bins: _Bins,
     drop_invalid: bool,
@@ -746,7 +643,7 @@ def _summed_slices(  # noqa: PLR0917 - internal
     source: ColumnAggregate,
     rows: _MetricRows,
     column: Decoded,
-    ids: npt.NDArray[Any] | None,
+    ids: ExampleIds | None,
     counts: FloatArray,
 ) -> _SliceFinder:
     """Rate, mean, sum or count of each slice of the cut, from binned totals."""
@@ -786,8 +683,7 @@ def _summed_slices(  # noqa: PLR0917 - internal
         se = math.sqrt(var / size) if math.isfinite(var) else None
         events = float(totals[g]) if aggregate == "rate" else None
         summary = SampleSummary(mean, se if se is not None else math.inf, events)
-        samples = Samples(fetch=lambda: gather.slice(g), n=size, summary=summary, has_ids=ids is not None)
-        return _Found(mean, size, se, samples)
+        return _Found(mean, size, se, gather.samples(g, size, summary=summary))
 
     return found
 
@@ -796,31 +692,56 @@ class _SliceRows:
     """A cut's valid rows in slice order, put in order the first time any slice asks for its values (only
     paired comparisons and small-sample bootstraps ever do)."""
 
-    def __init__(self, cut: _Cut, valid: BoolArray | None, column: Decoded, ids: npt.NDArray[Any] | None) -> None:
+    def __init__(self, cut: _Cut, valid: BoolArray | None, column: Decoded, ids: ExampleIds | None) -> None:
         self._cut, self._valid, self._column, self._ids = cut, valid, column, ids
-        self._order: IntArray | None = None
+        self._order: RowArray | None = None
         self._offsets: IntArray | None = None
 
-    def slice(self, g: int) -> tuple[FloatArray, npt.NDArray[Any] | None]:
+    def rows(self, g: int) -> RowArray:
         if self._order is None:
             self._order, self._offsets = _slice_order(self._cut, self._valid, len(self._column))
         assert self._offsets is not None
-        picked = self._order[self._offsets[g] : self._offsets[g + 1]]
-        return self._column.values[picked], None if self._ids is None else self._ids[picked]
+        return self._order[self._offsets[g] : self._offsets[g + 1]]
+
+    def samples(
+        self, g: int, n: int, *, summary: SampleSummary | None = None, order_statistics: OrderStatistics | None = None
+    ) -> Samples:
+        """Slice g's values, fetched on first use, with its ids and their codes (each fetched on its own)."""
+        return Samples(
+            fetch=lambda: (self._column.values[self.rows(g)], None),
+            n=n,
+            summary=summary,
+            order_statistics=order_statistics,
+            **_id_fields(self._ids, lambda: self.rows(g)),
+        )
 
 
-def _slice_order(cut: _Cut, valid: BoolArray | None, n_rows: int) -> tuple[IntArray, IntArray]:
+def _id_fields(ids: ExampleIds | None, rows: Callable[[], RowArray]) -> dict[str, Any]:
+    """The `ids` and `keys` of a slice's Samples whose rows `rows` gives: each fetched when first asked for."""
+    if ids is None:
+        return {}
+    return {"ids": lambda: ids.values()[rows()], "keys": lambda: ids.keys(rows())}
+
+
+def _slice_order(cut: _Cut, valid: BoolArray | None, n_rows: int) -> tuple[RowArray, IntArray]:
     """Valid row indices grouped by slice (row order kept within a slice), and where each slice starts."""
     import numpy as np
 
     if cut.codes is None:
-        order = np.arange(n_rows) if valid is None else np.flatnonzero(valid)
-        return order, np.array([0, len(order)])
+        order = np.arange(n_rows, dtype=_row_type(n_rows)) if valid is None else np.flatnonzero(valid)
+        return order.astype(_row_type(n_rows), copy=False), np.array([0, len(order)])
     size = len(cut.names)
     codes = cut.codes if valid is None else np.where(valid, cut.codes, size)
     counts = np.bincount(codes, minlength=size + 1)
     order = np.argsort(_small_keys(codes, size), kind="stable")[: n_rows - int(counts[size])]
-    return order, np.concatenate([[0], np.cumsum(counts[:size])])
+    # Kept for every slice fetch of the cut: int32 row numbers (while they fit) halve what stays in memory.
+    return order.astype(_row_type(n_rows)), np.concatenate([[0], np.cumsum(counts[:size])])
+
+
+def _row_type(n_rows: int) -> type[np.signedinteger[Any]]:
+    import numpy as np
+
+    return np.int32 if n_rows < 2**31 else np.intp
 
 
 def _small_keys(codes: npt.NDArray[np.integer[Any]], largest: int) -> npt.NDArray[np.integer[Any]]:
@@ -974,7 +895,7 @@ def _quantile_slices(  # noqa: PLR0917 - internal
     counts: Sequence[FloatArray],
     rows: _MetricRows,
     column: Decoded,
-    ids: npt.NDArray[Any] | None,
+    ids: ExampleIds | None,
     q: float,
     reach: float,
 ) -> list[_SliceFinder]:
@@ -1023,7 +944,7 @@ def _run_finder(  # noqa: PLR0917 - internal
     cut: _Cut,
     rows: _MetricRows,
     column: Decoded,
-    ids: npt.NDArray[Any] | None,
+    ids: ExampleIds | None,
     q: float,
     sizes: IntArray,
     runs: _Runs,
@@ -1042,15 +963,15 @@ def _run_finder(  # noqa: PLR0917 - internal
         whole = below == 0 and len(run) == n
         if whole and ids is not None:
             order = np.argsort(run, kind="stable")
-            run, run_ids = run[order], ids[runs.rows[start:stop][order]]
+            run, run_rows = run[order], runs.rows[start:stop][order]
+            samples = Samples(run, is_sorted=True, **_id_fields(ids, lambda: run_rows))
         else:
             # Ties may come in any order: equal values are interchangeable order statistics.
-            run, run_ids = np.sort(run), None
-        if whole:
-            samples = Samples(run, run_ids, is_sorted=True)
-        else:
-            kept = OrderStatistics(n, run, below)
-            samples = Samples(fetch=lambda: gather.slice(g), n=n, has_ids=ids is not None, order_statistics=kept)
+            run = np.sort(run)
+            if whole:
+                samples = Samples(run, is_sorted=True)
+            else:
+                samples = gather.samples(g, n, order_statistics=OrderStatistics(n, run, below))
         if n == 0:
             return _Found(math.nan, 0, None, samples)
         return _Found(float(run[nearest_rank(n, q) - 1 - below]), n, None, samples)

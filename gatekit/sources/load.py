@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from gatekit.errors import ResultsError, SpecError, UsageError
 from gatekit.results import MAX_COUNT, Results, ResultsRecord
 from gatekit.sources.boundary import reading
 from gatekit.spec.model import Spec
 from gatekit.spec.yamlio import RESULTS_MAX_BYTES, SPEC_MAX_BYTES, Document, load_document, validate_model
+
+if TYPE_CHECKING:
+    from gatekit.sources.example_ids import IdSpace
 
 
 @dataclass(frozen=True)
@@ -51,7 +55,12 @@ def load_spec(path: Path | str, *, baseline_given: bool = False) -> LoadedSpec:
 
 
 def load_results(
-    path: Path | str, spec: Spec | None = None, fmt: str | None = None, model: str | None = None
+    path: Path | str,
+    spec: Spec | None = None,
+    fmt: str | None = None,
+    model: str | None = None,
+    *,
+    id_space: IdSpace | None = None,
 ) -> Results:
     """Load a results file; `spec` supplies metric kinds for range checks and the derived metrics of tables.
 
@@ -60,6 +69,8 @@ def load_results(
     Inspect log, promptfoo output, or gatekit's own format). YAML is always gatekit's own format.
     A folder is searched for the one results file inside (`runmeta.results_file`). `model` picks one model or
     provider from a file holding several. A sidecar `<file>.meta.yaml` adds run metadata (`runmeta`).
+    `id_space`, shared with the results this one is compared with, codes a table's example ids as integers
+    both share (`gatekit.sources.example_ids`), so that pairing them is integer work.
     """
     from gatekit.sources.runmeta import results_file, with_sidecar
 
@@ -72,7 +83,7 @@ def load_results(
     parsed: list[Document] = []  # a JSON file read to detect its format is not parsed again
     with reading(path, ResultsError):
         fmt = fmt or _detect_format(path, parsed)
-    results = _load(path, spec, fmt, model, parsed)
+    results = _load(path, spec, fmt, model, parsed, id_space)
     from gatekit.sources.rows import TABLE_SUFFIXES
 
     # A table's model is its file name unless its sidecar names one; a harness file names its own.
@@ -80,10 +91,13 @@ def load_results(
     return with_sidecar(results, path, default_model=fmt in tables)
 
 
-def _load(path: Path, spec: Spec | None, fmt: str, model: str | None, parsed: list[Document]) -> Results:
+def _load(  # noqa: PLR0917 - internal
+    path: Path, spec: Spec | None, fmt: str, model: str | None, parsed: list[Document], id_space: IdSpace | None
+) -> Results:
     if fmt != "gatekit":
         with reading(path, ResultsError):
-            return _checked_counts(_load_foreign(path, spec, fmt, model, parsed[0].data if parsed else None))
+            data = parsed[0].data if parsed else None
+            return _checked_counts(_load_foreign(path, spec, fmt, model, data, id_space=id_space))
     document = parsed[0] if parsed else load_document(path, max_bytes=RESULTS_MAX_BYTES, error=ResultsError)
     if not isinstance(document.data, dict):
         raise ResultsError.at(
@@ -133,7 +147,9 @@ def _detect_format(path: Path, parsed: list[Document] | None = None) -> str:
     return "gatekit"
 
 
-def _load_foreign(path: Path, spec: Spec | None, fmt: str, model: str | None, data: object = None) -> Results:
+def _load_foreign(
+    path: Path, spec: Spec | None, fmt: str, model: str | None, data: object = None, *, id_space: IdSpace | None = None
+) -> Results:
     from gatekit.sources.rows import TABLE_SUFFIXES
 
     if fmt == "stats":  # a sufficient-statistics table made elsewhere (docs/stats-contract.md)
@@ -153,7 +169,7 @@ def _load_foreign(path: Path, spec: Spec | None, fmt: str, model: str | None, da
         progress.stage(f"reading {path.name}")
         table = read_table(path, fmt, table_columns(spec), optional=optional, numbers=_number_columns(spec))
         progress.stage(f"aggregating {path.name} ({table.data.num_rows:,} rows)")
-        return table_results(table, spec)
+        return table_results(table, spec, id_space=id_space)
     from gatekit.sources.adapters import load_with, read_json
 
     if fmt == "lm-eval-samples":

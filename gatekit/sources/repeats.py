@@ -46,6 +46,8 @@ if TYPE_CHECKING:
     import numpy as np
     import numpy.typing as npt
 
+    from gatekit.sources.example_ids import IdSpace
+
 PASS_AGGREGATES = frozenset({"pass_all", "pass_any"})
 _FLAKY_COLUMN = "__gatekit_flaky"
 _FLAKY_METRIC = "__gatekit_flaky"
@@ -73,6 +75,7 @@ def per_example_results(
     model: str | None = None,
     extra: dict[str, dict[str, Measurement]] | None = None,
     notes: tuple[str, ...] | list[str] = (),
+    id_space: IdSpace | None = None,
 ) -> Results:
     """`table_results` of the table reduced to one row per example, with the flaky counts and review columns."""
     from gatekit.sources.aggregate import table_results
@@ -94,7 +97,9 @@ def per_example_results(
                     f"{table.source}: {reduced.flaky_examples} flaky example(s) left out of every metric "
                     "(table.flaky: exclude)"
                 )
-    results = table_results(table, plain_spec(spec, renamed), model=model, extra=extra, notes=all_notes)
+    results = table_results(
+        table, plain_spec(spec, renamed), model=model, extra=extra, notes=all_notes, id_space=id_space
+    )
     if spec.table.flaky == "exclude":
         results = _keep_emptied_slices(results, spec, flaky)
     return replace(results, examples=examples, flaky=flaky)

@@ -1,0 +1,259 @@
+"""The example ids of a per-example table: checked, coded as integers shared with the other arm, and as text.
+
+Pairing is equality of ids, asked per slice and per gate: on a paired table with crosses that is hundreds of
+comparisons of millions of ids, and sorting text ids for each one was most of a check's time (and keeping a
+copy of each slice's text ids most of its memory: fixed-width numpy text is 4 bytes a character). So a table's
+ids are coded once, when it is read: Arrow's hash (`dictionary_encode`) gives each distinct id one integer,
+and an `IdSpace` shared by the candidate and the baseline maps both tables' distinct ids onto one set of codes,
+equal exactly when the ids are equal. Slices hand the evaluator those codes (`results.IdKeys`); the ids as
+numpy values (the same as before: int64, ASCII text as `<U`, other text as Python strings) are built only when
+something asks for them: the review queue, which prints them, and pairing where there are no shared codes.
+
+Only integer and text ids are coded, and only ids of one kind share a space: an integer id and a text id are
+never the same example by code, so such tables keep comparing the ids themselves, as before.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from typing import TYPE_CHECKING, Any
+
+from gatekit.errors import ResultsError
+from gatekit.results import IdKeys
+from gatekit.sources.rows import Table, arrow_call, arrow_cast, is_null, plain_column, to_numpy
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+    import pyarrow as pa
+
+    from gatekit.spec.model import RowFilter
+
+    BoolArray = npt.NDArray[np.bool_]
+
+
+def _coded_kind(kind: pa.DataType) -> str | None:
+    """The kind of ids a column holds, "integer" or "text", or None: ids of another type are not coded."""
+    import pyarrow as pa
+
+    if pa.types.is_integer(kind):
+        return "integer"
+    if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+        return "text"
+    return None
+
+
+class IdSpace:
+    """Integer codes for the example ids of tables compared with each other (a candidate and its baseline).
+
+    Each table's distinct ids get the code of an equal id coded before, else a new one; the codes of one space
+    are equal exactly when the ids are. Which table joins first decides which numbers the ids get, never which
+    are equal. The two tables of a check load on two threads, so joining takes a lock.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.hashing = threading.Lock()
+        """Held while a table's ids are hashed: one table at a time. Two hashes of millions of ids at once thrash
+        the caches both are bound by (5M-row paired-cross, both tables loaded: 25.9 s on two threads at once,
+        14.8 s one after the other, 14.5 s with only the hashes taken in turn)."""
+        self._known: pa.Array | None = None
+        """Every distinct id coded so far; an id's code is its position here."""
+
+    def code(self, distinct: pa.Array) -> npt.NDArray[np.signedinteger[Any]] | None:
+        """The code of each of a table's distinct ids (`distinct` holds each once), or None when they are not
+        of the kind of the ids coded before (text against integers), or not integers or text at all."""
+        import numpy as np
+        import pyarrow as pa
+
+        kind = _coded_kind(distinct.type)
+        if kind is None:
+            return None
+        if kind == "integer" and distinct.type != pa.int64():
+            try:
+                distinct = arrow_cast(distinct, pa.int64())
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError):  # an unsigned id beyond int64
+                return None
+        with self._lock:
+            known = self._known
+            if known is None:
+                self._known = distinct
+                return np.arange(len(distinct), dtype=_code_type(len(distinct)))
+            if _coded_kind(known.type) != kind:
+                return None
+            if distinct.type != known.type:  # text against large text
+                try:
+                    distinct = arrow_cast(distinct, known.type)
+                except (pa.ArrowInvalid, pa.ArrowNotImplementedError):  # more text than `string` holds
+                    return None
+            try:
+                from pyarrow._compute import SetLookupOptions
+            except ImportError:  # a pyarrow that moved it (see gatekit.sources.rows.arrow_call)
+                from pyarrow.compute import SetLookupOptions
+            found = arrow_call("index_in", distinct, options=SetLookupOptions(value_set=known))
+            new = is_null(found)
+            kind_of_code = _code_type(len(known) + len(distinct))
+            codes = to_numpy(found).astype(kind_of_code)
+            codes[new] = len(known) + np.arange(int(new.sum()), dtype=kind_of_code)
+            if new.any():
+                self._known = pa.concat_arrays([known, distinct.filter(pa.array(new))])
+            return codes
+
+
+def _code_type(size: int) -> type[np.signedinteger[Any]]:
+    """int32 codes (half the memory and bandwidth of int64) while they fit."""
+    import numpy as np
+
+    return np.int32 if size < 2**31 else np.int64
+
+
+class ExampleIds:
+    """One table's example ids (a column with no empty cell), for the uniqueness check and for slices.
+
+    `codes` gives each row the code of its id in the table's `IdSpace` (None without a space or for ids that
+    are not coded); `values()` the ids as numpy values, built on first use.
+    """
+
+    def __init__(self, table: Table, column: str, space: IdSpace | None = None) -> None:
+        import numpy as np
+        import pyarrow as pa
+
+        self._table, self._column = table, column
+        array = plain_column(table, column)
+        if pa.types.is_nested(array.type):
+            raise ResultsError.at(
+                f"example id column {column!r} holds {array.type} values; an id is text or a number", table.source
+            )
+        if array.null_count:
+            first = int(np.flatnonzero(is_null(array))[0])
+            raise ResultsError.at(f"example id column {column!r} is empty at {table.where(first)}", table.source)
+        self._array = array
+        self._values: npt.NDArray[Any] | None = None
+        self._local: npt.NDArray[np.signedinteger[Any]] | None = None
+        """Per row, the position of its id among the table's distinct ids: equal exactly when the ids are."""
+        self.codes: npt.NDArray[np.signedinteger[Any]] | None = None
+        self.space: IdSpace | None = None
+        if _coded_kind(array.type) is None:
+            self._values = _numpy_ids(table, column, array)  # checked (a float id must be finite) up front
+            return
+        with space.hashing if space is not None else contextlib.nullcontext():
+            encoded = arrow_call("dictionary_encode", array)
+        chunks = encoded.chunks
+        distinct = chunks[0].dictionary if chunks else pa.array([], type=array.type)
+        self._local = np.concatenate([to_numpy(c.indices) for c in chunks]) if chunks else np.zeros(0, np.int32)
+        if space is not None:
+            shared = space.code(distinct)
+            if shared is not None:
+                self.codes, self.space = shared[self._local], space
+
+    def values(self) -> npt.NDArray[Any]:
+        """The ids as numpy values the evaluator sorts and matches in C: integers as int64, ASCII text as
+        fixed-width text (`<U`), other text as Python strings."""
+        if self._values is None:
+            self._values = _numpy_ids(self._table, self._column, self._array)
+        return self._values
+
+    def keys(self, rows: npt.NDArray[np.signedinteger[Any]]) -> IdKeys | None:
+        """The shared codes of these rows' ids, or None when the ids are not coded in a space."""
+        return IdKeys(self.codes[rows], self.space) if self.codes is not None else None
+
+    def check_unique(self, rowset: BoolArray | None, metric: str) -> None:
+        """No id repeats among the rows a metric reads (`rowset`, None for all)."""
+        import numpy as np
+
+        keys = self._local if self._local is not None else self.values()
+        chosen = keys if rowset is None else keys[rowset]
+        # Sorting and comparing neighbours: a hash count (value_counts, np.unique) of millions of distinct ids
+        # spends its time on cache misses, about 60x a sort here. Integer codes sort far faster than text.
+        ordered = np.sort(chosen, kind="stable")
+        repeats = ordered[1:][ordered[1:] == ordered[:-1]]
+        if len(repeats) == 0:
+            return
+        # The id named is the repeated one seen first, so that the message points at the top of the file.
+        first_at = int(np.flatnonzero(np.isin(chosen, repeats))[0])
+        rows = np.flatnonzero(keys == chosen[first_at])
+        if rowset is not None:
+            rows = rows[rowset[rows]]
+        found = self.values()[int(rows[0])]
+        first = found.item() if isinstance(found, np.generic) else found  # numpy scalars repr as np.str_('...')
+        table, column = self._table, self._column
+        hint = (
+            "; a harness samples file repeats each example once per filter: add `where: {column: filter, equals: ...}`"
+            if "filter" in table.columns
+            else ""
+        )
+        raise ResultsError.at(
+            f"duplicate example id {first!r} in column {column!r} (rows used by {metric!r}) at "
+            f"{table.where(int(rows[0]))} and {table.where(int(rows[1]))}{hint}",
+            table.source,
+            int(rows[1]) + table.first_line if table.first_line else 0,
+        )
+
+
+class UniqueIds:
+    """Checks, once per set of rows (a metric's filter), that no example id repeats among them."""
+
+    def __init__(self, ids: ExampleIds) -> None:
+        self._ids = ids
+        self._checked: set[RowFilter | None] = set()
+
+    def check(self, rowset: BoolArray | None, filter_key: RowFilter | None, metric: str) -> None:
+        if filter_key in self._checked:
+            return
+        self._ids.check_unique(rowset, metric)
+        self._checked.add(filter_key)
+
+
+def _numpy_ids(table: Table, column: str, array: pa.ChunkedArray) -> npt.NDArray[Any]:
+    """Integers as int64, ASCII text as fixed-width text (`<U`), other text as Python strings (exact, and
+    slow: numpy's fixed-width text would cut off a trailing NUL, and decoding UTF-8 into it goes through Python
+    objects anyway)."""
+    import numpy as np
+    import pyarrow as pa
+
+    if pa.types.is_string(array.type) or pa.types.is_large_string(array.type):
+        parts = [_fixed_width_text(chunk) for chunk in array.chunks]
+        if parts and all(part is not None for part in parts):
+            width = max(part.dtype.itemsize for part in parts if part is not None) // 4
+            return np.concatenate([part.astype(f"<U{max(width, 1)}") for part in parts if part is not None])
+    ids = to_numpy(array)
+    if pa.types.is_floating(array.type) and not np.isfinite(ids).all():
+        # NaN is never equal to itself: two NaN ids would neither pair nor count as duplicates.
+        first = int(np.flatnonzero(~np.isfinite(ids))[0])
+        raise ResultsError.at(
+            f"example id column {column!r} holds {ids[first]} at {table.where(first)}; an id is text or a finite "
+            "number",
+            table.source,
+        )
+    return ids
+
+
+def _fixed_width_text(chunk: pa.Array) -> npt.NDArray[np.str_] | None:
+    """A chunk of text ids as `<U` values straight from its Arrow buffers, when every byte is ASCII and not
+    NUL; else None."""
+    import numpy as np
+    import pyarrow as pa
+
+    n = len(chunk)
+    if n == 0:
+        return np.zeros(0, dtype="<U1")
+    offset_type = np.dtype(np.int64 if pa.types.is_large_string(chunk.type) else np.int32)
+    _, offsets_buffer, data_buffer = chunk.buffers()
+    offsets = np.frombuffer(offsets_buffer, dtype=offset_type, count=n + 1, offset=chunk.offset * offset_type.itemsize)
+    data = np.zeros(0, dtype=np.uint8) if data_buffer is None else np.frombuffer(data_buffer, dtype=np.uint8)
+    body = data[int(offsets[0]) : int(offsets[-1])]
+    if len(body) and (int(body.max()) >= 0x80 or int(body.min()) == 0):
+        return None
+    lengths = np.diff(offsets)
+    width = max(int(lengths.max()), 1)
+    if bool((lengths == width).all()):
+        fixed = body.reshape(n, width)
+    else:
+        # Each id left-aligned in a row of `width` bytes, NUL-padded (what numpy's fixed-width text means).
+        fixed = np.zeros((n, width), dtype=np.uint8)
+        starts = offsets[:-1] - offsets[0]
+        for column in range(width):
+            has = lengths > column
+            fixed[has, column] = body[starts[has] + column]
+    return fixed.view(f"S{width}").ravel().astype(f"<U{width}")
