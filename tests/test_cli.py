@@ -270,3 +270,10 @@ def test_a_ship_whose_output_cannot_be_flushed_at_exit_is_not_a_pass() -> None:
     done = subprocess.run([sys.executable, "-c", probe], check=False, capture_output=True, text=True)
 
     assert done.returncode == 1
+
+
+def test_the_cli_offers_init_templates_for_exactly_the_spec_stages() -> None:
+    from gatekit.cli._app import STAGE_TEMPLATES
+    from gatekit.spec.base import STAGES as SPEC_STAGES
+
+    assert STAGE_TEMPLATES == SPEC_STAGES

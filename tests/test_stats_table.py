@@ -93,8 +93,12 @@ SCHEMA = pa.schema(
 
 
 def check(tmp_path: Path, gatekit: Callable[..., Run], rows: list[dict[str, Any]], spec: dict[str, Any] = SPEC) -> Run:
+    return check_table(tmp_path, gatekit, pa.Table.from_pylist(rows, schema=SCHEMA), spec)
+
+
+def check_table(tmp_path: Path, gatekit: Callable[..., Run], table: pa.Table, spec: dict[str, Any] = SPEC) -> Run:
     (tmp_path / "gate.yaml").write_text(yaml.safe_dump(spec), encoding="utf-8")
-    pq.write_table(pa.Table.from_pylist(rows, schema=SCHEMA), tmp_path / "stats.parquet")
+    pq.write_table(table, tmp_path / "stats.parquet")
     return gatekit(
         "check",
         tmp_path / "gate.yaml",
@@ -169,18 +173,7 @@ def test_a_pass_one_table_for_a_quantile_spec_says_which_pass_is_missing(
 
 
 def test_a_table_without_a_contract_column_names_it(tmp_path: Path, gatekit: Callable[..., Run]) -> None:
-    (tmp_path / "gate.yaml").write_text(yaml.safe_dump(SPEC), encoding="utf-8")
-    pq.write_table(pa.table({"metric": ["acc"], "slice": ["all"]}), tmp_path / "stats.parquet")
-
-    result = gatekit(
-        "check",
-        tmp_path / "gate.yaml",
-        "--candidate",
-        tmp_path / "stats.parquet",
-        "--candidate-format",
-        "stats",
-        "--no-record",
-    )
+    result = check_table(tmp_path, gatekit, pa.table({"metric": ["acc"], "slice": ["all"]}))
 
     assert result.code == 2
     assert "missing: cut, rows, bad, n, events, total, m2, rank, value" in result.err

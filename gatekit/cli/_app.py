@@ -24,6 +24,8 @@ app = typer.Typer(
     rich_markup_mode=None,
 )
 
+# The spec's stages (`gatekit.spec.base.STAGES`), spelled out so that start-up does not import pydantic;
+# tests/test_cli.py keeps the two equal.
 STAGE_TEMPLATES = (
     "pretraining",
     "sft",

@@ -5,33 +5,17 @@ Used by every spec model module (`gatekit.spec.model` re-exports it)."""
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from pydantic_core import PydanticCustomError
 
 Stage = Literal["pretraining", "sft", "preference", "quantization", "adapter", "vendor-selection", "serving", "other"]
-STAGES: tuple[Stage, ...] = (
-    "pretraining",
-    "sft",
-    "preference",
-    "quantization",
-    "adapter",
-    "vendor-selection",
-    "serving",
-    "other",
-)
+STAGES: tuple[Stage, ...] = get_args(Stage)
 OnFail = Literal["revise", "stop"]
 MetricKind = Literal["proportion", "mean", "quantile", "count"]
 BoundName = Literal["min", "max", "max_increase", "max_decrease", "max_increase_pct", "max_decrease_pct"]
-BOUND_NAMES: tuple[BoundName, ...] = (
-    "min",
-    "max",
-    "max_increase",
-    "max_decrease",
-    "max_increase_pct",
-    "max_decrease_pct",
-)
+BOUND_NAMES: tuple[BoundName, ...] = get_args(BoundName)
 RELATIVE_BOUNDS: frozenset[str] = frozenset({"max_increase", "max_decrease", "max_increase_pct", "max_decrease_pct"})
 ArtifactName = Literal[
     "checkpoint",
@@ -43,16 +27,7 @@ ArtifactName = Literal[
     "code_revision",
     "eval_record",
 ]
-ARTIFACT_NAMES: tuple[ArtifactName, ...] = (
-    "checkpoint",
-    "tokenizer",
-    "adapter",
-    "generation_config",
-    "serving_image",
-    "data_revision",
-    "code_revision",
-    "eval_record",
-)
+ARTIFACT_NAMES: tuple[ArtifactName, ...] = get_args(ArtifactName)
 _EVERYTHING_BUT_ADAPTER: tuple[ArtifactName, ...] = tuple(a for a in ARTIFACT_NAMES if a != "adapter")
 REQUIRED_ARTIFACTS: dict[Stage, tuple[ArtifactName, ...]] = {
     "pretraining": _EVERYTHING_BUT_ADAPTER,
