@@ -483,13 +483,21 @@ def paired_skewed() -> Simulated:
     )
 
 
+EXACT_BOOTSTRAP = "percentile bootstrap, computed exactly"
+PAIRED_BOOTSTRAP = "paired percentile bootstrap (seeded)"
+QUANTILE_NS = (60, 100, 300, 1000, 2000)
+"""From the fewest examples a p95 bound can have (59) to BOOTSTRAP_MAX_N, where MOVER takes over."""
+P95_RATIO = 1.05 * (1 + 1e-6)
+"""The candidate's true p95 over the baseline's, just beyond `max_increase_pct: 5`."""
+
+
 def quantile_change(ns: Sequence[int], method: str) -> Simulated:
     sigma, q = 0.4, 0.95
     z_q = NormalDist().inv_cdf(q)
     se_log = math.sqrt(2 * q * (1 - q)) * sigma / NormalDist().pdf(z_q)
 
     def draw(rng: Rng, n: int, shift: float) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
-        return rng.lognormal(6.5, sigma, n) * 1.05 * (1 + 1e-6) * math.exp(-shift), rng.lognormal(6.5, sigma, n)
+        return rng.lognormal(6.5, sigma, n) * P95_RATIO * math.exp(-shift), rng.lognormal(6.5, sigma, n)
 
     return Simulated(
         method,
@@ -501,7 +509,78 @@ def quantile_change(ns: Sequence[int], method: str) -> Simulated:
         lambda n: se_log / math.sqrt(n),
         quantile=q,
         ns=ns,
-        expects="percentile bootstrap" if method == "percentile bootstrap" else "MOVER on each arm's order statistics",
+        expects="percentile bootstrap of the" if method == EXACT_BOOTSTRAP else "MOVER on each arm's order statistics",
+    )
+
+
+def p95_corner(
+    case: str,
+    one_arm: Callable[[Rng, int], np.ndarray[Any, Any]],
+    candidate_arm: Callable[[Rng, int], np.ndarray[Any, Any]] | None = None,
+) -> Simulated:
+    """A harder unpaired p95 change: the candidate is `candidate_arm` (default: the baseline's law) scaled so that
+    its true p95 is P95_RATIO times the baseline's; the baseline is `one_arm`."""
+    base = quantile_change(QUANTILE_NS, EXACT_BOOTSTRAP)
+    cand = candidate_arm or one_arm
+
+    def draw(rng: Rng, n: int, shift: float) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
+        return cand(rng, n) * P95_RATIO * math.exp(-shift), one_arm(rng, n)
+
+    return replace(base, case=case, draw=draw)
+
+
+def _timeouts(share: float) -> Callable[[Rng, int], np.ndarray[Any, Any]]:
+    def arm(rng: Rng, n: int) -> np.ndarray[Any, Any]:
+        x = rng.lognormal(6.5, 0.4, n)
+        x[rng.random(n) < share] = math.inf
+        return x
+
+    return arm
+
+
+def _heavier_tail(rng: Rng, n: int) -> np.ndarray[Any, Any]:
+    """Lognormal with sigma 0.8, scaled to the p95 of the sigma-0.4 baseline: the same p95, a longer tail."""
+    z = NormalDist().inv_cdf(0.95)
+    return np.exp(6.5 + 0.4 * z + 0.8 * (rng.standard_normal(n) - z))  # type: ignore[no-any-return]
+
+
+def _coarse(rng: Rng, n: int) -> np.ndarray[Any, Any]:
+    """Latencies logged to the nearest 100 ms: heavy ties at the quantile."""
+    return np.round(rng.lognormal(6.5, 0.4, n) / 100) * 100  # type: ignore[no-any-return]
+
+
+def p95_corners() -> list[Simulated]:
+    return [
+        p95_corner("+5% allowed on a p95, 3% timeouts (+inf) in each arm", _timeouts(0.03)),
+        p95_corner(
+            "+5% allowed on a p95, candidate's tail twice as long (lognormal 0.8 vs 0.4)",
+            lambda rng, n: rng.lognormal(6.5, 0.4, n),
+            _heavier_tail,
+        ),
+        p95_corner("+5% allowed on a p95, latencies to the nearest 100 ms (ties)", _coarse),
+        p95_corner("+5% allowed on a p95 (Pareto alpha = 1.5)", lambda rng, n: rng.pareto(1.5, n) + 1),
+    ]
+
+
+def paired_quantile_change() -> Simulated:
+    """Paired latencies: the candidate is each example's baseline latency times a lognormal factor (sd 0.2)."""
+    base = quantile_change((100, 300, 1000), PAIRED_BOOTSTRAP)
+    factor = 0.2
+
+    def draw(rng: Rng, n: int, shift: float) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
+        b = rng.lognormal(6.5, 0.4, n)
+        # log(c) = log(b) + N(0, 0.2^2): normal with sd sqrt(0.4^2 + 0.2^2); scaled to P95_RATIO x b's p95.
+        z = NormalDist().inv_cdf(0.95)
+        spread = math.hypot(0.4, factor)
+        c = b * rng.lognormal(0.0, factor, n) * math.exp(z * (0.4 - spread))
+        return c * P95_RATIO * math.exp(-shift), b
+
+    return replace(
+        base,
+        case="+5% allowed on a p95, paired (candidate = baseline x lognormal 0.2)",
+        draw=draw,
+        paired=True,
+        expects="paired percentile bootstrap",
     )
 
 
@@ -514,7 +593,7 @@ def simulated_rows(quick: bool) -> list[Row]:
         (beta_score(), 1000),
         (welch_unequal_skew(), 1000),
         (paired_skewed(), 1000),
-        (quantile_change((300,), "percentile bootstrap"), 120),
+        (quantile_change(QUANTILE_NS, EXACT_BOOTSTRAP), 2000),
         (quantile_change((3000, 10000), "MOVER on order statistics"), 1000),
         # Appended, so the seeds of the rows above are unchanged. The betting rows use fewer simulations: each
         # interval reads the values 2 x 3 grids x 65 means (0.1 s at n = 10,000).
@@ -523,6 +602,8 @@ def simulated_rows(quick: bool) -> list[Row]:
         (bounded(two_point_score()), 400),
         (rare_spike_score(), 1000),
         (bounded(rare_spike_score()), 400),
+        *((corner, 2000) for corner in p95_corners()),
+        (paired_quantile_change(), 400),
     ]
     unbounded = [s for s, _ in scenarios[:3]] + [s for s, _ in scenarios[4:6]]
     """Lognormal and Pareto means, Welch, paired: where the oracle-calibrated t is the reference."""

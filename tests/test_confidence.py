@@ -223,7 +223,7 @@ def test_timeouts_count_as_infinitely_slow() -> None:
     assert (outcome.status, outcome.interval) == ("inconclusive", (100.0, None))
 
 
-def test_relative_p95_bound_uses_a_seeded_bootstrap() -> None:
+def test_relative_p95_bound_of_independent_arms_uses_the_exact_bootstrap() -> None:
     rng = np.random.default_rng(7)
     gate = {"id": "lat", "metric": "latency_p95_ms", "max_increase_pct": 5}
     cand = latencies(list(rng.lognormal(6.5, 0.3, 400)))
@@ -232,7 +232,25 @@ def test_relative_p95_bound_uses_a_seeded_bootstrap() -> None:
     first, second = check(gate, cand, base), check(gate, cand, base)
 
     assert first.method == (
-        "percentile bootstrap of the ratio (4000 resamples, seed 20241, bounds 2 Monte-Carlo SE out; approximate)"
+        "percentile bootstrap of the ratio, computed exactly (binomial law of each arm's resampled quantile; "
+        "approximate)"
+    )
+    assert first.model_dump_json() == second.model_dump_json()
+
+
+def test_relative_p95_bound_of_paired_arms_uses_a_seeded_bootstrap() -> None:
+    rng = np.random.default_rng(7)
+    gate = {"id": "lat", "metric": "latency_p95_ms", "max_increase_pct": 5}
+    ids = [f"ex-{i}" for i in range(400)]
+    base_values = rng.lognormal(6.5, 0.3, 400)
+    cand = latencies(list(base_values * rng.lognormal(0, 0.05, 400)), ids)
+    base = latencies(list(base_values), ids)
+
+    first, second = check(gate, cand, base), check(gate, cand, base)
+
+    assert first.method == (
+        "paired percentile bootstrap of the ratio (4000 resamples, seed 20241, bounds 2 Monte-Carlo SE out; "
+        "approximate)"
     )
     assert first.model_dump_json() == second.model_dump_json()
 

@@ -14,9 +14,10 @@ The methods and their guarantees (docs/statistics.md has the measured worst cell
 * mean from per-example values: skewness-corrected t (Hall 1992), paired on the differences when ids match,
   else Welch (approximate, measured); from a reported stderr, the normal/t interval; percent bound: the
   log-ratio delta method (approximate);
-* quantile: order statistics (exact for continuous data); change of a quantile: a seeded percentile bootstrap
-  on canonically ordered data, widened by its Monte-Carlo error, up to BOOTSTRAP_MAX_N per arm, MOVER on
-  each arm's order statistics above it (approximate, measured).
+* quantile: order statistics (exact for continuous data); change of a quantile, up to BOOTSTRAP_MAX_N per
+  arm: the percentile bootstrap, computed exactly for independent arms, and for paired arms seeded on
+  canonically ordered data and widened by its Monte-Carlo error; MOVER on each arm's order statistics above
+  it (approximate, measured).
 """
 
 from __future__ import annotations
@@ -524,10 +525,23 @@ def _quantile_interval(
             n_c,
         )
     pairs = _paired(cand, base)
-    c_arr, b_arr = pairs if pairs is not None else (cand.samples.values, base.samples.values)
-    replicates = stats.bootstrap_difference(c_arr, b_arr, q, ratio=ratio, paired=pairs is not None)
+    if pairs is None:
+        exact = stats.ExactBootstrap(cand.samples.values, base.samples.values, q, ratio=ratio)
+
+        def exact_bounds(c: float) -> stats.Bounds:
+            lo, hi = exact.bounds(c)
+            return (base_value * lo, base_value * hi) if ratio else (base_value + lo, base_value + hi)
+
+        return Interval(
+            f"percentile bootstrap of the {'ratio' if ratio else 'difference'}, computed exactly "
+            "(binomial law of each arm's resampled quantile; approximate)",
+            exact_bounds,
+            n_c,
+        )
+    c_arr, b_arr = pairs
+    replicates = stats.bootstrap_difference(c_arr, b_arr, q, ratio=ratio, paired=True)
     method = (
-        f"{'paired ' if pairs is not None else ''}percentile bootstrap of the {'ratio' if ratio else 'difference'} "
+        f"paired percentile bootstrap of the {'ratio' if ratio else 'difference'} "
         f"({stats.BOOTSTRAP_RESAMPLES} resamples, seed {stats.BOOTSTRAP_SEED}, "
         f"bounds {stats.MONTE_CARLO_SIGMAS:g} Monte-Carlo SE out; approximate)"
     )
