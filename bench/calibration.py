@@ -674,15 +674,17 @@ def fmt(x: float) -> str:
 
 
 def tables(rows: list[Row]) -> list[str]:
-    head = " | ".join(f"n={n}" for n in NS)
+    # Every size some row measured: the quantile rows start at 60 (the fewest a p95 bound needs) and end at 2,000.
+    ns = sorted({n for r in rows for n in r.false_ship} | set(NS))
+    head = " | ".join(f"n={n}" for n in ns)
     lines = [
         "False-ship rate at the boundary (truth on the failing side by a hair), confidence 0.95:",
         "",
         f"| method | case | guarantee | {head} | worst |",
-        "|---|---|---|" + "---:|" * (len(NS) + 1),
+        "|---|---|---|" + "---:|" * (len(ns) + 1),
     ]
     for r in rows:
-        cells = " | ".join(fmt(r.false_ship[n]) if n in r.false_ship else "" for n in NS)
+        cells = " | ".join(fmt(r.false_ship[n]) if n in r.false_ship else "" for n in ns)
         worst = max(r.false_ship.values())
         sims = f", {r.sims} sims, 2 SE {2 * math.sqrt(0.05 * 0.95 / r.sims):.3f}" if r.sims else ""
         lines.append(f"| {r.method} | {r.case} | {r.guarantee}{sims} | {cells} | {fmt(worst)} |")
@@ -693,10 +695,10 @@ def tables(rows: list[Row]) -> list[str]:
         + "; — where the truth would leave [0, 1]):",
         "",
         f"| method | case | {head} |",
-        "|---|---|" + "---:|" * len(NS),
+        "|---|---|" + "---:|" * len(ns),
     ]
     for r in rows:
-        cells = " | ".join(" / ".join(fmt(p) for p in r.power[n]) if n in r.power else "" for n in NS)
+        cells = " | ".join(" / ".join(fmt(p) for p in r.power[n]) if n in r.power else "" for n in ns)
         lines.append(f"| {r.method} | {r.case} | {cells} |")
     lines += [
         "",
@@ -704,13 +706,13 @@ def tables(rows: list[Row]) -> list[str]:
         f"one-sided z test with the SE at the bound: {IDEAL[-1]:.3f}):",
         "",
         f"| method | case | reference | {head} |",
-        "|---|---|---|" + "---:|" * len(NS),
+        "|---|---|---|" + "---:|" * len(ns),
     ]
     for r in rows:
         for name, by_n in r.references.items():
             if name == WIDTH_RATIO:
                 continue
-            cells = " | ".join(f"{fmt(r.power[n][-1])} / {fmt(by_n[n])}" if n in by_n else "" for n in NS)
+            cells = " | ".join(f"{fmt(r.power[n][-1])} / {fmt(by_n[n])}" if n in by_n else "" for n in ns)
             lines.append(f"| {r.method} | {r.case} | {name} | {cells} |")
     widths = [r for r in rows if WIDTH_RATIO in r.references]
     if widths:

@@ -111,3 +111,55 @@ def _with_codes(chunk: Any, kind: pa.DataType) -> Any:
     if chunk.indices.type == kind:
         return chunk
     return pa.DictionaryArray.from_arrays(chunk.indices.cast(kind), chunk.dictionary)
+
+
+class CsvLines:
+    """The file line each CSV row starts on. A quoted cell may hold line breaks (a model's multi-line output),
+    after which row r no longer starts on line r + 2. Found when a message first names a line, by one pass of
+    the csv module, and only when the file holds a quote character at all (else row r is on line r + 2)."""
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._shifts: tuple[list[int], list[int]] | None = None
+
+    def line(self, row: int) -> int:
+        """The 1-based file line that data row `row` (0-based, under the header) starts on."""
+        import bisect
+
+        if self._shifts is None:
+            self._shifts = _line_shifts(self._path)
+        rows, extra = self._shifts
+        i = bisect.bisect_right(rows, row) - 1
+        return row + 2 + (extra[i] if i >= 0 else 0)
+
+
+def _line_shifts(path: Path) -> tuple[list[int], list[int]]:
+    """(rows, extra): from rows[i] on, each row starts extra[i] lines further down than r + 2."""
+    import csv
+    import mmap
+
+    with path.open("rb") as raw:
+        if raw.seek(0, 2) == 0:
+            return [], []
+        with mmap.mmap(raw.fileno(), 0, access=mmap.ACCESS_READ) as view:
+            if view.find(b'"') < 0:
+                return [], []
+    rows: list[int] = []
+    extra: list[int] = []
+    with path.open(encoding="utf-8-sig", errors="replace", newline="") as f:
+        reader = csv.reader(f)
+        next(reader, None)
+        shift = reader.line_num - 1  # a header with a line break in it shifts every row
+        if shift:
+            rows.append(0)
+            extra.append(shift)
+        ended = reader.line_num
+        for row, _ in enumerate(reader):
+            # This row started on the line after the previous one ended.
+            start_shift = ended + 1 - (row + 2)
+            if start_shift != shift:
+                rows.append(row)
+                extra.append(start_shift)
+                shift = start_shift
+            ended = reader.line_num
+    return rows, extra

@@ -187,7 +187,7 @@ class ExampleIds:
             f"duplicate example id {first!r} in column {column!r} (rows used by {metric!r}) at "
             f"{table.where(int(rows[0]))} and {table.where(int(rows[1]))}{hint}",
             table.source,
-            int(rows[1]) + table.first_line if table.first_line else 0,
+            table.line(int(rows[1])),
         )
 
 

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gatekit.errors import ResultsError
-from gatekit.sources.csv_blocks import read_csv_narrowly
+from gatekit.sources.csv_blocks import CsvLines, read_csv_narrowly
 from gatekit.spec.characters import LONE_SURROGATE
 from gatekit.spec.jsonio import DuplicateJsonKeyError, NumberError, loads_strict
 
@@ -70,8 +70,17 @@ class Table:
     """CSV number columns decoded while read (`csv_blocks`): float64 values, and each cell's `TEXT_CLASSES`
     code (None: every cell is a canonical number)."""
 
+    csv_lines: CsvLines | None = field(default=None, compare=False, repr=False)
+    """CSV: the line each row starts on, where quoted cells hold line breaks."""
+
+    def line(self, row: int) -> int:
+        """The file line of `row` (0-based), or 0 where rows are not lines."""
+        if self.csv_lines is not None:
+            return self.csv_lines.line(row)
+        return row + self.first_line if self.first_line else 0
+
     def where(self, row: int) -> str:
-        return f"line {row + self.first_line}" if self.first_line else f"row {row + 1}"
+        return f"line {self.line(row)}" if self.first_line else f"row {row + 1}"
 
     @property
     def columns(self) -> list[str]:
@@ -236,7 +245,7 @@ def _read_csv(path: Path, columns: _Wanted | None) -> Table:
         data, classes = read_csv_narrowly(path, convert, wanted, numbers, text_classes)
     except (pa.ArrowInvalid, UnicodeDecodeError) as e:
         raise _csv_error(path, e) from None
-    return Table(str(path), data, text_cells=True, first_line=2, text_classes=classes)
+    return Table(str(path), data, text_cells=True, first_line=2, text_classes=classes, csv_lines=CsvLines(path))
 
 
 def _csv_error(path: Path, error: Exception) -> ResultsError:
