@@ -16,6 +16,7 @@ never the same example by code, so such tables keep comparing the ids themselves
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from typing import TYPE_CHECKING, Any
 
@@ -81,6 +82,9 @@ class IdSpace:
             known = self._known
             if known is None:
                 distinct, codes = _encoded(ids)
+                if len(distinct) == len(ids):
+                    # Every id distinct: they are their own distinct ids, in order; no second copy is kept.
+                    distinct = ids.combine_chunks() if isinstance(ids, pa.ChunkedArray) else ids
                 self._known = distinct
                 return codes.astype(_code_type(len(distinct)), copy=False)
             if _coded_kind(known.type) != kind:
@@ -106,6 +110,15 @@ class IdSpace:
             codes[new] = len(known) + new_codes.astype(kind_of_code)
             self._known = pa.concat_arrays([known, distinct])
             return codes
+
+
+def _released() -> None:
+    """Hand the memory of a hash of millions of ids back: Arrow's allocator (mimalloc) would otherwise keep
+    the freed pages, and the numpy work that follows would take fresh ones beside them (5M-row paired-cross:
+    600 MiB of peak)."""
+    import pyarrow as pa
+
+    pa.default_memory_pool().release_unused()
 
 
 def _encoded(ids: pa.ChunkedArray) -> tuple[pa.Array, npt.NDArray[np.signedinteger[Any]]]:
@@ -138,8 +151,11 @@ class ExampleIds:
         import numpy as np
         import pyarrow as pa
 
-        self._table, self._column = table, column
         array = plain_column(table, column)
+        # Only the id column is kept (for messages and the review queue), so that the table's other columns
+        # are freed once its slices are measured.
+        self._table = dataclasses.replace(table, data=table.data.select([column]), cell_problems={}, text_classes={})
+        self._column, self._has_filter = column, "filter" in table.columns
         if pa.types.is_nested(array.type):
             raise ResultsError.at(
                 f"example id column {column!r} holds {array.type} values; an id is text or a number", table.source
@@ -163,6 +179,7 @@ class ExampleIds:
             self._local, self.codes, self.space = shared, shared, space
         else:
             self._local = _encoded(array)[1]
+        _released()
 
     def values(self) -> npt.NDArray[Any]:
         """The ids as numpy values the evaluator sorts and matches in C: integers as int64, ASCII text as
@@ -181,6 +198,8 @@ class ExampleIds:
 
         keys = self._local if self._local is not None else self.values()
         chosen = keys if rowset is None else keys[rowset]
+        if self._local is not None and len(chosen) and int(np.bincount(chosen).max()) <= 1:
+            return  # codes number the distinct ids from 0: counting them is one pass, no sort
         # Sorting and comparing neighbours: a hash count (value_counts, np.unique) of millions of distinct ids
         # spends its time on cache misses, about 60x a sort here. Integer codes sort far faster than text.
         ordered = np.sort(chosen, kind="stable")
@@ -197,7 +216,7 @@ class ExampleIds:
         table, column = self._table, self._column
         hint = (
             "; a harness samples file repeats each example once per filter: add `where: {column: filter, equals: ...}`"
-            if "filter" in table.columns
+            if self._has_filter
             else ""
         )
         raise ResultsError.at(
