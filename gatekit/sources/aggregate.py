@@ -119,44 +119,6 @@ def table_results(
     filters: dict[RowFilter, _Selection] = {}
     all_notes = list(notes)
     metrics: dict[str, dict[str, Measurement]] = dict(extra or {})
-    # Each metric's rows are checked for repeated ids after every metric is measured: measuring needs no id
-    # codes, so a table whose ids are coded after the other's (`ExampleIds`) measures meanwhile.
-    measured: list[tuple[str, _MetricRows]] = []
-    try:
-        _measure_all(table, spec, definitions, ids, layout, bins, decoded, filters, all_notes, reach, metrics, measured)
-    except ResultsError:
-        _check_unique(unique_ids, measured)  # an earlier metric's repeated id is reported first, as before
-        raise
-    _check_unique(unique_ids, measured)
-    return Results(
-        source=table.source,
-        model=model or Path(table.source).stem,
-        metrics=metrics,
-        notes=tuple(all_notes),
-    )
-
-
-def _check_unique(unique_ids: UniqueIds | None, measured: list[tuple[str, _MetricRows]]) -> None:
-    if unique_ids is not None:
-        for metric, rows in measured:
-            unique_ids.check(rows.selected, rows.filter_key, metric)
-
-
-def _measure_all(  # noqa: PLR0917 - internal, the loop of table_results
-    table: Table,
-    spec: Spec,
-    definitions: dict[str, ColumnAggregate],
-    ids: ExampleIds | None,
-    layout: _Layout,
-    bins: _Bins,
-    decoded: dict[tuple[str, str], Decoded],
-    filters: dict[RowFilter, _Selection],
-    all_notes: list[str],
-    reach: float,
-    metrics: dict[str, dict[str, Measurement]],
-    measured: list[tuple[str, _MetricRows]],
-) -> None:
-    options = spec.table
     for metric, source in definitions.items():
         role = _role(source)
         if source.column is not None:
@@ -174,10 +136,17 @@ def _measure_all(  # noqa: PLR0917 - internal, the loop of table_results
                 filters[source.where] = _filter_mask(table, source.where)
             selection = filters[source.where]
         rows = _metric_rows(column, selection, filter_key=source.where)
-        measured.append((metric, rows))
+        if unique_ids is not None:
+            unique_ids.check(rows.selected, rows.filter_key, metric)
         metrics[metric] = _measure_metric(
             table, metric, source, column, rows, ids, layout, bins, options.drop_invalid, all_notes, reach
         )
+    return Results(
+        source=table.source,
+        model=model or Path(table.source).stem,
+        metrics=metrics,
+        notes=tuple(all_notes),
+    )
 
 
 def _deepest_confidence(spec: Spec) -> float:

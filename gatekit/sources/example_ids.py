@@ -59,14 +59,6 @@ class IdSpace:
         self._lock = threading.Lock()
         self._known: pa.Array | None = None
         """Every distinct id coded so far; an id's code is its position here."""
-        self._first = True
-        self._asked = threading.Lock()
-
-    def first(self) -> bool:
-        """True for the first table that asks (it codes its ids at once); False after."""
-        with self._asked:
-            first, self._first = self._first, False
-            return first
 
     def code(self, ids: pa.ChunkedArray) -> npt.NDArray[np.signedinteger[Any]] | None:
         """The code of each of a table's ids (one per row, nulls excluded), or None when they are not of the
@@ -176,44 +168,18 @@ class ExampleIds:
         self._local: npt.NDArray[np.signedinteger[Any]] | None = None
         """Per row a code of its id, equal exactly when the ids are: the shared code, or else the position of
         its id among the table's distinct ids."""
-        self._codes: npt.NDArray[np.signedinteger[Any]] | None = None
-        self._space: IdSpace | None = None
-        self._pending: IdSpace | None = None
-        """The space this table's ids join when first asked for their codes (see `__init__`)."""
+        self.codes: npt.NDArray[np.signedinteger[Any]] | None = None
+        self.space: IdSpace | None = None
         if _coded_kind(array.type) is None:
             self._values = _numpy_ids(table, column, array)  # checked (a float id must be finite) up front
             return
-        if space is not None and not space.first():
-            # The other table is coding its ids now: this one's are looked up among them later, while the other
-            # measures its slices, instead of waiting for them (5M-row paired-cross: 3 s of a check).
-            self._pending = space
-        else:
-            self._code(space)
-
-    def _code(self, space: IdSpace | None) -> None:
-        shared = space.code(self._array) if space is not None else None
+        shared = space.code(array) if space is not None else None
         if shared is not None:
             # The shared codes are equal exactly when the ids are: they serve as the table's own codes too.
-            self._local, self._codes, self._space = shared, shared, space
+            self._local, self.codes, self.space = shared, shared, space
         else:
-            self._local = _encoded(self._array)[1]
+            self._local = _encoded(array)[1]
         _released()
-
-    def _coded(self) -> None:
-        if self._pending is not None:
-            space, self._pending = self._pending, None
-            self._code(space)
-
-    @property
-    def codes(self) -> npt.NDArray[np.signedinteger[Any]] | None:
-        """Per row the code of its id in the table's `IdSpace`, or None."""
-        self._coded()
-        return self._codes
-
-    @property
-    def space(self) -> IdSpace | None:
-        self._coded()
-        return self._space
 
     def values(self) -> npt.NDArray[Any]:
         """The ids as numpy values the evaluator sorts and matches in C: integers as int64, ASCII text as
@@ -224,14 +190,12 @@ class ExampleIds:
 
     def keys(self, rows: npt.NDArray[np.signedinteger[Any]]) -> IdKeys | None:
         """The shared codes of these rows' ids, or None when the ids are not coded in a space."""
-        codes = self.codes
-        return IdKeys(codes[rows], self._space) if codes is not None else None
+        return IdKeys(self.codes[rows], self.space) if self.codes is not None else None
 
     def check_unique(self, rowset: BoolArray | None, metric: str) -> None:
         """No id repeats among the rows a metric reads (`rowset`, None for all)."""
         import numpy as np
 
-        self._coded()
         keys = self._local if self._local is not None else self.values()
         chosen = keys if rowset is None else keys[rowset]
         if self._local is not None and len(chosen) and int(np.bincount(chosen).max()) <= 1:
