@@ -22,6 +22,7 @@ were dropped.
 
 from __future__ import annotations
 
+import contextlib
 import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -111,6 +112,21 @@ def table_results(
     if id_column is not None:
         check_columns([id_column], table.columns, table.source)
     ids = ExampleIds(table, id_column, id_space) if id_column else None
+    # The other table's id hash waits while this one measures, and the other way round (`IdSpace`).
+    with id_space.measuring() if id_space is not None else contextlib.nullcontext():
+        return _measured(table, spec, definitions, ids, model, extra, notes)
+
+
+def _measured(  # noqa: PLR0917 - internal, the body of table_results
+    table: Table,
+    spec: Spec,
+    definitions: dict[str, ColumnAggregate],
+    ids: ExampleIds | None,
+    model: str | None,
+    extra: dict[str, dict[str, Measurement]] | None,
+    notes: Sequence[str],
+) -> Results:
+    options = spec.table
     unique_ids = UniqueIds(ids) if ids is not None else None
     layout = _layout(table, options)
     reach = _deepest_confidence(spec)

@@ -16,8 +16,10 @@ never the same example by code, so such tables keep comparing the ids themselves
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import threading
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from gatekit.errors import ResultsError
@@ -50,15 +52,47 @@ class IdSpace:
 
     Each table's ids get the code of an equal id coded before, else a new one; the codes of one space are
     equal exactly when the ids are. Which table joins first decides which numbers the ids get, never which
-    are equal. The two tables of a check load on two threads, so joining takes a lock, held while a table's
-    ids are hashed: two hashes of millions of ids at once thrash the caches both are bound by (5M-row
-    paired-cross, both tables loaded: 25.9 s on two threads at once, 14.8 s one after the other).
+    are equal.
+
+    The two tables of a check load on two threads. A table's ids are hashed alone (`_hashed`): no other
+    table hashes or measures its slices meanwhile (`measuring`, which tables do side by side). Two hashes of
+    millions of ids at once thrash the caches both are bound by (5M-row paired-cross: 25.9 s on two threads
+    at once, 14.8 s one after the other), and a hash beside the other table's measuring adds their peaks:
+    Arrow's hash of 5M text ids takes 650-740 MiB while it runs.
     """
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
+        self._state = threading.Condition()
+        self._hashing = False
+        self._measuring = 0
         self._known: pa.Array | None = None
         """Every distinct id coded so far; an id's code is its position here."""
+
+    @contextlib.contextmanager
+    def _hashed(self) -> Iterator[None]:
+        """Alone: no other table hashes or measures meanwhile."""
+        with self._state:
+            self._state.wait_for(lambda: not self._hashing and not self._measuring)
+            self._hashing = True
+        try:
+            yield
+        finally:
+            with self._state:
+                self._hashing = False
+                self._state.notify_all()
+
+    @contextlib.contextmanager
+    def measuring(self) -> Iterator[None]:
+        """A table measures its slices: beside another's measuring, never beside a hash."""
+        with self._state:
+            self._state.wait_for(lambda: not self._hashing)
+            self._measuring += 1
+        try:
+            yield
+        finally:
+            with self._state:
+                self._measuring -= 1
+                self._state.notify_all()
 
     def code(self, ids: pa.ChunkedArray) -> npt.NDArray[np.signedinteger[Any]] | None:
         """The code of each of a table's ids (one per row, nulls excluded), or None when they are not of the
@@ -78,7 +112,7 @@ class IdSpace:
                 ids = arrow_cast(ids, pa.int64())
             except (pa.ArrowInvalid, pa.ArrowNotImplementedError):  # an unsigned id beyond int64
                 return None
-        with self._lock:
+        with self._hashed():
             known = self._known
             if known is None:
                 distinct, codes = _encoded(ids)
