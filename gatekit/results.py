@@ -77,11 +77,13 @@ class Samples:
     """
 
     __slots__ = (
+        "__weakref__",
         "_fetch",
         "_fetch_ids",
         "_fetch_keys",
         "_has_ids",
         "_ids",
+        "_ids_fetched",
         "_is_sorted",
         "_keys",
         "_order",
@@ -110,6 +112,8 @@ class Samples:
         self._values = values
         self._fetch_ids = ids if callable(ids) else None
         self._ids = None if callable(ids) else ids
+        self._ids_fetched = fetch is not None and ids is None
+        """The ids come with the fetched values (and are forgotten with them)."""
         self._has_ids = ids is not None or (fetch is not None and has_ids)
         self._fetch_keys = keys if callable(keys) else None
         self._keys = None if callable(keys) else keys
@@ -123,28 +127,32 @@ class Samples:
             raise ValueError("order statistics of a sample of another size")
         self._order = order_statistics
 
-    def _load(self) -> None:
-        if self._fetch is not None:
-            self._values, fetched_ids = self._fetch()
-            if self._fetch_ids is None and self._ids is None:
-                self._ids = fetched_ids
-            self._fetch = None
+    def _load(self) -> tuple[npt.NDArray[np.float64], npt.NDArray[Any] | None]:
+        values, ids = self._values, self._ids
+        if values is None:
+            assert self._fetch is not None
+            values, fetched_ids = self._fetch()
+            self._values = values
+            if self._ids_fetched:
+                self._ids = ids = fetched_ids
+            _KEPT.hold(self)
+        return values, ids
 
     @property
     def values(self) -> npt.NDArray[np.float64]:
-        self._load()
-        assert self._values is not None
-        return self._values
+        return self._load()[0]
 
     @property
     def ids(self) -> npt.NDArray[Any] | None:
         if not self._has_ids:
             return None
-        if self._fetch_ids is not None:
-            self._ids, self._fetch_ids = self._fetch_ids(), None
-        else:
-            self._load()
-        return self._ids
+        if self._fetch_ids is None:
+            return self._load()[1]
+        ids = self._ids
+        if ids is None:
+            self._ids = ids = self._fetch_ids()
+            _KEPT.hold(self)
+        return ids
 
     @property
     def has_ids(self) -> bool:
@@ -154,9 +162,33 @@ class Samples:
     @property
     def keys(self) -> IdKeys | None:
         """The ids as integer codes shared with the other arm (`IdKeys`), when the loader coded them."""
+        keys = self._keys
+        if keys is None and self._fetch_keys is not None:
+            self._keys = keys = self._fetch_keys()
+            _KEPT.hold(self)
+        return keys
+
+    def _held_bytes(self) -> int:
+        """The bytes of what this sample fetched and keeps (and would fetch again)."""
+        held = 0
+        if self._fetch is not None and self._values is not None:
+            held += self._values.nbytes
+        if (self._fetch_ids is not None or self._ids_fetched) and self._ids is not None:
+            held += getattr(self._ids, "nbytes", 0)
+        if self._fetch_keys is not None and self._keys is not None:
+            held += self._keys.codes.nbytes
+        return held
+
+    def _forget(self) -> None:
+        """Drop what was fetched; it is fetched again when next asked for."""
+        if self._fetch is not None:
+            self._values = None
+            if self._ids_fetched:
+                self._ids = None
+        if self._fetch_ids is not None:
+            self._ids = None
         if self._fetch_keys is not None:
-            self._keys, self._fetch_keys = self._fetch_keys(), None
-        return self._keys
+            self._keys = None
 
     def summary(self) -> SampleSummary:
         if self._summary is None:
@@ -179,6 +211,62 @@ class Samples:
             values = self.values
             self._order = OrderStatistics.of(values if self._is_sorted else np.sort(values))
         return self._order
+
+
+class _Kept:
+    """The samples whose fetched values, ids and keys are kept, most recently fetched last.
+
+    A per-example table's slices fetch their rows only when asked (`Samples(fetch=...)`), and a sample keeps
+    what it fetched: a paired comparison reads the values and codes of both arms, then reads them again. A
+    check that paired every slice of every metric would keep a copy of each for all its length: every row
+    once per cut and metric, twice over (5M-row paired-cross: 1 GB). So what was fetched is kept only for
+    the most recent samples, while their arrays fit in `KEPT_BYTES` (the last `KEPT_ALWAYS` are kept
+    whatever their size); an older one forgets its arrays and fetches them again if asked."""
+
+    KEPT_BYTES = 64 << 20
+    KEPT_ALWAYS = 4
+
+    def __init__(self) -> None:
+        import threading
+        import weakref
+        from collections import OrderedDict
+
+        # Reentrant: a sample collected while the lock is held calls `_drop` on the same thread.
+        self._lock = threading.RLock()
+        self._held: OrderedDict[int, tuple[weakref.ref[Samples], int]] = OrderedDict()
+        self._bytes = 0
+        self._ref = weakref.ref
+
+    def hold(self, samples: Samples) -> None:
+        key = id(samples)
+        with self._lock:
+            old = self._held.pop(key, None)
+            if old is not None:
+                self._bytes -= old[1]
+            held = samples._held_bytes()
+            self._held[key] = (self._ref(samples, lambda _: self._drop(key)), held)
+            self._bytes += held
+            while self._bytes > self.KEPT_BYTES and len(self._held) > self.KEPT_ALWAYS:
+                _, (ref, size) = self._held.popitem(last=False)
+                self._bytes -= size
+                oldest = ref()
+                if oldest is not None:
+                    oldest._forget()
+
+    def _drop(self, key: int) -> None:
+        """A sample was collected: its arrays went with it."""
+        with self._lock:
+            entry = self._held.pop(key, None)
+            if entry is not None:
+                self._bytes -= entry[1]
+
+    def held_bytes(self) -> int:
+        """The bytes kept now (for tests)."""
+        with self._lock:
+            return self._bytes
+
+
+_KEPT = _Kept()
 
 
 @dataclass(frozen=True)

@@ -3,8 +3,9 @@
 Pairing is equality of ids, asked per slice and per gate: on a paired table with crosses that is hundreds of
 comparisons of millions of ids, and sorting text ids for each one was most of a check's time (and keeping a
 copy of each slice's text ids most of its memory: fixed-width numpy text is 4 bytes a character). So a table's
-ids are coded once, when it is read: Arrow's hash (`dictionary_encode`) gives each distinct id one integer,
-and an `IdSpace` shared by the candidate and the baseline maps both tables' distinct ids onto one set of codes,
+ids are coded once, when it is read: an `IdSpace` shared by the candidate and the baseline gives each id of
+the first table the position of its id among that table's distinct ids (Arrow's hash, `dictionary_encode`),
+and each id of the second the code of the equal id found there (`index_in`) or a new one, so that codes are
 equal exactly when the ids are equal. Slices hand the evaluator those codes (`results.IdKeys`); the ids as
 numpy values (the same as before: int64, ASCII text as `<U`, other text as Python strings) are built only when
 something asks for them: the review queue, which prints them, and pairing where there are no shared codes.
@@ -16,7 +17,9 @@ never the same example by code, so such tables keep comparing the ids themselves
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import threading
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from gatekit.errors import ResultsError
@@ -47,58 +50,121 @@ def _coded_kind(kind: pa.DataType) -> str | None:
 class IdSpace:
     """Integer codes for the example ids of tables compared with each other (a candidate and its baseline).
 
-    Each table's distinct ids get the code of an equal id coded before, else a new one; the codes of one space
-    are equal exactly when the ids are. Which table joins first decides which numbers the ids get, never which
-    are equal. The two tables of a check load on two threads, so joining takes a lock.
+    Each table's ids get the code of an equal id coded before, else a new one; the codes of one space are
+    equal exactly when the ids are. Which table joins first decides which numbers the ids get, never which
+    are equal.
+
+    The two tables of a check load on two threads. A table's ids are hashed alone (`_hashed`): no other
+    table hashes or measures its slices meanwhile (`measuring`, which tables do side by side). Two hashes of
+    millions of ids at once thrash the caches both are bound by (5M-row paired-cross: 25.9 s on two threads
+    at once, 14.8 s one after the other), and a hash beside the other table's measuring adds their peaks:
+    Arrow's hash of 5M text ids takes 650-740 MiB while it runs.
     """
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self.hashing = threading.Lock()
-        """Held while a table's ids are hashed: one table at a time. Two hashes of millions of ids at once thrash
-        the caches both are bound by (5M-row paired-cross, both tables loaded: 25.9 s on two threads at once,
-        14.8 s one after the other, 14.5 s with only the hashes taken in turn)."""
+        self._state = threading.Condition()
+        self._hashing = False
+        self._measuring = 0
         self._known: pa.Array | None = None
         """Every distinct id coded so far; an id's code is its position here."""
 
-    def code(self, distinct: pa.Array) -> npt.NDArray[np.signedinteger[Any]] | None:
-        """The code of each of a table's distinct ids (`distinct` holds each once), or None when they are not
-        of the kind of the ids coded before (text against integers), or not integers or text at all."""
-        import numpy as np
+    @contextlib.contextmanager
+    def _hashed(self) -> Iterator[None]:
+        """Alone: no other table hashes or measures meanwhile."""
+        with self._state:
+            self._state.wait_for(lambda: not self._hashing and not self._measuring)
+            self._hashing = True
+        try:
+            yield
+        finally:
+            with self._state:
+                self._hashing = False
+                self._state.notify_all()
+
+    @contextlib.contextmanager
+    def measuring(self) -> Iterator[None]:
+        """A table measures its slices: beside another's measuring, never beside a hash."""
+        with self._state:
+            self._state.wait_for(lambda: not self._hashing)
+            self._measuring += 1
+        try:
+            yield
+        finally:
+            with self._state:
+                self._measuring -= 1
+                self._state.notify_all()
+
+    def code(self, ids: pa.ChunkedArray) -> npt.NDArray[np.signedinteger[Any]] | None:
+        """The code of each of a table's ids (one per row, nulls excluded), or None when they are not of the
+        kind of the ids coded before (text against integers), or not integers or text at all.
+
+        The first table's ids are hashed once (`dictionary_encode`: the codes are its indices); a later
+        table's are looked up among the ids known (`index_in`), and only those not found are hashed on their
+        own: one hash of each table's ids, where coding a table's distinct ids first took two of the second's
+        (2.9 s each for 5M text ids)."""
         import pyarrow as pa
 
-        kind = _coded_kind(distinct.type)
+        kind = _coded_kind(ids.type)
         if kind is None:
             return None
-        if kind == "integer" and distinct.type != pa.int64():
+        if kind == "integer" and ids.type != pa.int64():
             try:
-                distinct = arrow_cast(distinct, pa.int64())
+                ids = arrow_cast(ids, pa.int64())
             except (pa.ArrowInvalid, pa.ArrowNotImplementedError):  # an unsigned id beyond int64
                 return None
-        with self._lock:
+        with self._hashed():
             known = self._known
             if known is None:
+                distinct, codes = _encoded(ids)
+                if len(distinct) == len(ids):
+                    # Every id distinct: they are their own distinct ids, in order; no second copy is kept.
+                    distinct = ids.combine_chunks() if isinstance(ids, pa.ChunkedArray) else ids
                 self._known = distinct
-                return np.arange(len(distinct), dtype=_code_type(len(distinct)))
+                return codes.astype(_code_type(len(distinct)), copy=False)
             if _coded_kind(known.type) != kind:
                 return None
-            if distinct.type != known.type:  # text against large text
+            if ids.type != known.type:  # text against large text
                 try:
-                    distinct = arrow_cast(distinct, known.type)
+                    ids = arrow_cast(ids, known.type)
                 except (pa.ArrowInvalid, pa.ArrowNotImplementedError):  # more text than `string` holds
                     return None
             try:
                 from pyarrow._compute import SetLookupOptions
             except ImportError:  # a pyarrow that moved it (see gatekit.sources.rows.arrow_call)
                 from pyarrow.compute import SetLookupOptions
-            found = arrow_call("index_in", distinct, options=SetLookupOptions(value_set=known))
+            found = arrow_call("index_in", ids, options=SetLookupOptions(value_set=known))
             new = is_null(found)
+            if not new.any():
+                return to_numpy(found).astype(_code_type(len(known)), copy=False)
+            # Ids not known yet: coded among themselves (one may repeat), after the known ones.
+            unknown = arrow_call("filter", ids, pa.array(new))
+            distinct, new_codes = _encoded(unknown)
             kind_of_code = _code_type(len(known) + len(distinct))
             codes = to_numpy(found).astype(kind_of_code)
-            codes[new] = len(known) + np.arange(int(new.sum()), dtype=kind_of_code)
-            if new.any():
-                self._known = pa.concat_arrays([known, distinct.filter(pa.array(new))])
+            codes[new] = len(known) + new_codes.astype(kind_of_code)
+            self._known = pa.concat_arrays([known, distinct])
             return codes
+
+
+def _released() -> None:
+    """Hand the memory of a hash of millions of ids back: Arrow's allocator (mimalloc) would otherwise keep
+    the freed pages, and the numpy work that follows would take fresh ones beside them (5M-row paired-cross:
+    600 MiB of peak)."""
+    import pyarrow as pa
+
+    pa.default_memory_pool().release_unused()
+
+
+def _encoded(ids: pa.ChunkedArray) -> tuple[pa.Array, npt.NDArray[np.signedinteger[Any]]]:
+    """The distinct ids, in order of first appearance, and per row the position of its id among them."""
+    import numpy as np
+    import pyarrow as pa
+
+    encoded = arrow_call("dictionary_encode", ids)
+    chunks = encoded.chunks if isinstance(encoded, pa.ChunkedArray) else [encoded]
+    distinct = chunks[0].dictionary if chunks else pa.array([], type=ids.type)
+    codes = np.concatenate([to_numpy(c.indices) for c in chunks]) if chunks else np.zeros(0, np.int32)
+    return distinct, codes
 
 
 def _code_type(size: int) -> type[np.signedinteger[Any]]:
@@ -119,8 +185,11 @@ class ExampleIds:
         import numpy as np
         import pyarrow as pa
 
-        self._table, self._column = table, column
         array = plain_column(table, column)
+        # Only the id column is kept (for messages and the review queue), so that the table's other columns
+        # are freed once its slices are measured.
+        self._table = dataclasses.replace(table, data=table.data.select([column]), cell_problems={}, text_classes={})
+        self._column, self._has_filter = column, "filter" in table.columns
         if pa.types.is_nested(array.type):
             raise ResultsError.at(
                 f"example id column {column!r} holds {array.type} values; an id is text or a number", table.source
@@ -131,21 +200,20 @@ class ExampleIds:
         self._array = array
         self._values: npt.NDArray[Any] | None = None
         self._local: npt.NDArray[np.signedinteger[Any]] | None = None
-        """Per row, the position of its id among the table's distinct ids: equal exactly when the ids are."""
+        """Per row a code of its id, equal exactly when the ids are: the shared code, or else the position of
+        its id among the table's distinct ids."""
         self.codes: npt.NDArray[np.signedinteger[Any]] | None = None
         self.space: IdSpace | None = None
         if _coded_kind(array.type) is None:
             self._values = _numpy_ids(table, column, array)  # checked (a float id must be finite) up front
             return
-        with space.hashing if space is not None else contextlib.nullcontext():
-            encoded = arrow_call("dictionary_encode", array)
-        chunks = encoded.chunks
-        distinct = chunks[0].dictionary if chunks else pa.array([], type=array.type)
-        self._local = np.concatenate([to_numpy(c.indices) for c in chunks]) if chunks else np.zeros(0, np.int32)
-        if space is not None:
-            shared = space.code(distinct)
-            if shared is not None:
-                self.codes, self.space = shared[self._local], space
+        shared = space.code(array) if space is not None else None
+        if shared is not None:
+            # The shared codes are equal exactly when the ids are: they serve as the table's own codes too.
+            self._local, self.codes, self.space = shared, shared, space
+        else:
+            self._local = _encoded(array)[1]
+        _released()
 
     def values(self) -> npt.NDArray[Any]:
         """The ids as numpy values the evaluator sorts and matches in C: integers as int64, ASCII text as
@@ -164,6 +232,8 @@ class ExampleIds:
 
         keys = self._local if self._local is not None else self.values()
         chosen = keys if rowset is None else keys[rowset]
+        if self._local is not None and len(chosen) and int(np.bincount(chosen).max()) <= 1:
+            return  # codes number the distinct ids from 0: counting them is one pass, no sort
         # Sorting and comparing neighbours: a hash count (value_counts, np.unique) of millions of distinct ids
         # spends its time on cache misses, about 60x a sort here. Integer codes sort far faster than text.
         ordered = np.sort(chosen, kind="stable")
@@ -180,7 +250,7 @@ class ExampleIds:
         table, column = self._table, self._column
         hint = (
             "; a harness samples file repeats each example once per filter: add `where: {column: filter, equals: ...}`"
-            if "filter" in table.columns
+            if self._has_filter
             else ""
         )
         raise ResultsError.at(

@@ -167,7 +167,9 @@ def _load_foreign(
         from gatekit import progress
 
         progress.stage(f"reading {path.name}")
-        table = read_table(path, fmt, table_columns(spec), optional=optional, numbers=_number_columns(spec))
+        table = read_table(
+            path, fmt, table_columns(spec), optional=optional, numbers=_number_columns(spec), distinct=_id_only(spec)
+        )
         progress.stage(f"aggregating {path.name} ({table.data.num_rows:,} rows)")
         return table_results(table, spec, id_space=id_space)
     from gatekit.sources.adapters import load_with, read_json
@@ -192,6 +194,21 @@ def _number_columns(spec: Spec) -> list[str]:
     text |= {s.where.column for s in sources if s.where is not None}
     text |= {options.id_column} if options.id_column else set()
     return [s.column for s in sources if s.column is not None and s.column not in text]
+
+
+def _id_only(spec: Spec) -> list[str]:
+    """The example id column, when the check reads it for nothing but ids (no slice or filter reads its text)."""
+    from gatekit.sources.repeats import extra_columns, needs_per_example_step
+
+    if needs_per_example_step(spec):  # repeats: an id on several rows, reduced to one by its own step
+        return []
+    options = spec.table
+    name = options.id_column or "id"
+    sources = [d.from_ for d in spec.metrics.values() if d.from_ is not None]
+    other = {*options.slice_by, *(c for pair in options.slice_cross for c in pair), *extra_columns(spec)}
+    other |= {s.column for s in sources if s.column is not None}
+    other |= {s.where.column for s in sources if s.where is not None}
+    return [] if name in other else [name]
 
 
 def table_column_names(path: Path | str, fmt: str | None = None) -> list[str] | None:

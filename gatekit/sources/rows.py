@@ -102,10 +102,12 @@ def read_table(
     *,
     optional: Sequence[str] = (),
     numbers: Sequence[str] = (),
+    distinct: Sequence[str] = (),
 ) -> Table:
     """Read a per-example table; `columns` limits the read to the columns a check needs, plus the `optional`
     columns the file happens to have. `numbers` are columns read only for their values (a CSV may decode
-    them while reading)."""
+    them while reading); `distinct` text columns whose values are mostly distinct (example ids), which a
+    Parquet file hands over as plain text instead of dictionary-encoded."""
     if not path.is_file():
         raise ResultsError.at("file not found" if not path.exists() else "not a file", str(path))
     readers: dict[str, Callable[[Path, _Wanted | None], Table]] = {
@@ -113,7 +115,7 @@ def read_table(
         "csv": _read_csv,
         "jsonl": _read_jsonl,
     }
-    wanted = None if columns is None else _Wanted(tuple(columns), tuple(optional), tuple(numbers))
+    wanted = None if columns is None else _Wanted(tuple(columns), tuple(optional), tuple(numbers), tuple(distinct))
     table = readers[fmt](path, wanted)
     if table.data.num_rows == 0:
         raise ResultsError.at("the table has no rows", str(path))
@@ -163,6 +165,7 @@ class _Wanted:
     required: tuple[str, ...]
     optional: tuple[str, ...] = ()
     numbers: tuple[str, ...] = ()
+    distinct: tuple[str, ...] = ()
 
 
 def check_columns(wanted: _Wanted | Sequence[str] | None, present: Sequence[str], source: str) -> list[str] | None:
@@ -199,7 +202,10 @@ def _read_parquet(path: Path, columns: _Wanted | None) -> Table:
         raise ResultsError.at(f"column {dup!r} appears twice", str(path))
     wanted = check_columns(columns, names, str(path))
     # Text columns come back dictionary-encoded: slices group on the codes without hashing strings again.
-    text = [n for n in (wanted or names) if pa.types.is_string(schema.field(n).type)]
+    # Not the example ids: each is distinct, so the dictionary would be a hash of every id (2.5 s of a
+    # 5M-row table) only to be undone; they are coded once, for both tables, by `example_ids`.
+    plain = columns.distinct if columns is not None else ()
+    text = [n for n in (wanted or names) if pa.types.is_string(schema.field(n).type) and n not in plain]
     try:
         # Reopened only to set read_dictionary, which ParquetFile takes when it opens; the footer is reused.
         with pq.ParquetFile(path, metadata=parquet.metadata, read_dictionary=text) as reader:
