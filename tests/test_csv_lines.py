@@ -60,3 +60,14 @@ def test_a_header_with_a_line_break_shifts_every_row(tmp_path: Path) -> None:
     path = write_rows(tmp_path, ["correct", "a long\nname"], [["true", "x"], ["maybe", "y"]])
 
     assert CsvLines(path).line(1) == file_line_of(path, "maybe")
+
+
+def test_a_bad_cell_after_a_cell_over_128_kib_is_located_not_a_traceback(tmp_path: Path) -> None:
+    rows = [["true", "1", "y" * 200_000 + "\nend" if i == 2 else "a\nb"] for i in range(8)]
+    rows[6][0] = "maybe"
+    path = write_rows(tmp_path, ["correct", "latency_ms", "output"], rows)
+
+    problem = load_results(path, make_spec()).metrics["acc"]["all"].problem
+
+    assert problem is not None
+    assert f"first at line {file_line_of(path, 'maybe')})" in problem

@@ -146,6 +146,21 @@ def _line_shifts(path: Path) -> tuple[list[int], list[int]]:
                 return [], []
     rows: list[int] = []
     extra: list[int] = []
+    # pyarrow reads a cell of any size (a long model output); the csv module refuses one over 128 KiB unless told.
+    limit = csv.field_size_limit(_CELL_LIMIT)
+    try:
+        _walk_rows(path, rows, extra)
+    finally:
+        csv.field_size_limit(limit)
+    return rows, extra
+
+
+_CELL_LIMIT = 2**31 - 1
+
+
+def _walk_rows(path: Path, rows: list[int], extra: list[int]) -> None:
+    import csv
+
     with path.open(encoding="utf-8-sig", errors="replace", newline="") as f:
         reader = csv.reader(f)
         next(reader, None)
@@ -162,4 +177,3 @@ def _line_shifts(path: Path) -> tuple[list[int], list[int]]:
                 extra.append(start_shift)
                 shift = start_shift
             ended = reader.line_num
-    return rows, extra

@@ -102,8 +102,7 @@ class _RankPicker:
         )
         if not self.exact:
             return
-        # numpy's own rank for this n and q: the quantile of 0..n-1 is the position it reads.
-        self.k = int(np.quantile(np.arange(n, dtype=np.float64), q, method="inverted_cdf"))
+        self.k = bootstrap_rank(n, q)
         order = np.argsort(values, kind="stable")
         self.sorted = values[order]
         self.rank: npt.NDArray[np.signedinteger[Any]] | None = None
@@ -170,9 +169,12 @@ class ExactBootstrap:
     count as +inf, the side that can never pass a ceiling."""
 
     def __init__(self, candidate: FloatArray, baseline: FloatArray, q: float, *, ratio: bool) -> None:
-        self.defined = not (bool(np.isnan(candidate).any()) or bool(np.isnan(baseline).any()))
-        if not self.defined or len(candidate) == 0 or len(baseline) == 0:
-            self.defined = False
+        self.defined = (
+            len(candidate) > 0
+            and len(baseline) > 0
+            and not (bool(np.isnan(candidate).any()) or bool(np.isnan(baseline).any()))
+        )
+        if not self.defined:
             return
         c_values, c_mass = resampled_quantile_law(candidate, q)
         b_values, b_mass = resampled_quantile_law(baseline, q)
