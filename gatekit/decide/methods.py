@@ -143,6 +143,14 @@ def _paired(cand: Measurement, base: Measurement) -> tuple[stats.FloatArray, sta
     if compared is None:
         return None
     c_ids, b_ids = compared
+    at = _code_positions(c_ids, b_ids)
+    if at is not None:
+        if isinstance(at, bool):
+            return None
+        c_values, b_values = cand.samples.values, base.samples.values
+        aligned = np.empty_like(b_values)
+        aligned[at] = b_values  # the baseline in the candidate's example order
+        return c_values, aligned
     try:
         # Sorting both id lists pairs them in O(n log n): same length, each unique, equal once sorted.
         c_order, b_order = np.argsort(c_ids, kind="stable"), np.argsort(b_ids, kind="stable")
@@ -157,6 +165,33 @@ def _paired(cand: Measurement, base: Measurement) -> tuple[stats.FloatArray, sta
     aligned = np.empty_like(b_values)
     aligned[c_order] = b_values[b_order]  # the baseline in the candidate's example order
     return c_values, aligned
+
+
+def _code_positions(c_ids: npt.NDArray[Any], b_ids: npt.NDArray[Any]) -> npt.NDArray[np.intp] | bool | None:
+    """For integer ids (the loader's codes among them) of two lists of one length in a range not much wider
+    than they are long: each baseline id's position among the candidate's, found through a table over that
+    range instead of two sorts; False when the lists are not the same set of unique ids (what the sorts in
+    `_paired` find), None when the shortcut does not apply."""
+    n = len(c_ids)
+    if not (c_ids.dtype.kind in "iu" and b_ids.dtype.kind in "iu" and n and n == len(b_ids)):
+        return None
+    lo = min(int(c_ids.min()), int(b_ids.min()))
+    span = max(int(c_ids.max()), int(b_ids.max())) - lo + 1
+    if span > 4 * n:
+        return None
+    position = np.full(span, -1, dtype=np.intp)
+    c_at = c_ids - lo
+    position[c_at] = np.arange(n)
+    if not bool((position[c_at] == np.arange(n)).all()):
+        return False  # a candidate id repeats
+    at: npt.NDArray[np.intp] = position[b_ids - lo]
+    if bool((at < 0).any()):
+        return False  # a baseline id the candidate lacks
+    hit = np.zeros(n, dtype=bool)
+    hit[at] = True
+    if not bool(hit.all()):
+        return False  # a baseline id repeats (so another candidate id is missing)
+    return at
 
 
 def _unmatched(c_ids: npt.NDArray[Any], b_ids: npt.NDArray[Any]) -> tuple[int, int]:
@@ -174,6 +209,9 @@ def _unmatched(c_ids: npt.NDArray[Any], b_ids: npt.NDArray[Any]) -> tuple[int, i
             c_at, b_at = c_ids - lo, b_ids - lo
             in_c[c_at], in_b[b_at] = True, True
             return int(len(c_ids) - in_b[c_at].sum()), int(len(b_ids) - in_c[b_at].sum())
+        # Otherwise each list sorted once, and the other's ids looked up in it: what np.isin counts, without
+        # the stable sort of both lists together (most of a paired check's time on 1,500 slices of 5M ids).
+        return _absent(c_ids, np.sort(b_ids)), _absent(b_ids, np.sort(c_ids))
     try:
         both = np.concatenate([c_ids, b_ids])
         order = np.argsort(both, kind="stable")
@@ -189,6 +227,12 @@ def _unmatched(c_ids: npt.NDArray[Any], b_ids: npt.NDArray[Any]) -> tuple[int, i
     in_b = np.bincount(group, weights=from_b)
     in_c = np.bincount(group, weights=~from_b)
     return int(in_c[in_b == 0].sum()), int(in_b[in_c == 0].sum())
+
+
+def _absent(ids: npt.NDArray[Any], among: npt.NDArray[Any]) -> int:
+    """How many of `ids` are not in the sorted, non-empty `among`."""
+    at = np.minimum(np.searchsorted(among, ids), len(among) - 1)
+    return int((among[at] != ids).sum())
 
 
 def _unpaired_note(cand: Measurement, base: Measurement) -> str:
