@@ -411,7 +411,7 @@ _id_lists = st.lists(st.one_of(st.integers(0, 6).map(str), st.just("é"), st.jus
 @settings(max_examples=300, deadline=None)
 @given(cand=_id_lists, base=_id_lists, kind=st.sampled_from(["U", "O", "int"]))
 def test_unmatched_id_counts_are_what_isin_counts(cand: list[str], base: list[str], kind: str) -> None:
-    from gatekit.decide.methods import _unmatched
+    from gatekit.decide.pairing import unmatched as _unmatched
 
     def array(values: list[str]) -> np.ndarray:
         if kind == "int":

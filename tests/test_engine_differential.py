@@ -178,7 +178,7 @@ def test_p95_and_the_order_statistics_its_bounds_read_match_a_full_sort(
 @SETTINGS
 @given(table=_tables)
 def test_pairing_aligns_each_example_with_its_baseline(folder: Path, table: tuple[int, int, bool]) -> None:
-    from gatekit.decide.methods import _paired
+    from gatekit.decide.pairing import paired as _paired
 
     seed, n, _ = table
     cand, base, c_columns, b_columns = measure_both(folder, seed, n, drop_invalid=True)

@@ -16,7 +16,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gatekit.api import check
-from gatekit.decide.methods import _paired, _unpaired_note
+from gatekit.decide.pairing import paired as _paired
+from gatekit.decide.pairing import unpaired_note as _unpaired_note
 from gatekit.errors import ResultsError
 from gatekit.report import RenderOptions, render
 from gatekit.results import Results

@@ -12,9 +12,12 @@ import pyarrow as pa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gatekit.decide.methods import _paired, _unmatched
+from gatekit.decide.pairing import _flags
+from gatekit.decide.pairing import paired as _paired
+from gatekit.decide.pairing import unmatched as _unmatched
 from gatekit.results import Measurement, Samples
 from gatekit.sources.example_ids import _numpy_ids
+from gatekit.stats import bootstrap_rank, resampled_quantile_law
 
 _ASCII_IDS = st.lists(st.text(alphabet=st.characters(min_codepoint=1, max_codepoint=127), max_size=12), max_size=40)
 
@@ -42,14 +45,17 @@ _int_ids = st.lists(st.integers(-3, 12), max_size=14)
 
 
 @settings(max_examples=300, deadline=None)
-@given(cand=_int_ids, base=_int_ids, spread=st.sampled_from([1, 10**7]))
+@given(cand=_int_ids, base=_int_ids, spread=st.sampled_from([1, 10**5, 10**8]), shift=st.sampled_from([0, 5 * 10**6]))
 def test_unmatched_integer_ids_in_a_wide_range_are_what_isin_counts(
-    cand: list[int], base: list[int], spread: int
+    cand: list[int], base: list[int], spread: int, shift: int
 ) -> None:
-    # spread 10**7: ids far wider apart than there are of them, so no table over their range is made.
-    c, b = np.array(cand, dtype=np.int64) * spread, np.array(base, dtype=np.int64) * spread
+    # Ids far wider apart than there are of them: a table of flags reused across calls (spread 10**5, the
+    # loader's codes of a slice among millions), or no table at all (spread 10**8); negative ids neither.
+    c = np.array(cand, dtype=np.int64) * spread + shift
+    b = np.array(base, dtype=np.int64) * spread + shift
 
     assert _unmatched(c, b) == (int((~np.isin(c, b)).sum()), int((~np.isin(b, c)).sum()))
+    assert not _flags(1).any()  # the reused table is left clear
 
 
 def _sorted_pairing(c_ids: np.ndarray, b_ids: np.ndarray, b_values: np.ndarray) -> np.ndarray | None:
@@ -84,3 +90,35 @@ def test_coded_ids_pair_as_sorting_pairs_them(cand: list[int], data: st.DataObje
         assert found is not None
         assert np.array_equal(found[1], expected)
         assert found[0] is c_values
+
+
+def _law_by_unique(values: np.ndarray, q: float) -> tuple[np.ndarray, np.ndarray]:
+    """`resampled_quantile_law` as it was written first: distinct values through np.unique."""
+    from scipy import special
+
+    ordered = np.sort(values) + 0.0
+    n = len(ordered)
+    distinct, first = np.unique(ordered, return_index=True)
+    at_or_below = np.append(first[1:], n).astype(np.float64)
+    cdf = special.bdtrc(bootstrap_rank(n, q), n, at_or_below / n)
+    cdf[-1] = 1.0
+    mass = np.diff(cdf, prepend=0.0)
+    keep = mass > 1e-18
+    return distinct[keep], mass[keep]
+
+
+_cells = st.sampled_from([0.0, -0.0, 1.0, 2.5, 3.0, 1e300, np.inf, -np.inf, np.nan])
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    values=st.lists(st.one_of(_cells, st.floats(-5, 5)), min_size=1, max_size=60),
+    q=st.sampled_from([0.5, 0.9, 0.95, 0.99]),
+)
+def test_the_resampled_quantile_law_is_the_one_np_unique_gives(values: list[float], q: float) -> None:
+    array = np.array(values, dtype=np.float64)
+
+    found, expected = resampled_quantile_law(array, q), _law_by_unique(array, q)
+
+    assert found[0].tobytes() == expected[0].tobytes()
+    assert found[1].tobytes() == expected[1].tobytes()

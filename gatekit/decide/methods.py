@@ -25,13 +25,12 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Literal
-
-import numpy as np
-import numpy.typing as npt
+from typing import Literal
 
 from gatekit import stats
 from gatekit.decide.bounds import BoundKind
+from gatekit.decide.pairing import paired as _paired
+from gatekit.decide.pairing import unpaired_note as _unpaired_note
 from gatekit.results import Measurement
 from gatekit.spec.model import MetricKind
 
@@ -119,138 +118,6 @@ def _counts(m: Measurement) -> tuple[float, int] | str | None:
             "give the exact rate (events / n) or the per-example values"
         )
     return float(k), m.n
-
-
-def _id_arrays(cand: Measurement, base: Measurement) -> tuple[npt.NDArray[Any], npt.NDArray[Any]] | None:
-    """What to compare the two arms' example ids by: their integer codes when the loader coded both in one
-    space (equal codes, equal ids; `results.IdKeys`), else the ids themselves; None when an arm has no ids."""
-    if cand.samples is None or base.samples is None or not (cand.samples.has_ids and base.samples.has_ids):
-        return None
-    c_keys, b_keys = cand.samples.keys, base.samples.keys
-    if c_keys is not None and b_keys is not None and c_keys.space is b_keys.space:
-        return c_keys.codes, b_keys.codes
-    c_ids, b_ids = cand.samples.ids, base.samples.ids
-    if c_ids is None or b_ids is None:
-        return None
-    return c_ids, b_ids
-
-
-def _paired(cand: Measurement, base: Measurement) -> tuple[stats.FloatArray, stats.FloatArray] | None:
-    """Candidate and baseline values aligned by example id, when both carry the same set of ids."""
-    if cand.samples is None or base.samples is None or cand.samples.n != base.samples.n:
-        return None
-    compared = _id_arrays(cand, base)
-    if compared is None:
-        return None
-    c_ids, b_ids = compared
-    at = _code_positions(c_ids, b_ids)
-    if at is not None:
-        if isinstance(at, bool):
-            return None
-        c_values, b_values = cand.samples.values, base.samples.values
-        aligned = np.empty_like(b_values)
-        aligned[at] = b_values  # the baseline in the candidate's example order
-        return c_values, aligned
-    try:
-        # Sorting both id lists pairs them in O(n log n): same length, each unique, equal once sorted.
-        c_order, b_order = np.argsort(c_ids, kind="stable"), np.argsort(b_ids, kind="stable")
-    except TypeError:  # ids that do not compare (a table column never mixes types): leave them unpaired
-        return None
-    c_sorted, b_sorted = c_ids[c_order], b_ids[b_order]
-    if len(c_sorted) > 1 and bool((c_sorted[1:] == c_sorted[:-1]).any()):
-        return None
-    if not np.array_equal(c_sorted, b_sorted):
-        return None
-    c_values, b_values = cand.samples.values, base.samples.values
-    aligned = np.empty_like(b_values)
-    aligned[c_order] = b_values[b_order]  # the baseline in the candidate's example order
-    return c_values, aligned
-
-
-def _code_positions(c_ids: npt.NDArray[Any], b_ids: npt.NDArray[Any]) -> npt.NDArray[np.intp] | bool | None:
-    """For integer ids (the loader's codes among them) of two lists of one length in a range not much wider
-    than they are long: each baseline id's position among the candidate's, found through a table over that
-    range instead of two sorts; False when the lists are not the same set of unique ids (what the sorts in
-    `_paired` find), None when the shortcut does not apply."""
-    n = len(c_ids)
-    if not (c_ids.dtype.kind in "iu" and b_ids.dtype.kind in "iu" and n and n == len(b_ids)):
-        return None
-    lo = min(int(c_ids.min()), int(b_ids.min()))
-    span = max(int(c_ids.max()), int(b_ids.max())) - lo + 1
-    if span > 4 * n:
-        return None
-    position = np.full(span, -1, dtype=np.intp)
-    c_at = c_ids - lo
-    position[c_at] = np.arange(n)
-    if not bool((position[c_at] == np.arange(n)).all()):
-        return False  # a candidate id repeats
-    at: npt.NDArray[np.intp] = position[b_ids - lo]
-    if bool((at < 0).any()):
-        return False  # a baseline id the candidate lacks
-    hit = np.zeros(n, dtype=bool)
-    hit[at] = True
-    if not bool(hit.all()):
-        return False  # a baseline id repeats (so another candidate id is missing)
-    return at
-
-
-def _unmatched(c_ids: npt.NDArray[Any], b_ids: npt.NDArray[Any]) -> tuple[int, int]:
-    """How many candidate ids are not among the baseline's and the other way round: what
-    `(~np.isin(c_ids, b_ids)).sum()` and `(~np.isin(b_ids, c_ids)).sum()` count, from one stable sort of both
-    lists together (each np.isin sorts both lists' unique values and their concatenation again: 3x slower on
-    a million text ids, paid for every slice and gate that is judged unpaired)."""
-    if c_ids.dtype.kind in "iu" and b_ids.dtype.kind in "iu" and len(c_ids) and len(b_ids):
-        # Integers (the loader's id codes among them) in a range not much wider than there are ids: a lookup
-        # in a table of flags over that range, no sort.
-        lo = min(int(c_ids.min()), int(b_ids.min()))
-        span = max(int(c_ids.max()), int(b_ids.max())) - lo + 1
-        if span <= 64 * (len(c_ids) + len(b_ids)):
-            in_c, in_b = np.zeros(span, dtype=bool), np.zeros(span, dtype=bool)
-            c_at, b_at = c_ids - lo, b_ids - lo
-            in_c[c_at], in_b[b_at] = True, True
-            return int(len(c_ids) - in_b[c_at].sum()), int(len(b_ids) - in_c[b_at].sum())
-        # Otherwise each list sorted once, and the other's ids looked up in it: what np.isin counts, without
-        # the stable sort of both lists together (most of a paired check's time on 1,500 slices of 5M ids).
-        return _absent(c_ids, np.sort(b_ids)), _absent(b_ids, np.sort(c_ids))
-    try:
-        both = np.concatenate([c_ids, b_ids])
-        order = np.argsort(both, kind="stable")
-    except TypeError:  # ids that do not order (Python objects of mixed kinds): isin compares by equality
-        return int((~np.isin(c_ids, b_ids)).sum()), int((~np.isin(b_ids, c_ids)).sum())
-    if len(both) == 0:
-        return 0, 0
-    ordered = both[order]
-    starts = np.ones(len(ordered), dtype=bool)
-    starts[1:] = ordered[1:] != ordered[:-1]
-    group = np.cumsum(starts) - 1  # equal ids share a group
-    from_b = order >= len(c_ids)
-    in_b = np.bincount(group, weights=from_b)
-    in_c = np.bincount(group, weights=~from_b)
-    return int(in_c[in_b == 0].sum()), int(in_b[in_c == 0].sum())
-
-
-def _absent(ids: npt.NDArray[Any], among: npt.NDArray[Any]) -> int:
-    """How many of `ids` are not in the sorted, non-empty `among`."""
-    at = np.minimum(np.searchsorted(among, ids), len(among) - 1)
-    return int((among[at] != ids).sum())
-
-
-def _unpaired_note(cand: Measurement, base: Measurement) -> str:
-    """Why examples that carry ids could not be paired, with the counts of unmatched ids; "" without ids."""
-    compared = _id_arrays(cand, base)
-    if compared is None:
-        return ""
-    c_ids, b_ids = compared
-    try:
-        only_c, only_b = _unmatched(c_ids, b_ids)
-    except TypeError:
-        return " (unpaired: the example ids differ)"
-    if not only_c and not only_b:
-        return " (unpaired: an example id repeats)"
-    return (
-        f" (unpaired: the example ids differ; {only_c} candidate ids not in the baseline, "
-        f"{only_b} baseline ids not in the candidate)"
-    )
 
 
 def _mean_se(m: Measurement) -> tuple[float, float, int | None] | None:

@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any
 
@@ -127,6 +128,7 @@ class _RankPicker:
         return chosen
 
 
+@functools.lru_cache(maxsize=65536)
 def bootstrap_rank(n: int, q: float) -> int:
     """The 0-based rank numpy's inverted-CDF q-quantile reads in a sorted sample of n (`np.quantile(...,
     method="inverted_cdf")`): the bootstrap's quantile of a resample is its (rank + 1)-th smallest value."""
@@ -151,7 +153,15 @@ def resampled_quantile_law(values: FloatArray, q: float) -> tuple[FloatArray, Fl
     """
     ordered = np.sort(values) + 0.0  # + 0.0: -0.0 is 0.0, whose sign a ratio would keep
     n = len(ordered)
-    distinct, first = np.unique(ordered, return_index=True)
+    if n and not np.isnan(ordered[-1]):
+        # Sorted already: each distinct value starts a run (what np.unique finds by sorting them again).
+        starts = np.empty(n, dtype=bool)
+        starts[0] = True
+        np.not_equal(ordered[1:], ordered[:-1], out=starts[1:])
+        first = np.flatnonzero(starts)
+        distinct = ordered[first]
+    else:  # NaNs sort last, and np.unique counts them as one value
+        distinct, first = np.unique(ordered, return_index=True)
     at_or_below = np.append(first[1:], n).astype(np.float64)
     cdf = special.bdtrc(bootstrap_rank(n, q), n, at_or_below / n)
     cdf[-1] = 1.0
