@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from gatekit.errors import ResultsError
 from gatekit.results import IdKeys
+from gatekit.sources.id_codes import SortedKeys, id_keys
 from gatekit.sources.rows import Table, arrow_call, arrow_cast, is_null, plain_column, to_numpy
 
 if TYPE_CHECKING:
@@ -66,7 +67,10 @@ class IdSpace:
         self._hashing = False
         self._measuring = 0
         self._known: pa.Array | None = None
-        """Every distinct id coded so far; an id's code is its position here."""
+        """Every distinct id coded so far by Arrow's hash; an id's code is its position here."""
+        self._sorted: SortedKeys | None = None
+        """Or the ids coded so far by sorting their keys (`gatekit.sources.id_codes`), the usual way."""
+        self._kind: str | None = None
 
     @contextlib.contextmanager
     def _hashed(self) -> Iterator[None]:
@@ -113,6 +117,23 @@ class IdSpace:
             except (pa.ArrowInvalid, pa.ArrowNotImplementedError):  # an unsigned id beyond int64
                 return None
         with self._hashed():
+            if self._kind is not None and self._kind != kind:
+                return None
+            if self._known is None:
+                keyed = id_keys(ids, kind)
+                if keyed is None and self._sorted is not None:
+                    return None  # text the keys of the ids coded before cannot be compared with
+                if keyed is not None:
+                    first = self._sorted is None
+                    self._sorted = self._sorted or SortedKeys()
+                    sorted_codes = self._sorted.code(*keyed)
+                    if sorted_codes is not None or not first:
+                        self._kind = kind
+                        if sorted_codes is None or self._sorted.keys is None:
+                            return None  # a text id of this table shares a key with a different one coded before
+                        return sorted_codes.astype(_code_type(len(self._sorted.keys)), copy=False)
+                    self._sorted = None  # two ids of the first table share a key: Arrow's hash codes them
+            self._kind = kind
             known = self._known
             if known is None:
                 distinct, codes = _encoded(ids)
