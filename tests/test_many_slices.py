@@ -21,6 +21,7 @@ from gatekit.results import Measurement, Samples
 from gatekit.sources import id_codes
 from gatekit.sources.example_ids import IdSpace, _numpy_ids
 from gatekit.stats import bootstrap_rank, resampled_quantile_law
+from gatekit.stats.quantile_changes import stable_argsort
 
 _ASCII_IDS = st.lists(st.text(alphabet=st.characters(min_codepoint=1, max_codepoint=127), max_size=12), max_size=40)
 
@@ -165,3 +166,11 @@ def test_ids_coded_by_sorting_keys_are_equal_exactly_when_the_ids_are(
     _assert_codes_are_equalities(first, second, a, b)
     if not weak and not any("\x00" in v or len(v) > 21 for v in second if isinstance(v, str)):
         assert b is not None
+
+
+@settings(max_examples=400, deadline=None)
+@given(values=st.lists(_cells.filter(lambda v: not np.isnan(v)) | st.integers(-4, 4).map(float), max_size=80))
+def test_the_fast_stable_argsort_is_numpys_stable_argsort(values: list[float]) -> None:
+    array = np.array(values, dtype=np.float64)
+
+    assert np.array_equal(stable_argsort(array), np.argsort(array, kind="stable"))

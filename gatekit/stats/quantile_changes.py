@@ -170,6 +170,25 @@ def resampled_quantile_law(values: FloatArray, q: float) -> tuple[FloatArray, Fl
     return distinct[keep], mass[keep]
 
 
+def stable_argsort(values: FloatArray) -> npt.NDArray[np.intp]:
+    """`np.argsort(values, kind="stable")` for values without NaN: numpy's unstable argsort (vectorised, 3-4x
+    faster here), then each run of equal values put back in the order of their positions. A stable sort
+    orders by (value, position), and so does this: the very same permutation."""
+    order: npt.NDArray[np.intp] = np.argsort(values)
+    ordered = values[order]
+    tied = ordered[1:] == ordered[:-1]
+    if bool(tied.any()):
+        # Only the positions in runs of ties move (the timed-out +inf values are one run): each run in order
+        # of position, runs kept where they are.
+        in_run = np.zeros(len(values), dtype=bool)
+        in_run[1:] |= tied
+        in_run[:-1] |= tied
+        at = np.flatnonzero(in_run)
+        run = np.cumsum(np.concatenate([[True], ~tied]))[at]  # per sorted position in a run, that run's number
+        order[at] = order[at][np.argsort(run * len(values) + order[at])]
+    return order
+
+
 class ExactBootstrap:
     """The percentile bootstrap of q-quantile(candidate) - q-quantile(baseline), or of their ratio, for
     independent arms, computed exactly instead of by resampling: the law of the difference is the product of
@@ -192,7 +211,7 @@ class ExactBootstrap:
             change = np.divide.outer(c_values, b_values) if ratio else np.subtract.outer(c_values, b_values)
         change[np.isnan(change)] = math.inf
         flat = change.ravel()
-        order = np.argsort(flat, kind="stable")
+        order = stable_argsort(flat)
         self.values = flat[order]
         self.cdf = np.cumsum(np.multiply.outer(c_mass, b_mass).ravel()[order])
 
