@@ -7,6 +7,7 @@ integer degrees of freedom. Tests check them against scipy.
 from __future__ import annotations
 
 import functools
+import itertools
 import math
 from statistics import NormalDist
 
@@ -40,18 +41,46 @@ def t_cdf(t: float, df: int) -> float:
     theta = math.atan(t / math.sqrt(df))
     s, c = math.sin(theta), math.cos(theta)
     if df % 2 == 1:
-        total, term = 0.0, c
-        for k in range(1, (df - 1) // 2 + 1):
-            total += term
-            term *= c * c * (2 * k) / (2 * k + 1)
+        total = _series(c, c, _ODD_FACTORS, (df - 1) // 2)
         central = (2 / math.pi) * (theta + s * total) if df > 1 else 2 * theta / math.pi
     else:
-        total, term = 0.0, 1.0
-        for k in range(df // 2):
-            total += term
-            term *= c * c * (2 * k + 1) / (2 * k + 2)
-        central = s * total
+        central = s * _series(c, 1.0, _EVEN_FACTORS, df // 2)
     return 0.5 + central / 2
+
+
+_MOST_FACTORS = 1024
+_ODD_FACTORS = np.array([(2 * k, 2 * k + 1) for k in range(1, _MOST_FACTORS)], dtype=np.float64)
+"""(2k, 2k + 1), k = 1, 2, ...: term k + 1 of the odd-df series is term k times c^2 2k / (2k + 1)."""
+_EVEN_FACTORS = np.array([(2 * k + 1, 2 * k + 2) for k in range(_MOST_FACTORS - 1)], dtype=np.float64)
+"""(2k + 1, 2k + 2), k = 0, 1, ...: the even-df series' factors."""
+_ODD_PAIRS = [(float(a), float(b)) for a, b in _ODD_FACTORS]
+_EVEN_PAIRS = [(float(a), float(b)) for a, b in _EVEN_FACTORS]
+_SERIES_IN_NUMPY = 110
+"""From this many terms on, the series is summed by numpy (its fixed cost is then below the loop's)."""
+
+
+def _series(c: float, first: float, factors: npt.NDArray[np.float64], terms: int) -> float:
+    """The sum of `terms` terms, left to right: `first`, then each the one before times c c a / b, (a, b) the
+    next of `factors`. The loop and numpy (a cumulative product, then a cumulative sum, both left to right)
+    do the very same IEEE operations in the same order: the same float (tests/test_many_slices.py)."""
+    cc = c * c
+    if terms < _SERIES_IN_NUMPY or terms > _MOST_FACTORS:
+        pairs = _ODD_PAIRS if factors is _ODD_FACTORS else _EVEN_PAIRS
+        if terms > _MOST_FACTORS:
+            pairs = [(float(a), float(b)) for a, b in _factor_pairs(factors is _ODD_FACTORS, terms)]
+        total, term = 0.0, first
+        for a, b in itertools.islice(pairs, terms):
+            total += term
+            term *= cc * a / b
+        return total
+    steps = np.empty(terms, dtype=np.float64)
+    steps[0] = first
+    steps[1:] = cc * factors[: terms - 1, 0] / factors[: terms - 1, 1]
+    return float(np.cumsum(np.cumprod(steps))[-1])
+
+
+def _factor_pairs(odd: bool, terms: int) -> list[tuple[int, int]]:
+    return [(2 * k, 2 * k + 1) for k in range(1, terms + 1)] if odd else [(2 * k + 1, 2 * k + 2) for k in range(terms)]
 
 
 @functools.lru_cache(maxsize=4096)
