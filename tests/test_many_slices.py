@@ -204,3 +204,27 @@ def _t_cdf_by_the_loop(t: float, df: int) -> float:
 def test_the_t_cdf_series_is_the_term_by_term_sum_to_the_bit(t: float, df: int) -> None:
     # t_quantile bisects on t_cdf: a different last bit could move a quantile, and a verdict with it.
     assert t_cdf(t, df) == _t_cdf_by_the_loop(t, df)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    cand=st.lists(st.sampled_from(["a", "b", "c", "dd", "e-1"]), max_size=12),
+    base=st.lists(st.sampled_from(["a", "b", "c", "dd", "zz"]), max_size=12),
+)
+def test_the_review_queue_pairs_coded_ids_as_arrow_pairs_the_text(cand: list[str], base: list[str]) -> None:
+    from gatekit.decide.review import _coded_positions, _positions
+    from gatekit.results import IdKeys
+
+    space = IdSpace()
+    c_codes = space.code(pa.chunked_array([pa.array(cand, pa.string())], pa.string()))
+    b_codes = space.code(pa.chunked_array([pa.array(base, pa.string())], pa.string()))
+    assert c_codes is not None
+    assert b_codes is not None
+    c_ids, b_ids = np.array(cand, dtype="U3"), np.array(base, dtype="U3")
+    c = Samples(np.zeros(len(cand)), c_ids, keys=IdKeys(c_codes, space))
+    b = Samples(np.zeros(len(base)), b_ids, keys=IdKeys(b_codes, space))
+
+    found = _coded_positions(c, b)
+
+    assert found is not None
+    assert found.tolist() == _positions(c_ids, b_ids).tolist()

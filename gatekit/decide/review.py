@@ -55,7 +55,8 @@ def _pair(candidate: Samples, baseline: Samples) -> _Paired:
     c_ids, b_ids = candidate.ids, baseline.ids
     assert c_ids is not None
     assert b_ids is not None
-    where = _positions(c_ids, b_ids)
+    coded = _coded_positions(candidate, baseline)
+    where = coded if coded is not None else _positions(c_ids, b_ids)
     found = where >= 0
     paired = int(found.sum())
     return _Paired(
@@ -64,6 +65,27 @@ def _pair(candidate: Samples, baseline: Samples) -> _Paired:
         baseline.values[where[found]],
         (len(c_ids) - paired) + (len(b_ids) - paired),
     )
+
+
+def _coded_positions(candidate: Samples, baseline: Samples) -> npt.NDArray[np.intp] | None:
+    """`_positions` from the ids' integer codes, when the loader coded both arms in one space (equal codes,
+    equal ids): a stable sort of the baseline's codes and a search, where Arrow would hash the text ids. The
+    first of repeated baseline ids is found, as `index_in` finds it. None without shared codes."""
+    import numpy as np
+
+    c_keys, b_keys = candidate.keys, baseline.keys
+    if c_keys is None or b_keys is None or c_keys.space is not b_keys.space:
+        return None
+    c_codes, b_codes = c_keys.codes, b_keys.codes
+    where = np.full(len(c_codes), -1, dtype=np.intp)
+    if len(b_codes) == 0:
+        return where
+    order = np.argsort(b_codes, kind="stable")
+    ordered = b_codes[order]
+    at = np.minimum(np.searchsorted(ordered, c_codes), len(ordered) - 1)
+    found = ordered[at] == c_codes
+    where[found] = order[at[found]]
+    return where
 
 
 def _positions(c_ids: npt.NDArray[Any], b_ids: npt.NDArray[Any]) -> npt.NDArray[np.intp]:
