@@ -61,7 +61,9 @@ def paired(cand: Measurement, base: Measurement) -> tuple[stats.FloatArray, stat
     return c_values, aligned
 
 
-def _code_positions(c_ids: npt.NDArray[Any], b_ids: npt.NDArray[Any]) -> npt.NDArray[np.intp] | bool | None:
+def _code_positions(
+    c_ids: npt.NDArray[Any], b_ids: npt.NDArray[Any]
+) -> npt.NDArray[np.signedinteger[Any]] | bool | None:
     """For integer ids (the loader's codes among them) of two lists of one length in a range not much wider
     than they are long: each baseline id's position among the candidate's, found through a table over that
     range instead of two sorts; False when the lists are not the same set of unique ids (what the sorts in
@@ -73,12 +75,15 @@ def _code_positions(c_ids: npt.NDArray[Any], b_ids: npt.NDArray[Any]) -> npt.NDA
     span = max(int(c_ids.max()), int(b_ids.max())) - lo + 1
     if span > 4 * n:
         return None
-    position = np.full(span, -1, dtype=np.intp)
+    # int32 positions while they fit: half the memory traffic of the table over the range.
+    kind = np.int32 if n < 2**31 else np.intp
+    position = np.full(span, -1, dtype=kind)
     c_at = c_ids - lo
-    position[c_at] = np.arange(n)
-    if not bool((position[c_at] == np.arange(n)).all()):
+    rows = np.arange(n, dtype=kind)
+    position[c_at] = rows
+    if not np.array_equal(position[c_at], rows):
         return False  # a candidate id repeats
-    at: npt.NDArray[np.intp] = position[b_ids - lo]
+    at: npt.NDArray[np.signedinteger[Any]] = position[b_ids - lo]
     if bool((at < 0).any()):
         return False  # a baseline id the candidate lacks
     hit = np.zeros(n, dtype=bool)
