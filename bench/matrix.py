@@ -7,6 +7,7 @@ Not a test. Run it by hand (needs the `[bench]` extra for duckdb, polars and pan
     nice -n 10 .venv/bin/python bench/matrix.py --quick          # a few shapes at 200,000 rows: iteration
     nice -n 10 .venv/bin/python bench/matrix.py                  # every shape at 1M and 5M rows, + 50M
     nice -n 10 .venv/bin/python bench/matrix.py --only paired-cross --rows 5000000
+    nice -n 10 .venv/bin/python bench/matrix.py --quick --against /work/main/.venv/bin/python  # old and new
 
 Each shape is generated once, seeded, into bench/data/matrix/ (gitignored): a candidate and a baseline file
 with a boolean `correct`, a `score` and a `latency_ms`, one to three slice columns (plain text, Arrow
@@ -286,11 +287,15 @@ for path in sys.argv[1:3]:
 """
 
 
-def commands(shape: Shape, fmt: str, cand: Path, base: Path, spec: Path) -> dict[str, list[str]]:
+def commands(
+    shape: Shape, fmt: str, cand: Path, base: Path, spec: Path, against: str | None = None
+) -> dict[str, list[str]]:
     fill = {"dims": shape.columns(), "crosses": shape.crossed(), "ids": shape.ids, "fmt": fmt}
     files = [str(cand), str(base)]
+    other = {"against": [against, "-m", "gatekit", "check", str(spec), "--format", "json"]} if against else {}
     return {
         "gatekit": [*GATEKIT, "check", str(spec), "--format", "json"],
+        **other,
         "duckdb": [PYTHON, "-c", DUCKDB_PEER.format(**fill), *files],
         "polars": [PYTHON, "-c", POLARS_PEER.format(**fill), *files],
         "pandas": [PYTHON, "-c", PANDAS_PEER.format(**fill), *files],
@@ -310,6 +315,9 @@ def main() -> None:
     parser.add_argument("--big", type=int, default=50_000_000, help="rows of the Parquet paired-cross run (0: no)")
     parser.add_argument("--repeat", type=int, default=3, help="interleaved rounds (the best is shown)")
     parser.add_argument("--skip", nargs="*", default=[], choices=["gatekit", *PEERS], help="commands not run")
+    parser.add_argument(
+        "--against", metavar="PYTHON", help="another interpreter whose `-m gatekit` (another checkout) is timed beside"
+    )
     args = parser.parse_args()
     names = args.only or (QUICK if args.quick else [s.name for s in SHAPES])
     shapes = [s for s in SHAPES if s.name in names]
@@ -322,13 +330,16 @@ def main() -> None:
     print(f"best of {args.repeat} interleaved rounds; ratio = gatekit / peer; RSS = peak resident MiB")
     print()
     header = ["shape", "rows/side", "format", "slices", "gatekit s", "RSS", "exit"]
+    if args.against:
+        header += ["against s", "RSS", "exit", "its ratio to duckdb"]
     for peer in PEERS:
         header += [f"{peer} s", "RSS", "ratio"]
     print("| " + " | ".join(header) + " |")
     print("|" + "---|" * 3 + "---:|" * (len(header) - 3))
     for shape, rows, fmt in runs:
         cand, base, spec = generate(shape, rows, fmt)
-        wanted = {k: v for k, v in commands(shape, fmt, cand, base, spec).items() if k not in args.skip}
+        every = commands(shape, fmt, cand, base, spec, args.against)
+        wanted = {k: v for k, v in every.items() if k not in args.skip}
         print(f"  timing {shape.name} {rows:,} {fmt}: {', '.join(wanted)}", file=sys.stderr, flush=True)
         times = interleaved(wanted, args.repeat)
         print("| " + " | ".join(_cells(shape, rows, fmt, times)) + " |", flush=True)
@@ -338,6 +349,10 @@ def _cells(shape: Shape, rows: int, fmt: str, times: dict[str, Timings]) -> list
     g = times.get("gatekit")
     cells = [shape.name, f"{rows:,}", fmt, str(shape.n_slices())]
     cells += [_seconds(g), f"{g.rss:.0f}", str(g.code)] if g else ["-", "-", "-"]
+    other, duck = times.get("against"), times.get("duckdb")
+    if other is not None:
+        ratio = other.best / duck.best if duck and math.isfinite(other.best) and math.isfinite(duck.best) else math.nan
+        cells += [_seconds(other), f"{other.rss:.0f}", str(other.code), f"{ratio:.2f}x"]
     for peer in PEERS:
         t = times.get(peer)
         if t is None:

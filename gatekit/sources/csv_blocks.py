@@ -26,7 +26,13 @@ dictionary joined by pyarrow holds at most the code type's largest value in entr
 
 
 def read_csv_narrowly(
-    path: Path, convert: Any, names: list[str], numbers: Collection[str] = (), classify: Classify | None = None
+    path: Path,
+    convert: Any,
+    names: list[str],
+    numbers: Collection[str] = (),
+    classify: Classify | None = None,
+    *,
+    plain: Collection[str] = (),
 ) -> tuple[pa.Table, dict[str, npt.NDArray[np.int8] | None]]:
     """The CSV block by block, each column's codes cast to the narrowest integer that holds every distinct
     cell of the column, as each block is read. pyarrow's int32 codes are 4 bytes a row whatever the column
@@ -37,17 +43,29 @@ def read_csv_narrowly(
     A column of `numbers` (read only for its values: no slice, id or filter reads its text) with more
     distinct cells than that is decoded block by block instead, by `classify`, into float64 values and, when
     some cell is not a canonical number, a text class per row (returned by column name): its text, codes
-    and dictionaries, about twice the file's size, are never held."""
+    and dictionaries, about twice the file's size, are never held. `convert` reads such a column as plain
+    text, which is dictionary-encoded here while it has few distinct cells (as pyarrow would, in order of
+    first appearance) and decoded straight from its text once it has many: no hash of every cell only to
+    be undone. `plain` columns (example ids) are plain text in `convert` and stay so."""
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
+    from gatekit.sources.rows import arrow_call
+
     chunks: dict[str, list[Any]] = {name: [] for name in names}
-    seen: dict[str, set[str] | None] = {name: set() for name in names}  # None: too many to narrow
+    seen: dict[str, set[str] | None] = {name: None if name in plain else set() for name in names}  # None: many
     decoded: dict[str, list[tuple[Any, Any]]] = {}
     with pacsv.open_csv(path, convert_options=convert) as reader:
         for batch in reader:
-            for name, chunk in zip(batch.schema.names, batch.columns, strict=True):
+            for name, cells in zip(batch.schema.names, batch.columns, strict=True):
+                if name in plain:
+                    chunks[name].append(cells)
+                    continue
                 distinct = seen[name]
+                if distinct is None and name in numbers and classify is not None:
+                    decoded[name].append(_decoded(cells, classify))
+                    continue
+                chunk = cells if pa.types.is_dictionary(cells.type) else arrow_call("dictionary_encode", cells)
                 if distinct is not None:
                     if len(chunk.dictionary) > _NARROW_UP_TO:
                         distinct = None
@@ -69,6 +87,9 @@ def read_csv_narrowly(
             columns.append(pa.chunked_array([values for values, _ in decoded[name]], type=pa.float64()))
             classes[name] = _joined_classes(decoded.pop(name))
             continue
+        if name in plain:
+            columns.append(pa.chunked_array(chunks.pop(name), type=pa.string()))
+            continue
         distinct = seen[name]
         kind = pa.dictionary(pa.int32() if distinct is None else _code_type(len(distinct)), pa.string())
         # A block narrowed before later blocks brought more distinct cells is widened to the column's type.
@@ -77,10 +98,15 @@ def read_csv_narrowly(
 
 
 def _decoded(chunk: Any, classify: Classify) -> tuple[Any, Any]:
-    """A block's float64 values (an Arrow array over a numpy buffer) and its text classes (None: numbers)."""
+    """A block's float64 values (an Arrow array over a numpy buffer) and its text classes (None: numbers),
+    from its plain text or from its dictionary's entries taken by its codes (the same values and classes)."""
     import numpy as np
     import pyarrow as pa
 
+    if not pa.types.is_dictionary(chunk.type):
+        values, found = classify(chunk)
+        array = pa.Array.from_buffers(pa.float64(), len(values), [None, pa.py_buffer(values)])
+        return array, (found if found.any() else None)
     entry_values, entry_classes = classify(chunk.dictionary)
     width = chunk.indices.type.bit_width // 8  # int8, int16 or int32 codes
     kind = {1: np.int8, 2: np.int16, 4: np.int32}[width]
@@ -108,9 +134,11 @@ def _code_type(distinct: int) -> pa.DataType:
 def _with_codes(chunk: Any, kind: pa.DataType) -> Any:
     import pyarrow as pa
 
+    from gatekit.sources.rows import arrow_cast  # not Array.cast, which imports pyarrow.compute (0.08 s)
+
     if chunk.indices.type == kind:
         return chunk
-    return pa.DictionaryArray.from_arrays(chunk.indices.cast(kind), chunk.dictionary)
+    return pa.DictionaryArray.from_arrays(arrow_cast(chunk.indices, kind), chunk.dictionary)
 
 
 class CsvLines:
