@@ -15,8 +15,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import gatekit.sources.aggregate
-import gatekit.sources.rows
+import gatekit.sources.columns
+import gatekit.sources.cuts
 from gatekit import stats
 from gatekit.errors import ResultsError
 from gatekit.results import Measurement, Results
@@ -169,8 +169,8 @@ def test_property_every_slice_matches_a_loop_over_its_rows(rows: list[dict[str, 
     slice_by, cross = ["task", "lang"], [["task", "lang"]]
     with pytest.MonkeyPatch.context() as patch:
         if not cube:
-            patch.setattr(gatekit.sources.aggregate, "_CUBE_MAX_CELLS", 0)
-        patch.setattr(gatekit.sources.aggregate, "_BLOCK_ROWS", block)  # totals summed over blocks of rows
+            patch.setattr(gatekit.sources.cuts, "_CUBE_MAX_CELLS", 0)
+        patch.setattr(gatekit.sources.cuts, "_BLOCK_ROWS", block)  # totals summed over blocks of rows
         results = measure(rows, slice_by=slice_by, slice_cross=cross, drop_invalid=True)
 
     assert_matches_reference(results, rows, slice_by, cross)
@@ -182,7 +182,7 @@ def test_property_cube_and_per_cut_counting_agree_exactly_on_problems(rows: list
     spec = {"slice_by": ["lang", "task"], "slice_cross": [["lang", "task"]]}
     with_cube = measure(rows, **spec)
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(gatekit.sources.aggregate, "_CUBE_MAX_CELLS", 0)
+        patch.setattr(gatekit.sources.cuts, "_CUBE_MAX_CELLS", 0)
         per_cut = measure(rows, **spec)
 
     def shown(results: Results) -> dict[tuple[str, str], tuple[Any, ...]]:
@@ -244,7 +244,7 @@ def test_a_table_in_many_pieces_gives_the_same_slices(source: str, block: int, t
     import pyarrow.parquet as pq
 
     from gatekit.sources.load import load_results
-    from gatekit.sources.rows import Table
+    from gatekit.sources.table import Table
 
     rng = np.random.default_rng(5)
     rows = [
@@ -260,8 +260,8 @@ def test_a_table_in_many_pieces_gives_the_same_slices(source: str, block: int, t
     spec = make_spec(slice_by=["task"], slice_cross=[["task", "lang"]])
 
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(gatekit.sources.rows, "_MIN_CHUNK_ROWS", 1)  # keep every chunk: sums run chunk by chunk
-        patch.setattr(gatekit.sources.aggregate, "_BLOCK_ROWS", block)  # and, with 5, block by block within each
+        patch.setattr(gatekit.sources.columns, "_MIN_CHUNK_ROWS", 1)  # keep every chunk: sums run chunk by chunk
+        patch.setattr(gatekit.sources.cuts, "_BLOCK_ROWS", block)  # and, with 5, block by block within each
         if source == "arrow-chunks":
             batches = pa.Table.from_pylist(rows).to_batches(max_chunksize=7)  # 43 chunks per column
             table = Table("rows.parquet", pa.Table.from_batches(batches), first_line=0)
@@ -286,14 +286,14 @@ def test_two_slices_with_one_name_are_an_error_not_an_overwrite() -> None:
 def count_square_passes(patch: pytest.MonkeyPatch) -> list[str]:
     """Records which way each metric's squared deviations were taken: 'raw' moments or 'centred'."""
     passes: list[str] = []
-    original = gatekit.sources.aggregate._weighted_chunks
+    original = gatekit.sources.cuts._weighted_chunks
 
     def spy(source: Any, column: Any, valid: Any, weights: Any) -> Any:
         if weights.__name__ in ("raw", "centred"):
             passes.append(weights.__name__)
         return original(source, column, valid, weights)
 
-    patch.setattr(gatekit.sources.aggregate, "_weighted_chunks", spy)
+    patch.setattr(gatekit.sources.cuts, "_weighted_chunks", spy)
     return passes
 
 
@@ -314,7 +314,7 @@ def test_a_mean_stderr_keeps_full_precision_whichever_way_the_squares_are_taken(
 
     with pytest.MonkeyPatch.context() as patch:
         passes = count_square_passes(patch)
-        patch.setattr(gatekit.sources.aggregate, "_BLOCK_ROWS", 4)  # each block looks up its own rows' cell means
+        patch.setattr(gatekit.sources.cuts, "_BLOCK_ROWS", 4)  # each block looks up its own rows' cell means
         measured = measure(rows, slice_by=["task"]).metrics["score"]
 
     assert passes == expected_passes

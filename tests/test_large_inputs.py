@@ -11,7 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gatekit.sources.rows import decode_numbers, read_table
+from gatekit.sources.columns import decode_numbers
+from gatekit.sources.rows import read_table
 
 ROWS = 1_200_000  # about 8 MB of text: several of pyarrow's 1 MiB blocks, each with its own dictionary
 

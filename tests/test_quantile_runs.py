@@ -23,14 +23,15 @@ import yaml
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-import gatekit.sources.aggregate
-import gatekit.sources.rows
+import gatekit.sources.columns
+import gatekit.sources.cuts
+import gatekit.sources.quantile_runs
 import gatekit.stats
 from gatekit import stats
 from gatekit.api import check
 from gatekit.results import Measurement, Results
 from gatekit.sources.aggregate import table_results
-from gatekit.sources.rows import QUANTILES, Table
+from gatekit.sources.table import QUANTILES, Table
 from gatekit.spec.model import Spec
 from gatekit.stats import OrderStatistics
 from tests.factories import PINNED, spec
@@ -162,14 +163,14 @@ def spy_on_missed(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
     """Records, per cut of each quantile metric, whether a located run missed a rank its slice needs (and
     the slice was read again, whole)."""
     found: list[bool] = []
-    real = gatekit.sources.aggregate._RunPlan.missed
+    real = gatekit.sources.quantile_runs._RunPlan.missed
 
     def missed(self: Any, runs: Any) -> Any:
         result = real(self, runs)
         found.append(bool(result.any()))
         return result
 
-    monkeypatch.setattr(gatekit.sources.aggregate._RunPlan, "missed", missed)
+    monkeypatch.setattr(gatekit.sources.quantile_runs._RunPlan, "missed", missed)
     return found
 
 
@@ -226,7 +227,7 @@ def test_a_run_backed_slice_gives_the_quantile_and_bounds_of_a_full_sort(candida
 def test_runs_are_exact_when_each_cut_is_counted_on_its_own_codes(monkeypatch: pytest.MonkeyPatch) -> None:
     # Slice sizes come from binned counts (of the cube, or here of each cut), the runs from the slice codes:
     # a size that disagreed with the codes would shift every rank of the run.
-    monkeypatch.setattr(gatekit.sources.aggregate, "_CUBE_MAX_CELLS", 0)
+    monkeypatch.setattr(gatekit.sources.cuts, "_CUBE_MAX_CELLS", 0)
     rows = big_rows(6, 30_000)
 
     results = measure(rows, quantile_spec(slice_by=SLICE_BY, slice_cross=CROSS))
@@ -266,13 +267,13 @@ def test_a_run_backed_slice_fetches_every_value_of_the_slice_with_its_id(candida
 
 def test_a_run_backed_slice_reads_its_full_values_only_when_asked(monkeypatch: pytest.MonkeyPatch) -> None:
     reads: list[int] = []
-    real = gatekit.sources.aggregate._slice_order
+    real = gatekit.sources.cuts._slice_order
 
     def counted(*args: Any) -> Any:
         reads.append(1)
         return real(*args)
 
-    monkeypatch.setattr(gatekit.sources.aggregate, "_slice_order", counted)
+    monkeypatch.setattr(gatekit.sources.cuts, "_slice_order", counted)
     measured = measure(big_rows(3, 20_000), quantile_spec(slice_by=["task"])).metrics["p95"]["task=qa"]
     assert is_partial(measured)
     stats.sorted_quantile_bounds(run_of(measured), 0.95, 0.95)
@@ -528,7 +529,7 @@ HARD = [
 @pytest.fixture
 def many_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
     """Keep a table's chunks as they come (by default short chunks are joined into one)."""
-    monkeypatch.setattr(gatekit.sources.rows, "_MIN_CHUNK_ROWS", 1)
+    monkeypatch.setattr(gatekit.sources.columns, "_MIN_CHUNK_ROWS", 1)
 
 
 @pytest.mark.usefixtures("many_chunks")
@@ -604,8 +605,8 @@ def test_a_run_located_without_slack_still_holds_every_rank_the_spec_reads(
 ) -> None:
     # Sampling every row with no margin leaves the run no slack beyond the ranks it was planned for (the
     # margin otherwise widens it far past them, and would hide a plan that reads too shallow).
-    monkeypatch.setattr(gatekit.sources.aggregate, "_RUN_STRIDE", 1)
-    monkeypatch.setattr(gatekit.sources.aggregate, "_RUN_MARGIN_SD", 0.0)
+    monkeypatch.setattr(gatekit.sources.quantile_runs, "_RUN_STRIDE", 1)
+    monkeypatch.setattr(gatekit.sources.quantile_runs, "_RUN_MARGIN_SD", 0.0)
     gate: dict[str, Any] = {"id": "g", "metric": "p95", "max": 1.0}
     if gate_confidence is not None:
         gate["confidence"] = gate_confidence
@@ -678,7 +679,7 @@ def test_property_scaled_down_runs_match_a_plain_sort_of_each_slice() -> None:
         table = Rows(latency, {"task": task}, timed_out=empty)
 
         with pytest.MonkeyPatch.context() as patch:
-            patch.setattr(gatekit.sources.aggregate, "_RUN_STRIDE", stride)
+            patch.setattr(gatekit.sources.quantile_runs, "_RUN_STRIDE", stride)
             patch.setattr(gatekit.stats, "BOOTSTRAP_MAX_N", threshold)  # read when the slices are measured
             found = spy_on_missed(patch)
             results = measure(table, quantile_spec(slice_by=["task"], drop_invalid=True))

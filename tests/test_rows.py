@@ -277,7 +277,7 @@ ARROW_ARRAYS = [
 @pytest.mark.parametrize("array", ARROW_ARRAYS, ids=lambda a: str(a.type))
 @pytest.mark.parametrize("offset", [0, 1, 2])
 def test_to_numpy_matches_pyarrow_at_any_offset(array: pa.Array, offset: int) -> None:
-    from gatekit.sources.rows import to_numpy
+    from gatekit.sources.arrow import to_numpy
 
     sliced = array.slice(offset)  # a slice keeps the buffers and moves the offset, bits included
 
@@ -289,7 +289,7 @@ def test_to_numpy_matches_pyarrow_at_any_offset(array: pa.Array, offset: int) ->
 
 @pytest.mark.parametrize("chunks", [[], [[1.0, 2.0]], [[1.0], [], [2.0, 3.0]]])
 def test_to_numpy_joins_chunks_in_order(chunks: list[list[float]]) -> None:
-    from gatekit.sources.rows import to_numpy
+    from gatekit.sources.arrow import to_numpy
 
     got = to_numpy(pa.chunked_array(chunks, pa.float64()))
 
@@ -352,6 +352,6 @@ def test_a_table_check_imports_neither_pandas_nor_pyarrow_compute(tmp_path: Path
     ids=["int64", "uint16", "float64", "strided", "text"],
 )
 def test_from_numpy_round_trips(values: np.ndarray) -> None:
-    from gatekit.sources.rows import from_numpy
+    from gatekit.sources.arrow import from_numpy
 
     assert from_numpy(values).to_pylist() == values.tolist()

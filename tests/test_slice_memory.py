@@ -21,7 +21,8 @@ from gatekit.results import Results
 from gatekit.sources.adapters import minimal_spec
 from gatekit.sources.aggregate import table_results
 from gatekit.sources.example_ids import IdSpace
-from gatekit.sources.rows import Table, read_table
+from gatekit.sources.rows import read_table
+from gatekit.sources.table import Table
 from gatekit.spec.model import Spec
 
 ROWS = 300_000

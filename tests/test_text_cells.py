@@ -20,8 +20,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from gatekit.errors import ResultsError
-from gatekit.sources import csv_blocks, rows
-from gatekit.sources.rows import Decoded, decode_numbers, decode_slices, plain_column, read_table
+from gatekit.sources import arrow, csv_blocks, rows, table, text_cells
+from gatekit.sources import columns as column_decoding
+from gatekit.sources.columns import Decoded, decode_numbers, decode_slices, plain_column
+from gatekit.sources.rows import read_table
+from gatekit.sources.table import Table
 
 # ------------------------------------------------------------------------------ the reference (old) decoders
 
@@ -29,30 +32,34 @@ from gatekit.sources.rows import Decoded, decode_numbers, decode_slices, plain_c
 def old_decode_text_cells(text: Any, role: str) -> tuple[np.ndarray, np.ndarray]:
     import pyarrow.compute as pc
 
-    to_numpy = rows.to_numpy
+    to_numpy = arrow.to_numpy
     empty = to_numpy(pc.fill_null(pc.equal(text, ""), True))
-    canonical = to_numpy(pc.fill_null(pc.match_substring_regex(text, rows._CANONICAL_NUMBER), False))
-    is_true = to_numpy(pc.fill_null(pc.is_in(text, pa.array(rows._CSV_TRUE)), False))
-    is_false = to_numpy(pc.fill_null(pc.is_in(text, pa.array(rows._CSV_FALSE)), False))
+    canonical = to_numpy(pc.fill_null(pc.match_substring_regex(text, text_cells.CANONICAL_NUMBER), False))
+    is_true = to_numpy(pc.fill_null(pc.is_in(text, pa.array(text_cells.CSV_TRUE)), False))
+    is_false = to_numpy(pc.fill_null(pc.is_in(text, pa.array(text_cells.CSV_FALSE)), False))
     numeric = to_numpy(pc.cast(pc.if_else(pa.array(canonical), text, "0"), pa.float64()))
     values = np.where(is_true, 1.0, np.where(is_false, 0.0, numeric))
     reasons = np.zeros(len(values), dtype=np.int8)
-    reasons[~(canonical | is_true | is_false)] = rows._NOT_BOOL if role == "rate" else rows._NOT_NUMBER
+    reasons[~(canonical | is_true | is_false)] = table.NOT_BOOL if role == "rate" else table.NOT_NUMBER
     if role != "rate":
-        reasons[is_true | is_false] = rows._NOT_NUMBER
+        reasons[is_true | is_false] = table.NOT_NUMBER
     values[empty] = np.nan
-    reasons[empty] = rows._NULL
+    reasons[empty] = table.NULL
     return values, reasons
 
 
 def old_text_classes(text: Any) -> tuple[np.ndarray, np.ndarray]:
     values, reasons = old_decode_text_cells(text, "rate")
     classes = np.where(
-        reasons == rows._NULL, rows._TEXT_EMPTY, np.where(reasons == rows.OK, rows._TEXT_NUMBER, rows._TEXT_OTHER)
+        reasons == table.NULL,
+        text_cells._TEXT_EMPTY,
+        np.where(reasons == table.OK, text_cells._TEXT_NUMBER, text_cells._TEXT_OTHER),
     )
     classes = classes.astype(np.int8)
-    booleans = rows.to_numpy(rows.arrow_call("is_in", text, options=rows._set_lookup(rows._CSV_TRUE + rows._CSV_FALSE)))
-    classes[booleans] = np.where(values[booleans] == 1.0, rows._TEXT_TRUE, rows._TEXT_FALSE)
+    booleans = arrow.to_numpy(
+        arrow.arrow_call("is_in", text, options=text_cells._set_lookup(text_cells.CSV_TRUE + text_cells.CSV_FALSE))
+    )
+    classes[booleans] = np.where(values[booleans] == 1.0, text_cells._TEXT_TRUE, text_cells._TEXT_FALSE)
     return values, classes
 
 
@@ -149,13 +156,13 @@ def test_text_cells_decode_as_before(cells: list[str | None], form: str) -> None
             expected = old_decode_text_cells(array, role)
         except pa.ArrowInvalid:  # a canonical spelling beyond float64 (the cast refuses it): the same error
             with pytest.raises(pa.ArrowInvalid):
-                rows._decode_text_cells(array, role)
+                text_cells.decode_text_cells(array, role)
             return
-        found = rows._decode_text_cells(array, role)
+        found = text_cells.decode_text_cells(array, role)
         assert same(found[0], expected[0]), (role, cells)
         assert same(found[1], expected[1]), (role, cells)
     if form != "chunked" and not any(c is None for c in cells):
-        assert all(same(f, e) for f, e in zip(rows.text_classes(array), old_text_classes(array), strict=True))
+        assert all(same(f, e) for f, e in zip(text_cells.text_classes(array), old_text_classes(array), strict=True))
 
 
 # ------------------------------------------------------------------------------------------------- the files
@@ -193,13 +200,13 @@ def csv_files(draw: Any) -> tuple[bytes, int]:
 _OPEN_CSV = __import__("pyarrow.csv").csv.open_csv
 
 
-def _decoded(table: rows.Table, name: str, role: str) -> tuple[list[bytes], bytes | None]:
+def _decoded(table: Table, name: str, role: str) -> tuple[list[bytes], bytes | None]:
     decoded: Decoded = decode_numbers(table, name, role=role, non_negative=name == "latency_ms")
     reasons = None if decoded.reasons is None else decoded.reasons.tobytes()
     return [np.asarray(c).tobytes() for c in decoded.chunks], reasons
 
 
-def _everything(table: rows.Table) -> dict[str, Any]:
+def _everything(table: Table) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for name, role in (("correct", "rate"), ("score", "number"), ("latency_ms", "quantile"), ("score", "rate")):
         out[f"{name}/{role}"] = _decoded(table, name, role)
@@ -237,7 +244,7 @@ def test_a_csv_file_reads_as_before(
 
     new = read(["score", "latency_ms"], ["id"])
     with monkeypatch.context() as old:
-        old.setattr(rows, "_decode_text_cells", old_decode_text_cells)
+        old.setattr(column_decoding, "decode_text_cells", old_decode_text_cells)
         old.setattr(rows, "text_classes", old_text_classes)
         old.setattr(rows, "read_csv_narrowly", old_read_csv_narrowly)
         before = read(["score", "latency_ms"], ["id"])

@@ -94,11 +94,11 @@ def _positions(c_ids: npt.NDArray[Any], b_ids: npt.NDArray[Any]) -> npt.NDArray[
     import numpy as np
     import pyarrow as pa
 
-    from gatekit.sources.rows import arrow_call, from_numpy, is_null, to_numpy
+    from gatekit.sources.arrow import arrow_call, from_numpy, is_null, to_numpy
 
     try:
         from pyarrow._compute import SetLookupOptions
-    except ImportError:  # a pyarrow that moved it (see gatekit.sources.rows.arrow_call)
+    except ImportError:  # a pyarrow that moved it (see gatekit.sources.arrow.arrow_call)
         from pyarrow.compute import SetLookupOptions
     try:
         found = arrow_call("index_in", from_numpy(c_ids), options=SetLookupOptions(value_set=from_numpy(b_ids)))

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
 Classify = Callable[[Any], "tuple[npt.NDArray[np.float64], npt.NDArray[np.int8]]"]
-"""A block dictionary's texts to their values and text classes (`gatekit.sources.rows.text_classes`)."""
+"""A block dictionary's texts to their values and text classes (`gatekit.sources.text_cells.text_classes`)."""
 
 _NARROW_UP_TO = (1 << 15) - 1
 """Distinct cells of a CSV column counted, at most, to choose its codes' type; beyond, they stay int32. A
@@ -50,7 +50,7 @@ def read_csv_narrowly(
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
-    from gatekit.sources.rows import arrow_call
+    from gatekit.sources.arrow import arrow_call
 
     chunks: dict[str, list[Any]] = {name: [] for name in names}
     seen: dict[str, set[str] | None] = {name: None if name in plain else set() for name in names}  # None: many
@@ -134,7 +134,7 @@ def _code_type(distinct: int) -> pa.DataType:
 def _with_codes(chunk: Any, kind: pa.DataType) -> Any:
     import pyarrow as pa
 
-    from gatekit.sources.rows import arrow_cast  # not Array.cast, which imports pyarrow.compute (0.08 s)
+    from gatekit.sources.arrow import arrow_cast  # not Array.cast, which imports pyarrow.compute (0.08 s)
 
     if chunk.indices.type == kind:
         return chunk

@@ -24,8 +24,10 @@ from typing import TYPE_CHECKING, Any
 
 from gatekit.errors import ResultsError
 from gatekit.results import IdKeys
+from gatekit.sources.arrow import arrow_call, arrow_cast, is_null, to_numpy
+from gatekit.sources.columns import plain_column
 from gatekit.sources.id_codes import SortedKeys, id_keys
-from gatekit.sources.rows import Table, arrow_call, arrow_cast, is_null, plain_column, to_numpy
+from gatekit.sources.table import Table
 
 if TYPE_CHECKING:
     import numpy as np
@@ -151,7 +153,7 @@ class IdSpace:
                     return None
             try:
                 from pyarrow._compute import SetLookupOptions
-            except ImportError:  # a pyarrow that moved it (see gatekit.sources.rows.arrow_call)
+            except ImportError:  # a pyarrow that moved it (see gatekit.sources.arrow.arrow_call)
                 from pyarrow.compute import SetLookupOptions
             found = arrow_call("index_in", ids, options=SetLookupOptions(value_set=known))
             new = is_null(found)
@@ -356,7 +358,7 @@ def _fixed_width_text(chunks: list[pa.Array], width: int) -> npt.NDArray[np.str_
 
     try:
         from pyarrow._compute import PadOptions
-    except ImportError:  # a pyarrow that moved it (see gatekit.sources.rows.arrow_call)
+    except ImportError:  # a pyarrow that moved it (see gatekit.sources.arrow.arrow_call)
         from pyarrow.compute import PadOptions
 
     out = np.zeros(sum(len(chunk) for chunk in chunks), dtype=f"<U{width}")

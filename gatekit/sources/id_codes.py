@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from gatekit.sources.rows import arrow_call, to_numpy
+from gatekit.sources.arrow import arrow_call, to_numpy
 
 if TYPE_CHECKING:
     import numpy as np
@@ -79,7 +79,7 @@ def _put_text(block: pa.Array, rows: Bytes, longest: int) -> None:
     if int(body.max()) < 0x80:  # ASCII: Arrow pads each id to one length (characters are bytes)
         try:
             from pyarrow._compute import PadOptions
-        except ImportError:  # a pyarrow that moved it (see gatekit.sources.rows.arrow_call)
+        except ImportError:  # a pyarrow that moved it (see gatekit.sources.arrow.arrow_call)
             from pyarrow.compute import PadOptions
         padded = _text_bytes(arrow_call("utf8_rpad", block, options=PadOptions(longest, "\x00")))[1]
         rows[:, :longest] = padded.reshape(len(block), longest)

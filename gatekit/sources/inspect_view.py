@@ -10,14 +10,15 @@ from gatekit.errors import UsageError
 from gatekit.results import Results
 
 if TYPE_CHECKING:
-    from gatekit.sources.rows import Table
+    from gatekit.sources.table import Table
 
 
 def describe(path: Path, spec_path: Path | None, fmt: str | None, model: str | None = None) -> str:
     from gatekit.sources.adapters import FORMATS, minimal_spec
     from gatekit.sources.load import _detect_format, load_results, load_spec
-    from gatekit.sources.rows import TABLE_SUFFIXES, read_table
+    from gatekit.sources.rows import read_table
     from gatekit.sources.runmeta import results_file
+    from gatekit.sources.table import TABLE_SUFFIXES
 
     if fmt is not None and fmt not in FORMATS:
         raise UsageError(f"unknown results format {fmt!r}; choose one of: {', '.join(FORMATS)}")
@@ -42,7 +43,7 @@ def describe(path: Path, spec_path: Path | None, fmt: str | None, model: str | N
 
 
 def _columns(table: Table) -> list[str]:
-    from gatekit.sources.rows import summarize_table
+    from gatekit.sources.columns import summarize_table
 
     lines = []
     for column in summarize_table(table):

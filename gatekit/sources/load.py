@@ -84,7 +84,7 @@ def load_results(
     with reading(path, ResultsError):
         fmt = fmt or _detect_format(path, parsed)
     results = _load(path, spec, fmt, model, parsed, id_space)
-    from gatekit.sources.rows import TABLE_SUFFIXES
+    from gatekit.sources.table import TABLE_SUFFIXES
 
     # A table's model is its file name unless its sidecar names one; a harness file names its own.
     tables = (*TABLE_SUFFIXES.values(), "lm-eval-samples")
@@ -150,7 +150,7 @@ def _detect_format(path: Path, parsed: list[Document] | None = None) -> str:
 def _load_foreign(
     path: Path, spec: Spec | None, fmt: str, model: str | None, data: object = None, *, id_space: IdSpace | None = None
 ) -> Results:
-    from gatekit.sources.rows import TABLE_SUFFIXES
+    from gatekit.sources.table import TABLE_SUFFIXES
 
     if fmt == "stats":  # a sufficient-statistics table made elsewhere (docs/stats-contract.md)
         from gatekit.sources.stats_table import load_stats_table
@@ -214,7 +214,8 @@ def _id_only(spec: Spec) -> list[str]:
 def table_column_names(path: Path | str, fmt: str | None = None) -> list[str] | None:
     """The columns of a per-example table (JSONL, CSV, Parquet) as `fmt` or detection reads it; None when the
     file is in another format (a harness's output or gatekit's own), whose names come from its adapter."""
-    from gatekit.sources.rows import TABLE_SUFFIXES, read_table
+    from gatekit.sources.rows import read_table
+    from gatekit.sources.table import TABLE_SUFFIXES
 
     path = Path(path)
     fmt = fmt or _detect_format(path)

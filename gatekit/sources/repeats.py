@@ -30,16 +30,10 @@ from typing import TYPE_CHECKING, Any
 
 from gatekit.errors import ResultsError
 from gatekit.results import Measurement, Results
-from gatekit.sources.rows import (
-    QUANTILES,
-    Table,
-    arrow_call,
-    check_columns,
-    decode_numbers,
-    is_null,
-    plain_column,
-    to_numpy,
-)
+from gatekit.sources.arrow import arrow_call, is_null, to_numpy
+from gatekit.sources.columns import decode_numbers, plain_column
+from gatekit.sources.rows import check_columns
+from gatekit.sources.table import QUANTILES, Table
 from gatekit.spec.model import ColumnAggregate, MetricDefinition, Spec
 
 if TYPE_CHECKING:

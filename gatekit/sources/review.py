@@ -12,7 +12,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from gatekit.results import ExampleColumns, example_id
-from gatekit.sources.rows import Table, check_columns, plain_column, to_numpy
+from gatekit.sources.arrow import to_numpy
+from gatekit.sources.columns import plain_column
+from gatekit.sources.rows import check_columns
+from gatekit.sources.table import Table
 from gatekit.spec.model import Spec
 
 

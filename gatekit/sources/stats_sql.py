@@ -25,7 +25,7 @@ Dialect = Literal["duckdb", "spark"]
 DIALECTS: tuple[Dialect, ...] = ("duckdb", "spark")
 
 QUANTILE_LEVELS = {"p50": 0.5, "p90": 0.9, "p95": 0.95, "p99": 0.99}
-"""The quantile aggregates (the same names and levels as `gatekit.sources.rows.QUANTILES`, kept off pyarrow's
+"""The quantile aggregates (the same names and levels as `gatekit.sources.table.QUANTILES`, kept off pyarrow's
 import path: `stats-sql` prints SQL without reading a table)."""
 SUPPORTED_AGGREGATES = ("rate", "count", *QUANTILE_LEVELS)
 
@@ -140,7 +140,7 @@ def _is_nan(value: str, dialect: Dialect) -> str:
 
 
 def _bad_number(value: str, role: str, dialect: Dialect, *, non_negative: bool) -> str:
-    """True where a cell is bad for its role, as `gatekit.sources.rows.decode_numbers` decides it (a null
+    """True where a cell is bad for its role, as `gatekit.sources.columns.decode_numbers` decides it (a null
     latency is a timeout, +inf, not a bad cell)."""
     nan = _is_nan(value, dialect)
     if role == "rate":
@@ -342,11 +342,11 @@ def rank_windows(
     """Per quantile (metric, cut, slice) of pass 1's rows (metric, cut, slice, n), the ranks its point estimate
     and bounds read: the whole slice up to `BOOTSTRAP_MAX_N` (the bootstrap of a change resamples it), else
     `quantile_rank_span` at the deepest confidence any decision of the spec reaches."""
-    from gatekit.sources.aggregate import _deepest_confidence
+    from gatekit.sources.aggregate import deepest_confidence
     from gatekit.stats import BOOTSTRAP_MAX_N, quantile_rank_span
 
     metrics = stats_metrics(spec)
-    reach = _deepest_confidence(spec)
+    reach = deepest_confidence(spec)
     windows: dict[tuple[str, str, str], tuple[int, int]] = {}
     for metric, cut, slice_name, n in counts:
         source = metrics.get(metric)

@@ -158,7 +158,8 @@ def _no_values() -> tuple[npt.NDArray[np.float64], npt.NDArray[Any] | None]:
 def _measure(  # noqa: PLR0917 - internal, called once per metric
     name: str, definition: ColumnAggregate, by_cut: dict[str, _CutStats], spec: Spec, source: str, notes: list[str]
 ) -> dict[str, Measurement]:
-    from gatekit.sources.aggregate import _Found, _measurement
+    from gatekit.sources.aggregate import measurement
+    from gatekit.sources.cuts import Found
 
     options = spec.table
     column_name = definition.column or "(rows)"
@@ -199,10 +200,10 @@ def _measure(  # noqa: PLR0917 - internal, called once per metric
                 window = windows.get((name, cut.key, slice_name))
                 found = _quantile(definition, summary, stats.order.get(slice_name, {}), window, source)
             elif definition.aggregate == "count":
-                found = _Found(float(summary.n), summary.n)
+                found = Found(float(summary.n), summary.n)
             else:
                 found = _rate(summary, source)
-            out[slice_name] = _measurement(definition, found, problem)
+            out[slice_name] = measurement(definition, found, problem)
             measured = True
         if absent_problem is not None and not measured:
             # As the local path: every row lacks the cut's value, so `"*"` must not shrink to `all` silently.
@@ -213,11 +214,11 @@ def _measure(  # noqa: PLR0917 - internal, called once per metric
 
 
 def _rate(summary: _Summary, source: str) -> Any:
-    from gatekit.sources.aggregate import _Found
+    from gatekit.sources.cuts import Found
 
     size = summary.n
     if size == 0:
-        return _Found(math.nan, 0, None, Samples(fetch=_no_values, n=0))
+        return Found(math.nan, 0, None, Samples(fetch=_no_values, n=0))
     if summary.events is None or not float(summary.events).is_integer():
         _fail(source, summary.row, f"events ({summary.events!r}) must be a whole count")
     k = summary.events
@@ -227,7 +228,7 @@ def _rate(summary: _Summary, source: str) -> Any:
     mean = k / size
     se = math.sqrt(var / size) if math.isfinite(var) else None
     summary_stats = SampleSummary(mean, se if se is not None else math.inf, k)
-    return _Found(mean, size, se, Samples(fetch=_no_values, n=size, summary=summary_stats))
+    return Found(mean, size, se, Samples(fetch=_no_values, n=size, summary=summary_stats))
 
 
 def _quantile(
@@ -239,12 +240,12 @@ def _quantile(
 ) -> Any:
     import numpy as np
 
-    from gatekit.sources.aggregate import _Found
+    from gatekit.sources.cuts import Found
     from gatekit.stats import OrderStatistics, nearest_rank
 
     n = summary.n
     if n == 0:
-        return _Found(math.nan, 0, None, Samples(np.zeros(0), None, is_sorted=True))
+        return Found(math.nan, 0, None, Samples(np.zeros(0), None, is_sorted=True))
     assert window is not None
     first, last = window
     wanted = range(first, last + 1)
@@ -265,9 +266,9 @@ def _quantile(
     q = QUANTILE_LEVELS[definition.aggregate]
     value = float(run[nearest_rank(n, q) - first])
     if first == 1 and last == n:
-        return _Found(value, n, None, Samples(run, None, is_sorted=True))
+        return Found(value, n, None, Samples(run, None, is_sorted=True))
     kept = OrderStatistics(n, run, first - 1)
-    return _Found(value, n, None, Samples(fetch=_no_values, n=n, order_statistics=kept))
+    return Found(value, n, None, Samples(fetch=_no_values, n=n, order_statistics=kept))
 
 
 def pass_one_counts(path: Path, spec: Spec) -> dict[tuple[str, str, str], tuple[int, int]]:
