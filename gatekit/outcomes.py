@@ -22,6 +22,17 @@ class _Record(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
+class Reason(_Record):
+    """Why the verdict is not ship: one failed, missing or inconclusive check, or a manifest gap."""
+
+    leads_to: Literal["stop", "revise"]
+    kind: Literal["gate", "budget", "rollback", "lock", "provenance", "artifact", "peeking", "sequential", "judge"]
+    subject: str
+    """What the reason is about: `gate_id[slice].bound`, a budget item or a manifest entry."""
+    status: str
+    message: str
+
+
 class GateOutcome(_Record):
     """One (gate, slice, bound) check: the unit of every report."""
 

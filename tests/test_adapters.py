@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from gatekit.errors import ResultsError
-from gatekit.sources.adapters import detect, minimal_spec, read_json
+from gatekit.sources.adapters import detect
+from gatekit.sources.adapters.common import minimal_spec, read_json
 from gatekit.sources.adapters.lm_eval import split_metric_key
 from gatekit.sources.load import load_results
 from gatekit.spec.model import Spec

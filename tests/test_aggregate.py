@@ -20,8 +20,8 @@ import gatekit.sources.cuts
 from gatekit import stats
 from gatekit.errors import ResultsError
 from gatekit.results import Measurement, Results
-from gatekit.sources.adapters import minimal_spec
-from gatekit.sources.aggregate import table_results
+from gatekit.sources.adapters.common import minimal_spec
+from gatekit.sources.measure import table_results
 from gatekit.sources.rows import rows_to_table
 from gatekit.spec.model import Spec
 

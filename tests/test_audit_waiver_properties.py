@@ -9,8 +9,9 @@ import datetime as dt
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gatekit.decide.verdict import Reason, decide
+from gatekit.decide.verdict import decide
 from gatekit.decide.waivers import Waiver, apply_waivers
+from gatekit.outcomes import Reason
 
 TODAY = dt.date(2026, 6, 1)
 DIGESTS = ["sha256:" + c * 64 for c in "ab"]

@@ -21,9 +21,9 @@ from gatekit.decide.pairing import unpaired_note as _unpaired_note
 from gatekit.errors import ResultsError
 from gatekit.report import RenderOptions, render
 from gatekit.results import Results
-from gatekit.sources.adapters import minimal_spec
-from gatekit.sources.aggregate import table_results
+from gatekit.sources.adapters.common import minimal_spec
 from gatekit.sources.example_ids import ExampleIds, IdSpace
+from gatekit.sources.measure import table_results
 from gatekit.sources.rows import rows_to_table
 from gatekit.spec.model import Spec
 from tests.conftest import ROOT

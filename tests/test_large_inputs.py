@@ -341,7 +341,7 @@ def test_a_varied_csv_number_column_decoded_while_read_measures_as_its_text(
     bad cell counted with its first line, is what reading the text would give."""
     import pyarrow as pa
 
-    from gatekit.sources.aggregate import table_columns, table_results
+    from gatekit.sources.measure import table_columns, table_results
     from tests.test_rows import make_spec
 
     cells = [f"0.{i:05d}" for i in range(VARIED)]

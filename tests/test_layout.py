@@ -104,6 +104,63 @@ def test_no_module_imports_a_later_stage() -> None:
     assert backwards == []
 
 
+def _import_graph() -> dict[str, set[str]]:
+    """Module -> the gatekit modules it imports (every kind of import, as above), the facade left out."""
+    modules = _modules()
+    graph: dict[str, set[str]] = {}
+    for name, path in modules.items():
+        if name == FACADE:
+            continue
+        found = imported_modules(path.read_text(), name, is_package=path.name == "__init__.py")
+        graph[name] = {m for m in found if m in modules and m not in {name, FACADE}}
+    return graph
+
+
+def import_cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Circles of imports, each as the modules on it from its smallest name: one for every edge back onto the
+    path of a depth-first walk, so none exactly when the graph has no circle."""
+    cycles: set[tuple[str, ...]] = set()
+    state: dict[str, int] = {}  # 1: on the current path, 2: done
+    path: list[str] = []
+
+    def walk(node: str) -> None:
+        state[node] = 1
+        path.append(node)
+        for target in sorted(graph.get(node, ())):
+            if state.get(target) == 1:
+                circle = path[path.index(target) :]
+                start = circle.index(min(circle))
+                cycles.add(tuple(circle[start:] + circle[:start]))
+            elif target not in state:
+                walk(target)
+        path.pop()
+        state[node] = 2
+
+    for node in sorted(graph):
+        if node not in state:
+            walk(node)
+    return [list(c) for c in sorted(cycles)]
+
+
+@pytest.mark.parametrize(
+    ("graph", "expected"),
+    [
+        ({"a": {"b"}, "b": {"c"}, "c": set()}, []),
+        ({"a": {"b"}, "b": {"a"}}, [["a", "b"]]),
+        ({"b": {"c"}, "c": {"a"}, "a": {"b"}}, [["a", "b", "c"]]),
+        ({"p": {"p.x"}, "p.x": {"p"}}, [["p", "p.x"]]),
+    ],
+)
+def test_an_import_circle_is_found(graph: dict[str, set[str]], expected: list[list[str]]) -> None:
+    assert import_cycles(graph) == expected
+
+
+def test_no_import_circle() -> None:
+    """Imports point one way inside a stage too: a lazy import back up is a circle all the same (a package's
+    `__init__` that its own modules import from counts)."""
+    assert import_cycles(_import_graph()) == []
+
+
 @pytest.mark.parametrize(
     ("source", "expected"),
     [

@@ -30,7 +30,7 @@ import gatekit.stats
 from gatekit import stats
 from gatekit.api import check
 from gatekit.results import Measurement, Results
-from gatekit.sources.aggregate import table_results
+from gatekit.sources.measure import table_results
 from gatekit.sources.table import QUANTILES, Table
 from gatekit.spec.model import Spec
 from gatekit.stats import OrderStatistics

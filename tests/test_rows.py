@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from gatekit.errors import ResultsError
 from gatekit.results import Results
-from gatekit.sources.adapters import minimal_spec
+from gatekit.sources.adapters.common import minimal_spec
 from gatekit.sources.load import load_results
 from gatekit.spec.model import Spec
 

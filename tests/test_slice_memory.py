@@ -18,9 +18,9 @@ import pytest
 
 from gatekit import results
 from gatekit.results import Results
-from gatekit.sources.adapters import minimal_spec
-from gatekit.sources.aggregate import table_results
+from gatekit.sources.adapters.common import minimal_spec
 from gatekit.sources.example_ids import IdSpace
+from gatekit.sources.measure import table_results
 from gatekit.sources.rows import read_table
 from gatekit.sources.table import Table
 from gatekit.spec.model import Spec

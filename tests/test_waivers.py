@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from gatekit.decide.verdict import Reason
 from gatekit.decide.waivers import Waiver, apply_waivers
 from gatekit.integrity.ledger import record_waiver
+from gatekit.outcomes import Reason
 from tests.conftest import MINIMAL_SPEC, Run
 from tests.test_report_junit import XSD
 

@@ -36,6 +36,7 @@ from gatekit.outcomes import (
     GateOutcome,
     HypothesisOutcome,
     LockReport,
+    Reason,
     ResultsProvenance,
     ReviewSlice,
 )
@@ -70,17 +71,6 @@ class SpecSummary(_Record):
 class ResultsSummary(_Record):
     path: str
     model: str
-
-
-class Reason(_Record):
-    """Why the verdict is not ship: one failed, missing or inconclusive check, or a manifest gap."""
-
-    leads_to: Literal["stop", "revise"]
-    kind: Literal["gate", "budget", "rollback", "lock", "provenance", "artifact", "peeking", "sequential", "judge"]
-    subject: str
-    """What the reason is about: `gate_id[slice].bound`, a budget item or a manifest entry."""
-    status: str
-    message: str
 
 
 class Verdict(_Record):

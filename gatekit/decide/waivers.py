@@ -30,7 +30,7 @@ from pydantic import BaseModel, ConfigDict
 from gatekit.outcomes import AppliedWaiver
 
 if TYPE_CHECKING:
-    from gatekit.decide.verdict import Reason
+    from gatekit.outcomes import Reason
 
 SUBJECT = re.compile(r"^(?P<gate>[^\[\]]+)\[(?P<slice>.+)\]\.(?P<bound>[a-z_]+)$")
 """`gate_id[slice].bound`, as every report names a check."""

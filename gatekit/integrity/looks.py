@@ -9,7 +9,7 @@ from pathlib import Path
 
 from gatekit.decide import sequential
 from gatekit.decide.evaluate import ConfidenceAt
-from gatekit.decide.verdict import Reason
+from gatekit.outcomes import Reason
 from gatekit.results import Results
 from gatekit.spec.model import EVERY_SLICE, Gate, Spec
 

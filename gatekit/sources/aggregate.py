@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -63,33 +63,11 @@ if TYPE_CHECKING:
     BoolArray = npt.NDArray[np.bool_]
 
 
-def table_columns(spec: Spec, present: Iterable[str] | None = None) -> list[str]:
-    """The columns a check reads from a table: slices, id, and each derived metric's column and filter."""
-    options = spec.table
-    wanted = [*options.slice_by, *(c for pair in options.slice_cross for c in pair)]
-    for definition in spec.metrics.values():
-        source = definition.from_
-        if source is None:
-            continue
-        if source.column is not None:
-            wanted.append(source.column)
-        if source.where is not None:
-            wanted.append(source.where.column)
-    id_column = options.id_column
-    if id_column is None and present is not None and "id" in present:
-        id_column = "id"
-    if id_column is not None:
-        wanted.append(id_column)
-    from gatekit.sources.repeats import extra_columns
-
-    return list(dict.fromkeys([*wanted, *extra_columns(spec)]))
-
-
 def derived_metrics(spec: Spec) -> dict[str, ColumnAggregate]:
     return {name: d.from_ for name, d in spec.metrics.items() if d.from_ is not None}
 
 
-def table_results(
+def slice_results(
     table: Table,
     spec: Spec,
     *,
@@ -98,12 +76,9 @@ def table_results(
     notes: Sequence[str] = (),
     id_space: IdSpace | None = None,
 ) -> Results:
-    """Every derived metric of the spec on every slice of the table. `id_space` codes the example ids as
+    """Every derived metric of the spec on every slice of a table of one row per example (repeats already
+    reduced: see `gatekit.sources.measure.table_results`). `id_space` codes the example ids as
     integers shared with the tables it is compared with (`gatekit.sources.example_ids`)."""
-    from gatekit.sources.repeats import needs_per_example_step, per_example_results
-
-    if needs_per_example_step(spec):  # repeats reduced to one row per example first; see repeats.py
-        return per_example_results(table, spec, model=model, extra=extra, notes=tuple(notes), id_space=id_space)
     definitions = derived_metrics(spec)
     if not definitions and not extra:
         raise ResultsError.at(

@@ -96,3 +96,16 @@ def _numpy_type(kind: pa.DataType) -> type[np.generic] | None:
         pa.float64(): np.float64,
     }
     return types.get(kind)
+
+
+def text_bytes(chunk: pa.Array) -> tuple[npt.NDArray[np.signedinteger[Any]], npt.NDArray[np.uint8]]:
+    """A chunk of text's offsets (from 0) and the bytes they point into, straight from its Arrow buffers."""
+    import numpy as np
+    import pyarrow as pa
+
+    n = len(chunk)
+    offset_type = np.dtype(np.int64 if pa.types.is_large_string(chunk.type) else np.int32)
+    _, offsets_buffer, data_buffer = chunk.buffers()
+    offsets = np.frombuffer(offsets_buffer, dtype=offset_type, count=n + 1, offset=chunk.offset * offset_type.itemsize)
+    data = np.zeros(0, dtype=np.uint8) if data_buffer is None else np.frombuffer(data_buffer, dtype=np.uint8)
+    return offsets - offsets[0], data[int(offsets[0]) : int(offsets[-1])]

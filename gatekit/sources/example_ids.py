@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from gatekit.errors import ResultsError
 from gatekit.results import IdKeys
-from gatekit.sources.arrow import arrow_call, arrow_cast, is_null, to_numpy
+from gatekit.sources.arrow import arrow_call, arrow_cast, is_null, text_bytes, to_numpy
 from gatekit.sources.columns import plain_column
 from gatekit.sources.id_codes import SortedKeys, id_keys
 from gatekit.sources.table import Table
@@ -322,24 +322,11 @@ def _numpy_ids(table: Table, column: str, array: pa.ChunkedArray) -> npt.NDArray
     return ids
 
 
-def _text_bytes(chunk: pa.Array) -> tuple[npt.NDArray[np.signedinteger[Any]], npt.NDArray[np.uint8]]:
-    """A chunk of text's offsets (from 0) and the bytes they point into, straight from its Arrow buffers."""
-    import numpy as np
-    import pyarrow as pa
-
-    n = len(chunk)
-    offset_type = np.dtype(np.int64 if pa.types.is_large_string(chunk.type) else np.int32)
-    _, offsets_buffer, data_buffer = chunk.buffers()
-    offsets = np.frombuffer(offsets_buffer, dtype=offset_type, count=n + 1, offset=chunk.offset * offset_type.itemsize)
-    data = np.zeros(0, dtype=np.uint8) if data_buffer is None else np.frombuffer(data_buffer, dtype=np.uint8)
-    return offsets - offsets[0], data[int(offsets[0]) : int(offsets[-1])]
-
-
 def _ascii_text(chunk: pa.Array) -> int | None:
     """The length of a chunk's longest text id, when every byte is ASCII and not NUL; else None."""
     if len(chunk) == 0:
         return 0
-    offsets, body = _text_bytes(chunk)
+    offsets, body = text_bytes(chunk)
     if len(body) and (int(body.max()) >= 0x80 or int(body.min()) == 0):
         return None
     return int((offsets[1:] - offsets[:-1]).max())
@@ -368,9 +355,9 @@ def _fixed_width_text(chunks: list[pa.Array], width: int) -> npt.NDArray[np.str_
         for start in range(0, len(chunk), _TEXT_BLOCK):
             block = chunk.slice(start, _TEXT_BLOCK)
             n = len(block)
-            body = _text_bytes(block)[1]
+            body = text_bytes(block)[1]
             if len(body) != n * width:
-                body = _text_bytes(arrow_call("utf8_rpad", block, options=PadOptions(width, "\x00")))[1]
+                body = text_bytes(arrow_call("utf8_rpad", block, options=PadOptions(width, "\x00")))[1]
             if len(body) != n * width:  # pragma: no cover - utf8_rpad pads every id to `width`
                 raise AssertionError("padded text ids of unequal length")
             points[at : at + n] = body.reshape(n, width)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from gatekit.sources.arrow import arrow_call, to_numpy
+from gatekit.sources.arrow import arrow_call, text_bytes, to_numpy
 
 if TYPE_CHECKING:
     import numpy as np
@@ -39,14 +39,12 @@ def id_keys(ids: pa.ChunkedArray | pa.Array, kind: str) -> tuple[Keys, Bytes | N
     import numpy as np
     import pyarrow as pa
 
-    from gatekit.sources.example_ids import _text_bytes
-
     if kind == "integer":
         return to_numpy(ids).astype(np.int64, copy=False), None
     chunks = ids.chunks if isinstance(ids, pa.ChunkedArray) else [ids]
     longest = 1
     for chunk in chunks:
-        offsets, body = _text_bytes(chunk)
+        offsets, body = text_bytes(chunk)
         if len(body) and int(body.min()) == 0:
             return None
         if len(chunk):
@@ -71,9 +69,7 @@ def _put_text(block: pa.Array, rows: Bytes, longest: int) -> None:
     """Each text id's bytes at the start of its row of `rows` (which are all NUL)."""
     import numpy as np
 
-    from gatekit.sources.example_ids import _text_bytes
-
-    offsets, body = _text_bytes(block)
+    offsets, body = text_bytes(block)
     if len(body) == 0:
         return
     if int(body.max()) < 0x80:  # ASCII: Arrow pads each id to one length (characters are bytes)
@@ -81,7 +77,7 @@ def _put_text(block: pa.Array, rows: Bytes, longest: int) -> None:
             from pyarrow._compute import PadOptions
         except ImportError:  # a pyarrow that moved it (see gatekit.sources.arrow.arrow_call)
             from pyarrow.compute import PadOptions
-        padded = _text_bytes(arrow_call("utf8_rpad", block, options=PadOptions(longest, "\x00")))[1]
+        padded = text_bytes(arrow_call("utf8_rpad", block, options=PadOptions(longest, "\x00")))[1]
         rows[:, :longest] = padded.reshape(len(block), longest)
         return
     lengths = offsets[1:] - offsets[:-1]

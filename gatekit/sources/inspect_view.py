@@ -14,7 +14,8 @@ if TYPE_CHECKING:
 
 
 def describe(path: Path, spec_path: Path | None, fmt: str | None, model: str | None = None) -> str:
-    from gatekit.sources.adapters import FORMATS, minimal_spec
+    from gatekit.sources.adapters import FORMATS
+    from gatekit.sources.adapters.common import minimal_spec
     from gatekit.sources.load import _detect_format, load_results, load_spec
     from gatekit.sources.rows import read_table
     from gatekit.sources.runmeta import results_file
@@ -62,7 +63,7 @@ def _columns(table: Table) -> list[str]:
 
 def _harness_rows(path: Path, fmt: str, model: str | None) -> Table | None:
     """The per-example rows an Inspect log or a promptfoo output gives derived metrics, or None."""
-    from gatekit.sources.adapters import read_json
+    from gatekit.sources.adapters.common import read_json
     from gatekit.sources.rows import rows_to_table
 
     data = read_json(path) if path.suffix.lower() == ".json" else None
@@ -82,7 +83,7 @@ def _harness_rows(path: Path, fmt: str, model: str | None) -> Table | None:
 
 def _samples_table(path: Path) -> Table:
     """An lm-eval samples file as the table gatekit reads it: every column, no spec needed to list them."""
-    from gatekit.sources.adapters import read_json
+    from gatekit.sources.adapters.common import read_json
     from gatekit.sources.adapters.lm_eval import sample_rows
     from gatekit.sources.rows import rows_to_table
 

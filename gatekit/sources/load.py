@@ -157,7 +157,7 @@ def _load_foreign(
 
         return load_stats_table(path, spec)
     if fmt in TABLE_SUFFIXES.values():
-        from gatekit.sources.aggregate import table_columns, table_results
+        from gatekit.sources.measure import table_columns, table_results
         from gatekit.sources.rows import read_table
 
         if spec is None:
@@ -172,7 +172,8 @@ def _load_foreign(
         )
         progress.stage(f"aggregating {path.name} ({table.data.num_rows:,} rows)")
         return table_results(table, spec, id_space=id_space)
-    from gatekit.sources.adapters import load_with, read_json
+    from gatekit.sources.adapters import load_with
+    from gatekit.sources.adapters.common import read_json
 
     if fmt == "lm-eval-samples":
         data = None  # read line by line by its adapter

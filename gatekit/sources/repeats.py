@@ -71,8 +71,8 @@ def per_example_results(
     notes: tuple[str, ...] | list[str] = (),
     id_space: IdSpace | None = None,
 ) -> Results:
-    """`table_results` of the table reduced to one row per example, with the flaky counts and review columns."""
-    from gatekit.sources.aggregate import table_results
+    """`slice_results` of the table reduced to one row per example, with the flaky counts and review columns."""
+    from gatekit.sources.aggregate import slice_results
     from gatekit.sources.review import example_columns
 
     examples = example_columns(table, spec) if spec.review.columns else None
@@ -91,7 +91,7 @@ def per_example_results(
                     f"{table.source}: {reduced.flaky_examples} flaky example(s) left out of every metric "
                     "(table.flaky: exclude)"
                 )
-    results = table_results(
+    results = slice_results(
         table, plain_spec(spec, renamed), model=model, extra=extra, notes=all_notes, id_space=id_space
     )
     if spec.table.flaky == "exclude":
@@ -306,13 +306,13 @@ def _flaky_counts(reduced: ReducedTable, spec: Spec) -> dict[str, tuple[int, int
     """slice -> (flaky examples, examples), with the spec's slices, before anything is left out."""
     import pyarrow as pa
 
-    from gatekit.sources.aggregate import table_results
+    from gatekit.sources.aggregate import slice_results
 
     data = reduced.table.data.append_column(_FLAKY_COLUMN, pa.array(reduced.flaky.astype("float64")))
     counting = Table(reduced.table.source, data, reduced.table.text_cells, 0, reduced.table.cell_problems)
     definition = MetricDefinition.model_validate({"from": {"column": _FLAKY_COLUMN, "aggregate": "sum"}})
     counting_spec = plain_spec(spec).model_copy(update={"metrics": {_FLAKY_METRIC: definition}})
-    measured = table_results(counting, counting_spec).metrics[_FLAKY_METRIC]
+    measured = slice_results(counting, counting_spec).metrics[_FLAKY_METRIC]
     return {name: (int(m.value), int(m.n or 0)) for name, m in measured.items()}
 
 

@@ -278,7 +278,7 @@ def load(path: Path, data: Any, spec: Spec | None, model: str | None = None) -> 
         raise ResultsError.at("not an Inspect eval log (no `eval.task` and `status`)", source)
     eval_block = log["eval"]
     name = str(eval_block.get("model") or path.stem)
-    from gatekit.sources.adapters import select_model
+    from gatekit.sources.adapters.common import select_model
 
     select_model([name], model, source, "model")
     status = log.get("status")
@@ -295,7 +295,7 @@ def load(path: Path, data: Any, spec: Spec | None, model: str | None = None) -> 
     created = _created(eval_block.get("created"))
     unused = {k: d for k, d in definitions.items() if spec is None or k not in spec.metrics}
     if spec is not None and rows and any(d.from_ is not None for d in spec.metrics.values()):
-        from gatekit.sources.aggregate import table_columns, table_results
+        from gatekit.sources.measure import table_columns, table_results
         from gatekit.sources.rows import rows_to_table
 
         present = set().union(*rows)

@@ -139,7 +139,7 @@ def load(path: Path, data: Any, spec: Spec | None, model: str | None = None) -> 
     name = data.get("model_name") or (config or {}).get("model_args") or path.stem
     if not isinstance(name, str):
         name = json.dumps(name, sort_keys=True)
-    from gatekit.sources.adapters import select_model
+    from gatekit.sources.adapters.common import select_model
 
     select_model([name], model, source, "model")
     definitions = {
@@ -209,7 +209,7 @@ def _sample_count(
 
 def load_samples(path: Path, data: Any, spec: Spec | None, model: str | None = None) -> Results:
     """A samples file as a per-example table, measured with the spec's derived metrics."""
-    from gatekit.sources.aggregate import table_columns, table_results
+    from gatekit.sources.measure import table_columns, table_results
     from gatekit.sources.rows import rows_to_table
 
     source = str(path)

@@ -172,7 +172,7 @@ def rows(path: Path, data: Any, model: str | None = None) -> tuple[list[dict[str
         if not isinstance(result, dict):
             raise ResultsError.at(f"results.results[{i}] is not an object", source)
     providers = list(dict.fromkeys(_provider(r) for r in records))
-    from gatekit.sources.adapters import select_model
+    from gatekit.sources.adapters.common import select_model
 
     chosen = select_model(providers, model, source)
     grouped: dict[str, list[dict[str, Any]]] = {}
@@ -184,7 +184,7 @@ def rows(path: Path, data: Any, model: str | None = None) -> tuple[list[dict[str
 
 
 def load(path: Path, data: Any, spec: Spec | None, model: str | None = None) -> Results:
-    from gatekit.sources.aggregate import table_columns, table_results
+    from gatekit.sources.measure import table_columns, table_results
     from gatekit.sources.rows import rows_to_table
 
     source = str(path)
@@ -193,7 +193,7 @@ def load(path: Path, data: Any, spec: Spec | None, model: str | None = None) -> 
         raise ResultsError.at("the promptfoo output has no results", source)
     repeated = any(r["repeats"] > 1 for r in table_rows)
     definitions = builtin_metrics(repeated)
-    from gatekit.sources.adapters import minimal_spec
+    from gatekit.sources.adapters.common import minimal_spec
 
     base = spec or minimal_spec()
     judged = base.with_definitions(definitions)
