@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from gatekit.errors import ResultsError
-from gatekit.sources import arrow, csv_blocks, rows, table, text_cells
+from gatekit.sources import arrow, csv_blocks, jsonl, rows, table, text_cells
 from gatekit.sources import columns as column_decoding
 from gatekit.sources.columns import Decoded, decode_numbers, decode_slices, plain_column
 from gatekit.sources.rows import read_table
@@ -266,7 +266,7 @@ JSONL_BYTES = st.lists(
 @given(JSONL_BYTES, st.sampled_from([b"", b"\n", b"\r\n", b"\n\n"]))
 def test_a_blank_jsonl_line_is_found_at_the_same_line(body: bytes, tail: bytes) -> None:
     raw = body + tail
-    assert rows._blank_line(raw) == old_blank_line(raw)
+    assert jsonl.blank_line(raw) == old_blank_line(raw)
 
 
 # ------------------------------------------------------------------------------------------- what CSV imports
