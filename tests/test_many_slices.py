@@ -228,3 +228,22 @@ def test_the_review_queue_pairs_coded_ids_as_arrow_pairs_the_text(cand: list[str
 
     assert found is not None
     assert found.tolist() == _positions(c_ids, b_ids).tolist()
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    tables=st.lists(st.lists(st.integers(-40, 40), max_size=60), min_size=1, max_size=3),
+    offset=st.sampled_from([0, -(2**62), 2**62]),
+)
+def test_integer_ids_in_a_narrow_range_are_coded_as_the_sort_codes_them(tables: list[list[int]], offset: int) -> None:
+    # The table over the range must give each row the very code the sort gives: the codes of a later table
+    # depend on those of every table before it.
+    def codes(dense_span: int) -> list[list[int]]:
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(id_codes, "_DENSE_SPAN", dense_span)
+            space = id_codes.SortedKeys()
+            coded = [space.code(np.array(t, dtype=np.int64) + np.int64(offset), None) for t in tables]
+            return [[] if c is None else c.tolist() for c in coded]
+
+    assert codes(4) == codes(0)
+    assert id_codes._dense(np.array([0, 10**6], dtype=np.int64)) is None  # a wide range keeps the sort

@@ -11,7 +11,7 @@ Codes only say which ids are equal (`results.IdKeys`): the numbers differ from A
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from gatekit.sources.arrow import arrow_call, text_bytes, to_numpy
 
@@ -128,16 +128,24 @@ class SortedKeys:
         the known ones run through memory in order (a hash's jumps about it were what made it slow)."""
         import numpy as np
 
-        order = np.argsort(keys)
-        ordered = keys[order]
-        starts = np.ones(len(ordered), dtype=bool)
-        np.not_equal(ordered[1:], ordered[:-1], out=starts[1:])
-        group = np.cumsum(starts) - 1  # per sorted row, the position of its key among the distinct ones
-        distinct, first = ordered[starts], order[starts]
-        if data is not None:
-            repeats = np.flatnonzero(~starts)
-            if len(repeats) and not _same_texts(_rows(data, order[repeats]), _rows(data, first[group[repeats]])):
-                return None  # two different ids of this table share a key
+        # Per row, the position of its key among the distinct ones (sorted), from a table over a narrow range of
+        # integers or else from the sort.
+        dense = _dense(keys) if data is None else None
+        if dense is not None:
+            distinct, row_group = dense
+            first: npt.NDArray[np.intp] | None = None
+        else:
+            order = np.argsort(keys)
+            ordered = keys[order]
+            starts = np.ones(len(ordered), dtype=bool)
+            np.not_equal(ordered[1:], ordered[:-1], out=starts[1:])
+            group = np.cumsum(starts) - 1  # per sorted row
+            distinct, first = ordered[starts], order[starts]
+            if data is not None:
+                repeats = np.flatnonzero(~starts)
+                if len(repeats) and not _same_texts(_rows(data, order[repeats]), _rows(data, first[group[repeats]])):
+                    return None  # two different ids of this table share a key
+            row_group = None
         known = 0 if self.keys is None else len(self.keys)
         new = np.ones(len(distinct), dtype=bool)
         codes = np.empty(len(distinct), dtype=np.int64)
@@ -148,13 +156,17 @@ class SortedKeys:
             found[found] = self.keys[at[found]] == distinct[found]
             new = ~found
             codes[found] = self.codes[at[found]]
-            if data is not None:
+            if data is not None and first is not None:
                 assert self.texts is not None
                 if not _same_texts(_rows(data, first[found]), _rows(self.texts, at[found])):
                     return None  # an id of this table shares a key with a different one coded before
         added = np.arange(known, known + int(new.sum()), dtype=np.int64)
         codes[new] = added
-        self._add(distinct[new], added, None if data is None else _rows(data, first[new]), at[new] if known else None)
+        texts = None if data is None or first is None else _rows(data, first[new])
+        self._add(distinct[new], added, texts, at[new] if known else None)
+        if row_group is not None:
+            by_row: npt.NDArray[np.int64] = codes[row_group]
+            return by_row
         result = np.empty(len(keys), dtype=np.int64)
         result[order] = codes[group]
         return result
@@ -174,6 +186,31 @@ class SortedKeys:
         if texts is not None and self.texts is not None:
             width = max(texts.shape[1], self.texts.shape[1])
             self.texts = np.insert(_widened(self.texts, width), at, _widened(texts, width), axis=0)
+
+
+_DENSE_SPAN = 4
+"""Integer ids whose range is at most this many times their number are coded through a table over the range."""
+
+
+def _dense(keys: Keys) -> tuple[Keys, npt.NDArray[np.signedinteger[Any]]] | None:
+    """For integer ids in a range not much wider than they are many (row numbers, an lm-eval `doc_id`): the
+    distinct ids in order and, per row, its id's position among them, as the sort in `SortedKeys.code` finds
+    them, from a table of flags over the range instead (a 5M-row table: 0.1 s against 1.3 s). None otherwise."""
+    import numpy as np
+
+    if keys.dtype.kind != "i" or len(keys) == 0:
+        return None
+    lo, hi = int(keys.min()), int(keys.max())
+    span = hi - lo + 1
+    if span > _DENSE_SPAN * len(keys):
+        return None
+    at = keys - lo
+    present = np.zeros(span, dtype=bool)
+    present[at] = True
+    distinct: Keys = np.flatnonzero(present).astype(np.int64) + np.int64(lo)
+    rank = np.cumsum(present, dtype=np.int32 if span < 2**31 else np.int64)
+    rank -= 1
+    return distinct, rank[at]
 
 
 def _widened(texts: Bytes, width: int) -> Bytes:

@@ -113,8 +113,10 @@ def read_columns(
         try:
             with pajson.open_json(path, parse_options=options) as reader:
                 data = pa.Table.from_batches(list(reader), schema=schema)
-        except pa.ArrowInvalid:
-            data = None  # also a line longer than a block (1 MiB), which the whole read takes line by line
+        except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+            # Whatever the explicit schema refuses, the whole read decides (as before); also a line longer than
+            # a block (1 MiB), which it takes line by line.
+            data = None
         lines, keys = survey.result()
     if data is None or keys:
         return None  # a key the first lines lack may be a column further down (or only inside some text)
