@@ -205,3 +205,16 @@ def test_a_blank_line_is_located_whichever_path_reads_the_file(tmp_path: Path) -
 
     with pytest.raises(ResultsError, match=rf"rows\.jsonl:{SAMPLE_ROWS + 1}: blank line"):
         load_results(path, make_spec(METRICS))
+
+
+@pytest.mark.parametrize("key", [r"\u0069d", r"i\u0064", r"\u0069\u0064", r"\u0049d"])
+def test_an_id_key_spelled_with_escapes_after_the_first_lines_is_found(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, key: str
+) -> None:
+    # A JSON parser reads "\u0069d" as "id": the key search must too (`\u0049d` is "Id", another column).
+    lines = [json.dumps(row(i, output="caf\u00e9")) for i in range(SAMPLE_ROWS)]
+    lines += [json.dumps(row(i))[:-1] + f', "{key}": "e{i}"}}' for i in range(SAMPLE_ROWS, SAMPLE_ROWS + 3)]
+    path = tmp_path / "rows.jsonl"
+    path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+
+    assert outcome(path, slice_by=["task"]) == whole_read(path, monkeypatch, slice_by=["task"])

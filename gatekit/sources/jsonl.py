@@ -73,6 +73,41 @@ def first_blank_line(path: Path) -> int | None:
             block[:carried] = block[keep:size]
 
 
+def _literal_key(name: str) -> bytes:
+    """A key as a JSON writer spells it without escaping more than it must (`"` and `\\`, control characters)."""
+    return json.dumps(name, ensure_ascii=False).encode()
+
+
+def _holds_escaped_key(path: Path, name: str) -> bool:
+    """Whether the file holds `name` as a JSON string with any of its characters written as a `\\uXXXX`
+    escape (hex digits of either case; a surrogate pair beyond the BMP) or, for `/`, as `\\/`. Only for a
+    file holding some `\\u` at all: a regular expression pass, several times a literal search."""
+    spelled = []
+    for char in name:
+        code = ord(char)
+        if code > 0xFFFF:
+            high, low = 0xD800 + ((code - 0x10000) >> 10), 0xDC00 + ((code - 0x10000) & 0x3FF)
+            escaped = _hex_escape(high) + _hex_escape(low)
+        else:
+            escaped = _hex_escape(code)
+        literal = re.escape(json.dumps(char, ensure_ascii=False)[1:-1].encode())
+        extra = [rb"\\/"] if char == "/" else []
+        spelled.append(b"(?:" + b"|".join([literal, escaped, *extra]) + b")")
+    pattern = re.compile(b'"' + b"".join(spelled) + b'"')
+    longest = 2 + 12 * len(name)
+    tail = b""
+    for block in _blocks(path, BLOCK):
+        window = tail + bytes(block)
+        if pattern.search(window):
+            return True
+        tail = window[-longest:]
+    return False
+
+
+def _hex_escape(code: int) -> bytes:
+    return rb"\\u" + b"".join(b"[" + bytes({ord(d.lower()), ord(d.upper())}) + b"]" for d in f"{code:04x}")
+
+
 def _blocks(path: Path, size: int) -> Iterator[bytearray]:
     """The file's bytes a block at a time, each read into the same buffer (a new 16 MiB bytes object per block
     costs its page faults). A block is valid until the next is read."""
@@ -106,7 +141,7 @@ def read_columns(
     # The line count (and whether an optional key the first lines lack is further down) is taken by a thread
     # beside the read: both spend their time outside the GIL, on the machine's second core.
     with ThreadPoolExecutor(1) as pool:
-        survey = pool.submit(_survey, path, [json.dumps(name).encode() for name in unseen])
+        survey = pool.submit(_survey, path, [_literal_key(name) for name in unseen] + ([b"\\u"] if unseen else []))
         # The streaming reader, one block at a time: `read_json` keeps most of a file's blocks in memory at
         # once (250 MiB of its pool for a 409 MiB file, against 78 MiB), and is no faster with 2 cores.
         options = pajson.ParseOptions(explicit_schema=schema, unexpected_field_behavior="ignore")
@@ -117,9 +152,13 @@ def read_columns(
             # Whatever the explicit schema refuses, the whole read decides (as before); also a line longer than
             # a block (1 MiB), which it takes line by line.
             data = None
-        lines, keys = survey.result()
-    if data is None or keys:
+        lines, held = survey.result()
+    if data is None:
+        return None
+    if any(_literal_key(name) in held for name in unseen):
         return None  # a key the first lines lack may be a column further down (or only inside some text)
+    if b"\\u" in held and any(_holds_escaped_key(path, name) for name in unseen):
+        return None  # the same key spelled with escapes (`"\u0069d"` is `"id"` to a JSON parser)
     return data if data.num_rows == lines else None
 
 
