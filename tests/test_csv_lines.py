@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from gatekit.errors import ResultsError
+from gatekit.sources import csv_blocks
 from gatekit.sources.csv_blocks import CsvLines
 from gatekit.sources.load import load_results
 from tests.test_rows import make_spec
@@ -73,14 +74,17 @@ def test_a_bad_cell_after_a_cell_over_128_kib_is_located_not_a_traceback(tmp_pat
     assert f"first at line {file_line_of(path, 'maybe')})" in problem
 
 
-def test_a_multi_line_cell_across_a_read_block_boundary_is_one_row(tmp_path: Path) -> None:
-    # pyarrow reads a CSV in 1 MiB blocks cut at a line break; a break inside a quoted cell at the cut made the
+def test_a_multi_line_cell_across_a_read_block_boundary_is_one_row(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # pyarrow reads a CSV in blocks cut at a line break; a break inside a quoted cell at the cut made the
     # rest of the cell a row of its own (n one too many) or a refused file. Nearly every byte of this file is
     # inside a quoted multi-line cell, so every cut falls inside one.
+    monkeypatch.setattr(csv_blocks, "BLOCK_SIZE", 1 << 20)
     output = "\n".join(["word " * 12] * 40)  # ~2.5 KB of cell, a line break every 61 bytes
     rows = [["true" if i % 4 else "false", str(i), output] for i in range(2_000)]  # ~5 MiB: four cuts at least
     path = write_rows(tmp_path, ["correct", "latency_ms", "output"], rows)
-    assert path.stat().st_size > 4 * (1 << 20)
+    assert path.stat().st_size > 4 * csv_blocks.BLOCK_SIZE
 
     measured = load_results(path, make_spec()).metrics["acc"]["all"]
 
@@ -88,10 +92,13 @@ def test_a_multi_line_cell_across_a_read_block_boundary_is_one_row(tmp_path: Pat
     assert (measured.n, measured.value) == (2_000, 0.75)
 
 
-def test_rows_quoted_inside_a_cell_at_a_read_block_boundary_are_not_counted(tmp_path: Path) -> None:
+def test_rows_quoted_inside_a_cell_at_a_read_block_boundary_are_not_counted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # The silent form of the same cut: a model output that quotes CSV rows (`true,1,ok`), cut inside, became
     # extra passing rows (61 rows read as 69), a false ship with no message.
-    pad = ["true", "1", "z" * ((1 << 20) - 5_000)]
+    monkeypatch.setattr(csv_blocks, "BLOCK_SIZE", 1 << 20)
+    pad = ["true", "1", "z" * (csv_blocks.BLOCK_SIZE - 5_000)]
     rows = [pad, *[["false", "1", "\n".join(["true,1,ok"] * 9)] for _ in range(60)]]
     path = write_rows(tmp_path, ["correct", "latency_ms", "output"], rows)
 

@@ -304,11 +304,16 @@ def test_a_csv_column_of_few_distinct_cells_has_one_byte_codes(tmp_path: Path) -
 
 
 @pytest.mark.parametrize(("tasks", "codes"), [(127, "int8"), (128, "int16"), (32_767, "int16"), (32_768, "int32")])
-def test_csv_codes_fit_every_distinct_cell_of_every_block(tmp_path: Path, tasks: int, codes: str) -> None:
+def test_csv_codes_fit_every_distinct_cell_of_every_block(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tasks: int, codes: str
+) -> None:
     """The first blocks hold one task and the last ones all of them: blocks narrowed early are widened, and
     the slices, whose grouping joins every block's dictionary, count every row in its own slice."""
+    from gatekit.sources import csv_blocks
     from gatekit.sources.load import load_results
     from tests.test_rows import make_spec
+
+    monkeypatch.setattr(csv_blocks, "BLOCK_SIZE", 1 << 20)  # an 8 MB file in eight blocks
 
     early = ["t0"] * 1_000_000
     late = [f"t{i % tasks}" for i in range(tasks * 3)]

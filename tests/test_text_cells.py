@@ -235,7 +235,7 @@ def test_a_csv_file_reads_as_before(
     path.write_bytes(data)
     # Small blocks: a file of a few kB is then read in many blocks, each with its own dictionary.
     monkeypatch.setattr(
-        pacsv, "open_csv", lambda p, **kw: _OPEN_CSV(p, read_options=pacsv.ReadOptions(block_size=1 << 12), **kw)
+        pacsv, "open_csv", lambda p, **kw: _OPEN_CSV(p, **{**kw, "read_options": pacsv.ReadOptions(block_size=1 << 12)})
     )
     columns = ["id", "task", "correct", "score", "latency_ms"]
 
