@@ -89,7 +89,9 @@ class Samples:
         "_order",
         "_summary",
         "_values",
+        "count_unmatched",
         "n",
+        "origin",
     )
 
     def __init__(
@@ -104,6 +106,8 @@ class Samples:
         has_ids: bool = False,
         order_statistics: OrderStatistics | None = None,
         keys: IdKeys | Callable[[], IdKeys] | None = None,
+        count_unmatched: Callable[[Samples], tuple[int, int] | None] | None = None,
+        origin: object = None,
     ) -> None:
         if (values is None) == (fetch is None):
             raise ValueError("give the values or a function that fetches them, not both")
@@ -126,6 +130,12 @@ class Samples:
         if order_statistics is not None and order_statistics.n != count:
             raise ValueError("order statistics of a sample of another size")
         self._order = order_statistics
+        self.count_unmatched = count_unmatched
+        """How many of these examples' ids the other arm's samples lack, and the other way round, as
+        `decide.pairing.unmatched` counts them from both arms' keys, or None where it cannot tell: the loader
+        counts every slice of a cut at once (one pass over the rows, not one per slice)."""
+        self.origin = origin
+        """Where the loader made these samples (opaque here; `count_unmatched` of the other arm reads it)."""
 
     def _load(self) -> tuple[npt.NDArray[np.float64], npt.NDArray[Any] | None]:
         values, ids = self._values, self._ids

@@ -426,6 +426,7 @@ class SliceRows:
 
     def __init__(self, cut: Cut, valid: BoolArray | None, column: Decoded, ids: ExampleIds | None) -> None:
         self._cut, self._valid, self._column, self._ids = cut, valid, column, ids
+        self._unmatched: dict[int, tuple[SliceRows, tuple[IntArray, IntArray]]] = {}
 
     def rows(self, g: int) -> RowArray:
         return self._cut.rows(g, self._valid, len(self._column))
@@ -439,8 +440,39 @@ class SliceRows:
             n=n,
             summary=summary,
             order_statistics=order_statistics,
+            count_unmatched=None if self._ids is None else lambda other: self.count_unmatched(g, other),
+            origin=(self, g),
             **id_fields(self._ids, lambda: self.rows(g)),
         )
+
+    def count_unmatched(self, g: int, other: Samples) -> tuple[int, int] | None:
+        """`Samples.count_unmatched` of slice g: the ids it has that the other arm's slice of the same name
+        lacks, and the other way round, counted for every slice of the cut at once
+        (`gatekit.sources.unmatched`). None unless the other arm's samples come from the same cut of a table
+        whose ids are coded in the same space."""
+        theirs, h = other.origin if isinstance(other.origin, tuple) else (None, -1)
+        if (
+            not isinstance(theirs, SliceRows)
+            or self._ids is None
+            or theirs._ids is None
+            or theirs._cut.columns != self._cut.columns
+            or theirs._cut.names[h] != self._cut.names[g]
+        ):
+            return None
+        kept = self._unmatched.get(id(theirs))
+        if kept is None:
+            joined = self._ids.partners(theirs._ids)
+            if joined is None:
+                return None  # not coded in one space: the evaluator compares the ids themselves
+            from gatekit.sources.unmatched import unmatched_by_slice
+
+            counts = unmatched_by_slice(
+                (joined[0], self._cut.codes, self._cut.names, self._valid),
+                (joined[1], theirs._cut.codes, theirs._cut.names, theirs._valid),
+            )
+            self._unmatched[id(theirs)] = kept = (theirs, counts)  # `theirs` kept: its id stays its own
+        only_mine, only_theirs = kept[1]
+        return int(only_mine[g]), int(only_theirs[h])
 
 
 def id_fields(ids: ExampleIds | None, rows: Callable[[], RowArray]) -> dict[str, Any]:

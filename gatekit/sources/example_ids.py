@@ -222,6 +222,7 @@ class ExampleIds:
             raise ResultsError.at(f"example id column {column!r} is empty at {table.where(first)}", table.source)
         self._array = array
         self._values: npt.NDArray[Any] | None = None
+        self._partners: dict[int, tuple[ExampleIds, tuple[Any, Any]]] = {}
         self._local: npt.NDArray[np.signedinteger[Any]] | None = None
         """Per row a code of its id, equal exactly when the ids are: the shared code, or else the position of
         its id among the table's distinct ids."""
@@ -248,6 +249,19 @@ class ExampleIds:
     def keys(self, rows: npt.NDArray[np.signedinteger[Any]]) -> IdKeys | None:
         """The shared codes of these rows' ids, or None when the ids are not coded in a space."""
         return IdKeys(self.codes[rows], self.space) if self.codes is not None else None
+
+    def partners(self, other: ExampleIds) -> tuple[Any, Any] | None:
+        """Per row, the row of `other` with the same id (-1: none), and the other way round
+        (`gatekit.sources.unmatched.partners`), once per pair of tables; None unless both are coded in one
+        space."""
+        if self.codes is None or other.codes is None or self.space is None or self.space is not other.space:
+            return None
+        kept = self._partners.get(id(other))
+        if kept is None:
+            from gatekit.sources.unmatched import partners
+
+            kept = self._partners[id(other)] = (other, partners(self.codes, other.codes))  # `other` kept: its id
+        return kept[1]
 
     def check_unique(self, rowset: BoolArray | None, metric: str) -> None:
         """No id repeats among the rows a metric reads (`rowset`, None for all)."""

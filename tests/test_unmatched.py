@@ -1,0 +1,132 @@
+"""Unmatched ids counted for every slice of a cut at once count what `decide.pairing.unmatched` counts for each
+pair of same-named slices, and a check's verdict does not depend on which of the two counts it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from gatekit.api import run_check
+from gatekit.decide.pairing import unmatched
+from gatekit.sources import cuts
+from gatekit.sources.unmatched import partners, unmatched_by_slice
+
+NAMES = ["a", "b", "c", "d"]
+
+
+@st.composite
+def tables(draw: st.DrawFn, names: list[str]) -> tuple[Any, ...]:
+    """Unique non-negative codes, a slice index per row (len(names): no slice) or None, a valid mask or None."""
+    n = draw(st.integers(0, 40))
+    codes = np.array(draw(st.lists(st.integers(0, 60), min_size=n, max_size=n, unique=True)), dtype=np.int64)
+    slices = draw(st.none() | st.just(np.array(draw(st.lists(st.integers(0, len(names)), min_size=n, max_size=n)))))
+    valid = draw(st.none() | st.just(np.array(draw(st.lists(st.booleans(), min_size=n, max_size=n)), dtype=bool)))
+    return codes, None if slices is None else slices.astype(np.uint8), names, valid
+
+
+def _slice_codes(table: tuple[Any, ...], name: str) -> np.ndarray:
+    codes, slices, names, valid = table
+    rows = np.ones(len(codes), dtype=bool) if valid is None else valid.copy()
+    if slices is not None:
+        rows &= slices == names.index(name)
+    return codes[rows]
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=st.data(), their_names=st.sampled_from([NAMES, ["c", "a", "e"], ["b"]]))
+def test_every_slice_counts_what_the_slice_by_slice_count_counts(data: st.DataObject, their_names: list[str]) -> None:
+    mine = data.draw(tables(NAMES))
+    theirs = data.draw(tables(their_names))
+    if (mine[1] is None) != (theirs[1] is None):
+        return  # `all` is compared with `all` only
+    if mine[1] is None:
+        mine, theirs = (*mine[:2], ["all"], mine[3]), (*theirs[:2], ["all"], theirs[3])
+
+    mine_partners, their_partners = partners(mine[0], theirs[0])
+    only_mine, only_theirs = unmatched_by_slice((mine_partners, *mine[1:]), (their_partners, *theirs[1:]))
+
+    for name in set(mine[2]) & set(theirs[2]):
+        expected = unmatched(_slice_codes(mine, name), _slice_codes(theirs, name))
+        assert (int(only_mine[mine[2].index(name)]), int(only_theirs[theirs[2].index(name)])) == expected
+
+
+def _paired_files(tmp_path: Path) -> Path:
+    """A paired table pair with bad cells dropped on each side, so that every slice's two id sets differ."""
+    rng = np.random.default_rng(7)
+    n = 3_000
+    for name, shift in (("candidate", 0.02), ("baseline", 0.0)):
+        order = rng.permutation(n)
+        correct = rng.random(n) < 0.7 + shift
+        score = rng.random(n)
+        score[rng.random(n) < 0.05] = np.nan  # dropped: a different 5% on each side
+        table = pa.table(
+            {
+                "id": [f"e{i}" for i in order],
+                "task": [f"t{i % 4}" for i in order],
+                "lang": [f"l{i % 3}" for i in order],
+                "correct": pa.array(np.where(rng.random(n) < 0.03, None, correct).tolist(), type=pa.bool_()),
+                "score": score,
+            }
+        )
+        pq.write_table(table, tmp_path / f"{name}.parquet")
+    spec = {
+        "version": 1,
+        "name": "paired",
+        "hypothesis": {
+            "statement": "s",
+            "stage": "other",
+            "improves": "accuracy",
+            "owner": "o",
+            "written": "2026-01-01",
+        },
+        "candidate": "candidate.parquet",
+        "baseline": "baseline.parquet",
+        "metrics": {
+            "accuracy": {"from": {"column": "correct", "aggregate": "rate"}, "higher_is_better": True},
+            "score": {"from": {"column": "score", "aggregate": "mean"}, "higher_is_better": True},
+        },
+        "table": {
+            "slice_by": ["task", "lang"],
+            "slice_cross": [["task", "lang"]],
+            "id_column": "id",
+            "drop_invalid": True,
+        },
+        "gates": [
+            {"id": "accuracy-delta", "metric": "accuracy", "slices": ["*"], "max_decrease": 0.05},
+            {"id": "score-delta", "metric": "score", "slices": ["*"], "max_decrease_pct": 5},
+        ],
+        "rollback": {},
+    }
+    path = tmp_path / "gate.yaml"
+    path.write_text(json.dumps(spec), encoding="utf-8")
+    return path
+
+
+def test_a_checks_verdict_is_the_same_whichever_way_it_counts_unmatched_ids(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    gate = _paired_files(tmp_path)
+    counted: list[tuple[int, int] | None] = []
+    by_cut = cuts.SliceRows.count_unmatched
+
+    def spy(self: cuts.SliceRows, g: int, other: Any) -> tuple[int, int] | None:
+        counted.append(by_cut(self, g, other))
+        return counted[-1]
+
+    monkeypatch.setattr(cuts.SliceRows, "count_unmatched", spy)
+    fast = run_check(gate, record=False).verdict.model_dump_json()
+    monkeypatch.setattr(cuts.SliceRows, "count_unmatched", lambda self, g, other: None)
+    slow = run_check(gate, record=False).verdict.model_dump_json()
+
+    assert counted  # the unpaired notes were counted by the cut
+    assert all(c is not None for c in counted)
+    assert "candidate ids not in the baseline" in fast
+    assert fast == slow
