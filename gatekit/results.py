@@ -80,6 +80,7 @@ class Samples:
         "__weakref__",
         "_fetch",
         "_fetch_ids",
+        "_fetch_ids_at",
         "_fetch_keys",
         "_has_ids",
         "_ids",
@@ -108,6 +109,7 @@ class Samples:
         keys: IdKeys | Callable[[], IdKeys] | None = None,
         count_unmatched: Callable[[Samples], tuple[int, int] | None] | None = None,
         origin: object = None,
+        ids_at: Callable[[npt.NDArray[np.intp]], npt.NDArray[Any]] | None = None,
     ) -> None:
         if (values is None) == (fetch is None):
             raise ValueError("give the values or a function that fetches them, not both")
@@ -115,6 +117,7 @@ class Samples:
             raise ValueError("fetched samples need their count up front")
         self._values = values
         self._fetch_ids = ids if callable(ids) else None
+        self._fetch_ids_at = ids_at
         self._ids = None if callable(ids) else ids
         self._ids_fetched = fetch is not None and ids is None
         """The ids come with the fetched values (and are forgotten with them)."""
@@ -163,6 +166,16 @@ class Samples:
             self._ids = ids = self._fetch_ids()
             _KEPT.hold(self)
         return ids
+
+    def ids_at(self, positions: npt.NDArray[np.intp]) -> npt.NDArray[Any] | None:
+        """`ids[positions]`, without building every id of the sample where the loader can give a few: the review
+        queue prints the ids of a few examples of slices of millions (whose text ids would take 160 MB)."""
+        if not self._has_ids:
+            return None
+        if self._fetch_ids_at is not None and self._ids is None:
+            return self._fetch_ids_at(positions)
+        ids = self.ids
+        return None if ids is None else ids[positions]
 
     @property
     def has_ids(self) -> bool:

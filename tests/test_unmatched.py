@@ -130,3 +130,31 @@ def test_a_checks_verdict_is_the_same_whichever_way_it_counts_unmatched_ids(
     assert all(c is not None for c in counted)
     assert "candidate ids not in the baseline" in fast
     assert fast == slow
+
+
+def test_the_review_queue_builds_the_ids_of_the_examples_it_shows_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Pairing by the loader's codes, a queue of slices of millions used to build every text id of both tables
+    # (160 MB each at 5M rows) to print ten of them. The queue must be what the full ids give.
+    from gatekit.sources import example_ids
+
+    gate = _paired_files(tmp_path)
+    spec = json.loads(gate.read_text())
+    spec["gates"] = [{"id": "accuracy-delta", "metric": "accuracy", "slices": ["*"], "max_decrease": 0.0}]
+    gate.write_text(json.dumps(spec), encoding="utf-8")
+    built: list[int] = []
+    every_id = example_ids.ExampleIds.values
+
+    def counted(self: Any) -> Any:
+        built.append(1)
+        return every_id(self)
+
+    monkeypatch.setattr(example_ids.ExampleIds, "values", counted)
+    few = run_check(gate, record=False).verdict
+    assert not built
+    monkeypatch.setattr(example_ids.ExampleIds, "values_at", lambda self, rows: every_id(self)[rows])
+    every = run_check(gate, record=False).verdict
+
+    assert sum(len(r.examples) for r in few.review) > 0
+    assert few.model_dump_json() == every.model_dump_json()

@@ -13,7 +13,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -44,26 +44,39 @@ _HIGHER_IS_BETTER_BOUNDS = frozenset({"min", "max_decrease", "max_decrease_pct"}
 class _Paired:
     """The examples in both candidate and baseline, in the candidate's order."""
 
-    ids: npt.NDArray[Any]
+    rows: npt.NDArray[np.intp]
+    """Each paired example's position among the candidate's."""
+    candidate_samples: Samples
     candidate: npt.NDArray[np.float64]
     baseline: npt.NDArray[np.float64]
     unpaired: int
     """Examples in only one of the two."""
 
+    def ids(self, positions: npt.NDArray[np.intp]) -> npt.NDArray[Any]:
+        """The ids of these paired examples (positions among the paired), built for them alone."""
+        ids = self.candidate_samples.ids_at(self.rows[positions])
+        assert ids is not None
+        return ids
 
-def _pair(candidate: Samples, baseline: Samples) -> _Paired:
-    c_ids, b_ids = candidate.ids, baseline.ids
-    assert c_ids is not None
-    assert b_ids is not None
-    coded = _coded_positions(candidate, baseline)
-    where = coded if coded is not None else _positions(c_ids, b_ids)
+
+def _pair(candidate: Samples, baseline: Samples) -> _Paired | None:
+    """None when an arm's ids turn out missing."""
+    import numpy as np
+
+    where = _coded_positions(candidate, baseline)
+    if where is None:
+        c_ids, b_ids = candidate.ids, baseline.ids
+        if c_ids is None or b_ids is None:
+            return None
+        where = _positions(c_ids, b_ids)
     found = where >= 0
-    paired = int(found.sum())
+    rows = np.flatnonzero(found)
     return _Paired(
-        c_ids[found],
+        rows,
+        candidate,
         candidate.values[found],
         baseline.values[where[found]],
-        (len(c_ids) - paired) + (len(b_ids) - paired),
+        (candidate.n - len(rows)) + (baseline.n - len(rows)),
     )
 
 
@@ -110,7 +123,9 @@ def _positions(c_ids: npt.NDArray[Any], b_ids: npt.NDArray[Any]) -> npt.NDArray[
     return positions
 
 
-def _ranked(ids: npt.NDArray[Any], harm: npt.NDArray[np.float64], limit: int) -> npt.NDArray[np.intp]:
+def _ranked(
+    ids_of: Callable[[npt.NDArray[np.intp]], npt.NDArray[Any]], harm: npt.NDArray[np.float64], limit: int
+) -> npt.NDArray[np.intp]:
     """Positions of the examples with harm > 0, the largest harm first, ties in id order, at most `limit`."""
     import numpy as np
 
@@ -119,10 +134,11 @@ def _ranked(ids: npt.NDArray[Any], harm: npt.NDArray[np.float64], limit: int) ->
         # Only the examples at or above the limit-th largest harm can be listed: sort those alone.
         cut = np.partition(harm[chosen], len(chosen) - limit)[len(chosen) - limit]
         chosen = chosen[harm[chosen] >= cut]
+    ids = ids_of(chosen)  # built for the chosen examples alone
     try:
-        by_id = chosen[np.argsort(ids[chosen], kind="stable")]
+        by_id = chosen[np.argsort(ids, kind="stable")]
     except TypeError:  # ids of mixed types: integers before text
-        by_id = chosen[sorted(range(len(chosen)), key=lambda i: _id_order(example_id(ids[chosen[i]])))]
+        by_id = chosen[sorted(range(len(chosen)), key=lambda i: _id_order(example_id(ids[i])))]
     return by_id[np.argsort(-harm[by_id], kind="stable")][:limit]
 
 
@@ -148,7 +164,7 @@ def _with_ids(results: Results | None, metric: str, slice_name: str) -> Samples 
     measurement = results.measurement(metric, slice_name) if results is not None else None
     if measurement is None or measurement.problem is not None or measurement.samples is None:
         return None
-    return measurement.samples if measurement.samples.ids is not None else None
+    return measurement.samples if measurement.samples.has_ids else None
 
 
 def review_queue(
@@ -172,11 +188,13 @@ def review_queue(
             continue
         higher = _higher_is_better(spec, metric, checks)
         paired = _pair(cand, base)
+        if paired is None:
+            continue
         # How far each example moved the harmful way (negative: it improved; nan for inf - inf: unchanged).
         with np.errstate(invalid="ignore"):
             harm = paired.baseline - paired.candidate if higher else paired.candidate - paired.baseline
         top = _ranked(paired.ids, harm, spec.review.limit)
-        ids = [example_id(k) for k in paired.ids[top].tolist()]
+        ids = [example_id(k) for k in paired.ids(top).tolist()]
         cand_columns = _columns(candidate.examples, ids)
         base_columns = _columns(baseline.examples, ids)
         regressed = int((harm > 0).sum())
@@ -228,15 +246,17 @@ def _disagreements(spec: Spec, candidate: Results) -> Iterator[DisagreementSlice
             if a is None or b is None:
                 continue
             paired = _pair(a, b)
+            if paired is None:
+                continue
             with np.errstate(invalid="ignore"):
                 gap = np.where(paired.candidate != paired.baseline, np.abs(paired.candidate - paired.baseline), 0.0)
             top = _ranked(paired.ids, gap, spec.review.limit)
-            ids = [example_id(k) for k in paired.ids[top].tolist()]
+            ids = [example_id(k) for k in paired.ids(top).tolist()]
             columns = _columns(candidate.examples, ids)
             yield DisagreementSlice(
                 metrics=(first, second),
                 slice=slice_name,
-                compared=len(paired.ids),
+                compared=len(paired.rows),
                 disagree=int((gap > 0).sum()),
                 show=spec.review.show,
                 examples=tuple(

@@ -479,7 +479,11 @@ def id_fields(ids: ExampleIds | None, rows: Callable[[], RowArray]) -> dict[str,
     """The `ids` and `keys` of a slice's Samples whose rows `rows` gives: each fetched when first asked for."""
     if ids is None:
         return {}
-    return {"ids": lambda: ids.values()[rows()], "keys": lambda: ids.keys(rows())}
+    return {
+        "ids": lambda: ids.values()[rows()],
+        "keys": lambda: ids.keys(rows()),
+        "ids_at": lambda positions: ids.values_at(rows()[positions]),
+    }
 
 
 def _slice_order(cut: Cut, n_rows: int) -> tuple[RowArray, IntArray]:
