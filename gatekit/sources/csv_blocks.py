@@ -174,14 +174,23 @@ class CsvLines:
 
 def holds_quote(path: Path) -> bool:
     """Whether the file holds a `"` anywhere: a cell with a line break in it is quoted. One memchr over the
-    mapped file (several GB/s), so that files without one keep the faster parse."""
+    mapped file, 64 MiB at a time, each window's pages given back once looked through: touched pages of a
+    mapping count in the check's peak memory (a whole 1 GB CSV), and reading the file into a buffer instead
+    costs a copy (0.23 s against 0.06 s for 366 MB). Files without a quote keep the faster parse."""
     import mmap
 
+    window = 64 << 20
     with path.open("rb") as raw:
-        if raw.seek(0, 2) == 0:
+        size = raw.seek(0, 2)
+        if size == 0:
             return False
         with mmap.mmap(raw.fileno(), 0, access=mmap.ACCESS_READ) as view:
-            return view.find(b'"') >= 0
+            for start in range(0, size, window):
+                if view.find(b'"', start, min(start + window, size)) >= 0:
+                    return True
+                if hasattr(view, "madvise"):  # Linux, macOS: let the kernel take the pages back
+                    view.madvise(mmap.MADV_DONTNEED, start, min(window, size - start))
+    return False
 
 
 def _line_shifts(path: Path) -> tuple[list[int], list[int]]:
