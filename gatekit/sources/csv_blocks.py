@@ -21,9 +21,12 @@ Classify = Callable[[Any], "tuple[npt.NDArray[np.float64], npt.NDArray[np.int8]]
 """A block dictionary's texts to their values and text classes (`gatekit.sources.text_cells.text_classes`)."""
 
 BLOCK_SIZE = 4 << 20
-"""Bytes of CSV pyarrow parses at a time. Each block costs this module a few Arrow calls per column; at pyarrow's
-1 MiB a 366 MB file of 1M eval-log rows read in 0.72-0.78 s, at 4 MiB in 0.62-0.64 s (16 MiB: no faster, more
-memory)."""
+"""The most bytes of CSV pyarrow parses at a time (see `_block_size`)."""
+_ROWS_PER_BLOCK = 16_384
+"""Rows a block should hold at least, within 1 MiB (pyarrow's default) and `BLOCK_SIZE`. Each block costs this
+module a few Arrow calls per column: a 366 MB eval-log CSV (1M rows of a 300-byte output column) read in
+0.72-0.78 s in 1 MiB blocks and 0.62-0.64 s in 4 MiB ones; a narrow file holds 500,000 rows in 1 MiB, where
+bigger blocks only cost memory (a 1 GB column of 0/1 cells peaked 60 MiB higher in 4 MiB blocks)."""
 
 _NARROW_UP_TO = (1 << 15) - 1
 """Distinct cells of a CSV column counted, at most, to choose its codes' type; beyond, they stay int32. A
@@ -62,10 +65,11 @@ def read_csv_narrowly(
     decoded: dict[str, list[tuple[Any, Any]]] = {}
     # pyarrow cuts the file into blocks at a line break; a break inside a quoted cell (a model's multi-line
     # output) at the cut would end the row there: the file refused, or the rest of the cell read as rows of
-    # its own (silently, when the cell quotes CSV rows). Telling it cells may hold breaks makes it find the
-    # cut by the quotes, which is slower, so only for a file that holds a quote character at all.
-    parse = pacsv.ParseOptions(newlines_in_values=holds_quote(path))
-    read = pacsv.ReadOptions(block_size=BLOCK_SIZE)
+    # its own (silently, when the cell quotes CSV rows). Told that cells may hold breaks, it finds the cut by
+    # the quotes; with pyarrow 26 that costs nothing measurable on files without any (0.41 s against 0.42 s
+    # for a 366 MB file), so it is always on rather than probed for.
+    parse = pacsv.ParseOptions(newlines_in_values=True)
+    read = pacsv.ReadOptions(block_size=_block_size(path))
     with pacsv.open_csv(path, read_options=read, convert_options=convert, parse_options=parse) as reader:
         for batch in reader:
             for name, cells in zip(batch.schema.names, batch.columns, strict=True):
@@ -170,6 +174,16 @@ class CsvLines:
         rows, extra = self._shifts
         i = bisect.bisect_right(rows, row) - 1
         return row + 2 + (extra[i] if i >= 0 else 0)
+
+
+def _block_size(path: Path) -> int:
+    """Bytes per block that hold about `_ROWS_PER_BLOCK` rows of the file's first MiB, within 1 MiB and
+    `BLOCK_SIZE`."""
+    with path.open("rb") as raw:
+        head = raw.read(1 << 20)
+    rows = head.count(b"\n")
+    wanted = BLOCK_SIZE if rows == 0 else len(head) * _ROWS_PER_BLOCK // rows
+    return max(min(wanted, BLOCK_SIZE), min(1 << 20, BLOCK_SIZE))
 
 
 def holds_quote(path: Path) -> bool:
