@@ -223,6 +223,7 @@ class ExampleIds:
         self._array = array
         self._values: npt.NDArray[Any] | None = None
         self._partners: dict[int, tuple[ExampleIds, tuple[Any, Any]]] = {}
+        self._repeat: bool | None = None
         self._local: npt.NDArray[np.signedinteger[Any]] | None = None
         """Per row a code of its id, equal exactly when the ids are: the shared code, or else the position of
         its id among the table's distinct ids."""
@@ -275,6 +276,14 @@ class ExampleIds:
 
             kept = self._partners[id(other)] = (other, partners(self.codes, other.codes))  # `other` kept: its id
         return kept[1]
+
+    def codes_repeat(self) -> bool:
+        """Whether some shared code is on two rows (then `partners` is not the partner among one metric's rows)."""
+        if self._repeat is None:
+            from gatekit.sources.unmatched import repeats
+
+            self._repeat = self.codes is not None and repeats(self.codes)
+        return self._repeat
 
     def check_unique(self, rowset: BoolArray | None, metric: str) -> None:
         """No id repeats among the rows a metric reads (`rowset`, None for all)."""

@@ -23,21 +23,44 @@ if TYPE_CHECKING:
     Table = tuple[Rows, "Codes | None", list[str], "Mask | None"]
 
 
-def partners(mine: Codes, theirs: Codes) -> tuple[Rows, Rows]:
+def partners(
+    mine: Codes, theirs: Codes, mine_rows: Mask | None = None, their_rows: Mask | None = None
+) -> tuple[Rows, Rows]:
     """For each row of mine, the row of theirs whose id code is the same (-1: none), and the other way round.
     The codes are the loader's: non-negative, equal exactly when the ids are, unique within a table among the
-    rows any metric reads (a repeated id is refused; where a code repeats among other rows, the last row
-    holding it stands for it, which only rows no metric reads can be)."""
+    rows one metric reads (a repeated id is refused). Where a code repeats among a table's rows (each row of an
+    example read by another metric: a harness's row per filter), the last row holding it stands for it: give
+    the rows one metric reads (`mine_rows`, `their_rows`; None for all), and only those are partners."""
     import numpy as np
 
     span = 1 + max((int(codes.max()) for codes in (mine, theirs) if len(codes)), default=0)
     kind = np.int32 if max(len(mine), len(theirs)) < 2**31 else np.int64
     at = np.full(span, -1, dtype=kind)
-    at[theirs] = np.arange(len(theirs), dtype=kind)
+    their_codes, their_index = _placed(theirs, their_rows, kind)
+    at[their_codes] = their_index
     mine_partner = at[mine]
-    at[theirs] = -1
-    at[mine] = np.arange(len(mine), dtype=kind)
+    at[their_codes] = -1
+    mine_codes, mine_index = _placed(mine, mine_rows, kind)
+    at[mine_codes] = mine_index
     return mine_partner, at[theirs]
+
+
+def _placed(codes: Codes, rows: Mask | None, kind: Any) -> tuple[Codes, Rows]:
+    import numpy as np
+
+    index = np.arange(len(codes), dtype=kind)
+    return (codes, index) if rows is None else (codes[rows], index[rows])
+
+
+def repeats(codes: Codes) -> bool:
+    """Whether some code is on two rows (non-negative codes)."""
+    import numpy as np
+
+    if not len(codes):
+        return False
+    seen = np.zeros(int(codes.max()) + 1, dtype=bool)
+    seen[codes] = True
+    return int(np.count_nonzero(seen)) != len(codes)
 
 
 def unmatched_by_slice(mine: Table, theirs: Table) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]]:
