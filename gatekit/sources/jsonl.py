@@ -142,6 +142,9 @@ def read_columns(
     # beside the read: both spend their time outside the GIL, on the machine's second core.
     with ThreadPoolExecutor(1) as pool:
         survey = pool.submit(_survey, path, [_literal_key(name) for name in unseen] + ([b"\\u"] if unseen else []))
+        # A blank line is looked for too: the row count does not show one where a line holds two objects
+        # (`{..} {..}`, two rows to pyarrow).
+        blank = pool.submit(first_blank_line, path)
         # The streaming reader, one block at a time: `read_json` keeps most of a file's blocks in memory at
         # once (250 MiB of its pool for a 409 MiB file, against 78 MiB), and is no faster with 2 cores.
         options = pajson.ParseOptions(explicit_schema=schema, unexpected_field_behavior="ignore")
@@ -153,7 +156,8 @@ def read_columns(
             # a block (1 MiB), which it takes line by line.
             data = None
         lines, held = survey.result()
-    if data is None:
+        blank_at = blank.result()
+    if data is None or blank_at is not None:
         return None
     if any(_literal_key(name) in held for name in unseen):
         return None  # a key the first lines lack may be a column further down (or only inside some text)
