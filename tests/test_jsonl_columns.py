@@ -218,3 +218,18 @@ def test_an_id_key_spelled_with_escapes_after_the_first_lines_is_found(
     path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
 
     assert outcome(path, slice_by=["task"]) == whole_read(path, monkeypatch, slice_by=["task"])
+
+
+def test_a_blank_line_is_an_error_when_another_line_holds_two_objects(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # pyarrow reads `{..} {..}` on one line as two rows and skips the blank line: the row count equals the
+    # line count, so the count alone does not show the blank line the whole read refuses.
+    lines = [json.dumps(row(i)) for i in range(20)]
+    text = "\n".join(lines[:10]) + "\n" + lines[10] + " " + lines[11] + "\n\n" + "\n".join(lines[12:]) + "\n"
+    path = tmp_path / "rows.jsonl"
+    path.write_text(text, encoding="utf-8")
+
+    expected = whole_read(path, monkeypatch, slice_by=["task"])
+    assert expected[0] == "error"
+    assert outcome(path, slice_by=["task"]) == expected

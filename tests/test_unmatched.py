@@ -158,3 +158,63 @@ def test_the_review_queue_builds_the_ids_of_the_examples_it_shows_only(
 
     assert sum(len(r.examples) for r in few.review) > 0
     assert few.model_dump_json() == every.model_dump_json()
+
+
+FILTERED_SPEC: dict[str, Any] = {
+    "version": 1,
+    "name": "paired",
+    "hypothesis": {"statement": "s", "stage": "other", "improves": "accuracy", "owner": "o", "written": "2026-01-01"},
+    "candidate": "candidate.parquet",
+    "baseline": "baseline.parquet",
+    "rollback": {},
+}
+
+
+def _two_filter_files(tmp_path: Path) -> Path:
+    """A harness samples table: each example on two rows, one per filter, and a metric per filter. The
+    baseline lacks three examples' strict rows, so the strict comparison is unpaired and its note counts."""
+    rng = np.random.default_rng(3)
+    n = 200
+    for name, missing in (("candidate", set()), ("baseline", {5, 17, 40})):
+        ids, filters, correct = [], [], []
+        for i in range(n):
+            for f in ("strict", "flexible"):
+                if f == "strict" and i in missing:
+                    continue
+                ids.append(f"e{i}")
+                filters.append(f)
+                correct.append(bool(rng.random() < 0.7))
+        pq.write_table(pa.table({"id": ids, "filter": filters, "correct": correct}), tmp_path / f"{name}.parquet")
+    spec = {
+        **FILTERED_SPEC,
+        "metrics": {
+            "strict": {
+                "from": {"column": "correct", "aggregate": "rate", "where": {"column": "filter", "equals": "strict"}},
+                "higher_is_better": True,
+            },
+            "flexible": {
+                "from": {"column": "correct", "aggregate": "rate", "where": {"column": "filter", "equals": "flexible"}},
+                "higher_is_better": True,
+            },
+        },
+        "table": {"id_column": "id"},
+        "gates": [
+            {"id": "strict-delta", "metric": "strict", "slices": ["all"], "max_decrease": 0.5},
+            {"id": "flexible-delta", "metric": "flexible", "slices": ["all"], "max_decrease": 0.5},
+        ],
+    }
+    path = tmp_path / "gate.yaml"
+    path.write_text(json.dumps(spec), encoding="utf-8")
+    return path
+
+
+def test_unmatched_ids_of_a_filtered_metric_are_counted_as_the_slice_ids_count_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    gate = _two_filter_files(tmp_path)
+    fast = run_check(gate, record=False).verdict.model_dump_json()
+    monkeypatch.setattr(cuts.SliceRows, "count_unmatched", lambda self, g, other: None)
+    slow = run_check(gate, record=False).verdict.model_dump_json()
+
+    assert "unpaired" in slow
+    assert fast == slow

@@ -468,7 +468,8 @@ class SliceRows:
 
             if self._ids.codes_repeat() or theirs._ids.codes_repeat():
                 # An id on several rows (one per filter): its partner is the row this metric reads.
-                assert self._ids.codes is not None and theirs._ids.codes is not None
+                assert self._ids.codes is not None
+                assert theirs._ids.codes is not None
                 joined = partners(self._ids.codes, theirs._ids.codes, self._valid, theirs._valid)
 
             counts = unmatched_by_slice(
