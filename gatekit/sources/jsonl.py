@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -142,9 +143,6 @@ def read_columns(
     # beside the read: both spend their time outside the GIL, on the machine's second core.
     with ThreadPoolExecutor(1) as pool:
         survey = pool.submit(_survey, path, [_literal_key(name) for name in unseen] + ([b"\\u"] if unseen else []))
-        # A blank line is looked for too: the row count does not show one where a line holds two objects
-        # (`{..} {..}`, two rows to pyarrow).
-        blank = pool.submit(first_blank_line, path)
         # The streaming reader, one block at a time: `read_json` keeps most of a file's blocks in memory at
         # once (250 MiB of its pool for a 409 MiB file, against 78 MiB), and is no faster with 2 cores.
         options = pajson.ParseOptions(explicit_schema=schema, unexpected_field_behavior="ignore")
@@ -155,35 +153,57 @@ def read_columns(
             # Whatever the explicit schema refuses, the whole read decides (as before); also a line longer than
             # a block (1 MiB), which it takes line by line.
             data = None
-        lines, held = survey.result()
-        blank_at = blank.result()
-    if data is None or blank_at is not None:
+        surveyed = survey.result()
+    if data is None:
         return None
+    held = surveyed.found
     if any(_literal_key(name) in held for name in unseen):
         return None  # a key the first lines lack may be a column further down (or only inside some text)
     if b"\\u" in held and any(_holds_escaped_key(path, name) for name in unseen):
         return None  # the same key spelled with escapes (`"\u0069d"` is `"id"` to a JSON parser)
-    return data if data.num_rows == lines else None
+    # A blank line, looked for where one may begin: the row count alone does not show one where another line
+    # holds two objects (`{..} {..}`, two rows to pyarrow).
+    if surveyed.may_blank and first_blank_line(path) is not None:
+        return None
+    return data if data.num_rows == surveyed.lines else None
 
 
-def _survey(path: Path, needles: Sequence[bytes]) -> tuple[int, set[bytes]]:
-    """The file's lines (its line breaks, and one more for a last line without one) and which `needles` it
-    holds, in one pass of small blocks: numpy counts outside the GIL, and no one call holds it for long."""
+@dataclass(frozen=True)
+class _Surveyed:
+    lines: int
+    """The file's line breaks, and one more for a last line without one."""
+    found: set[bytes]
+    """The needles the file holds."""
+    may_blank: bool
+    """Whether some line break is followed by another, a carriage return, a space or a tab: where a blank line
+    can begin (`_BLANK_LINE_START`). Without one there is no blank line."""
+
+
+def _survey(path: Path, needles: Sequence[bytes]) -> _Surveyed:
+    """The file's lines, which `needles` it holds and whether a blank line may begin, in one pass of small
+    blocks: numpy counts outside the GIL, and no one call holds it for long."""
     import numpy as np
 
     lines = 0
     found: set[bytes] = set()
+    may_blank = False
     overlap = max((len(n) for n in needles), default=1) - 1
     tail = b""  # the last `overlap` bytes before the block
     last = b"\n"
+    starts = np.frombuffer(b"\n\r \t", dtype=np.uint8)
     for block in _blocks(path, SURVEY_BLOCK):
-        lines += int(np.count_nonzero(np.frombuffer(block, dtype=np.uint8) == ord("\n")))
+        data = np.frombuffer(block, dtype=np.uint8)
+        breaks = data == ord("\n")
+        lines += int(np.count_nonzero(breaks))
+        if not may_blank:
+            after = data[1:][breaks[:-1]]  # the byte after each line break inside the block
+            may_blank = (last == b"\n" and int(data[0]) in starts) or bool(np.isin(after, starts).any())
         last = bytes(block[-1:])
         for needle in needles:
             if needle not in found and (needle in tail + block[:overlap] or needle in block):
                 found.add(needle)
         tail = (tail + block[-overlap:])[-overlap:] if overlap else b""
-    return lines + (last != b"\n"), found
+    return _Surveyed(lines + (last != b"\n"), found, may_blank)
 
 
 def _schema(
