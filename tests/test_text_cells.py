@@ -118,8 +118,9 @@ _OLD_BLANK_LINE = re.compile(rb"\n[ \t\r]*\n")
 
 
 def old_blank_line(raw: bytes) -> int | None:
-    """The line the old JSONL reader named for a blank line, or None."""
-    if raw[:1] in (b"\n", b"\r"):
+    """The line the old JSONL reader named for a blank line, or None; and line 1 when the first line is only
+    spaces, tabs and carriage returns (which the old reader let pass: `test_jsonl_columns.py`)."""
+    if raw[:1] in (b"\n", b"\r") or re.match(rb"[ \t\r]*(?:\n|\Z)", raw):
         return 1
     match = _OLD_BLANK_LINE.search(raw)
     return raw[: match.start() + 1].count(b"\n") + 1 if match else None

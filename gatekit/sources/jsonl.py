@@ -36,9 +36,32 @@ BLOCK = 16 << 20
 the process's memory once touched (409 MiB for a 1M-row eval log, more than the columns read from it)."""
 
 
+_BLANK_FIRST_LINE = re.compile(rb"[ \t\r]*(?:\n|\Z)")
+"""A first line of nothing but spaces, tabs or carriage returns (pyarrow skips it, as any blank line)."""
+
+
+def _first_line_blank(raw: Any) -> bool:
+    return raw[:1] in (b"\n", b"\r") or _BLANK_FIRST_LINE.match(raw) is not None
+
+
+def _file_starts_blank(path: Path) -> bool:
+    """`_first_line_blank` of the file, read only as far as its first line's first other byte."""
+    with path.open("rb") as f:
+        start = f.read(1)
+        if start in (b"\n", b"\r"):
+            return True
+        rest = start
+        while rest:
+            stripped = rest.lstrip(b" \t\r")
+            if stripped:
+                return stripped[:1] == b"\n"
+            rest = f.read(1 << 16)
+    return True  # nothing but spaces to the end
+
+
 def blank_line(raw: Any) -> int | None:
     """The line of the first blank line of a JSONL file's bytes (1-based), or None."""
-    if raw[:1] in (b"\n", b"\r"):
+    if _first_line_blank(raw):
         return 1
     start = _BLANK_LINE_START.search(raw)
     match = _BLANK_LINE.search(raw, start.start()) if start else None
@@ -51,16 +74,14 @@ def first_blank_line(path: Path) -> int | None:
     lines = 0  # line breaks before the block's carried start
     carried = 0
     block = bytearray(BLOCK)
-    first = True
+    if _file_starts_blank(path):
+        return 1
     with path.open("rb") as f:
         while True:
             if carried + BLOCK > len(block):  # a long run of spaces is carried whole
                 block.extend(bytes(carried + BLOCK - len(block)))
             read = f.readinto(memoryview(block)[carried : carried + BLOCK])
             size = carried + read
-            if first and bytes(block[:1]) in (b"\n", b"\r"):
-                return 1
-            first = False
             start = _BLANK_LINE_START.search(block, 0, size)
             match = _BLANK_LINE.search(block, start.start(), size) if start else None
             if match is not None:
@@ -133,7 +154,7 @@ def read_columns(
 
     with path.open("rb") as f:
         head = f.read(BLOCK)
-    if head[:1] in (b"\n", b"\r"):
+    if _first_line_blank(head):
         return None
     found = _schema(head, required, optional, numbers)
     if found is None:
