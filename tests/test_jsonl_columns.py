@@ -111,21 +111,22 @@ def test_first_lines_that_cannot_fix_the_types_read_as_the_whole_read(
     assert outcome(path, slice_by=["task"]) == whole_read(path, monkeypatch, slice_by=["task"])
 
 
-def test_a_damaged_line_after_the_first_lines_is_located(tmp_path: Path) -> None:
+DAMAGED = {
+    "a line cut short": ('{"correct": true, "score": 0.5, "latency_ms": 1, "task": "a", "output": "cut\n', ""),
+    "a key twice in a column a check reads": (
+        '{"correct": true, "correct": false, "score": 0.5, "latency_ms": 1, "task": "a"}\n',
+        " key 'correct' appears twice",
+    ),
+}
+
+
+@pytest.mark.parametrize(("line", "message"), DAMAGED.values(), ids=DAMAGED.keys())
+def test_a_damaged_line_after_the_first_lines_is_an_error_at_its_line(tmp_path: Path, line: str, message: str) -> None:
     path = write_lines(tmp_path, [row(i) for i in range(SAMPLE_ROWS)])
     with path.open("a") as f:
-        f.write('{"correct": true, "score": 0.5, "latency_ms": 1, "task": "a", "output": "cut\n')
+        f.write(line)
 
-    with pytest.raises(ResultsError, match=rf"rows\.jsonl:{SAMPLE_ROWS + 1}:"):
-        load_results(path, make_spec(METRICS))
-
-
-def test_a_key_twice_in_a_column_a_check_reads_is_an_error_at_its_line(tmp_path: Path) -> None:
-    path = write_lines(tmp_path, [row(i) for i in range(SAMPLE_ROWS)])
-    with path.open("a") as f:
-        f.write('{"correct": true, "correct": false, "score": 0.5, "latency_ms": 1, "task": "a"}\n')
-
-    with pytest.raises(ResultsError, match=rf":{SAMPLE_ROWS + 1}: key 'correct' appears twice"):
+    with pytest.raises(ResultsError, match=rf"rows\.jsonl:{SAMPLE_ROWS + 1}:{message}"):
         load_results(path, make_spec(METRICS))
 
 

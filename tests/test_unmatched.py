@@ -77,6 +77,27 @@ def _paired_files(tmp_path: Path) -> Path:
             }
         )
         pq.write_table(table, tmp_path / f"{name}.parquet")
+    return _write_gate(
+        tmp_path,
+        metrics={
+            "accuracy": {"from": {"column": "correct", "aggregate": "rate"}, "higher_is_better": True},
+            "score": {"from": {"column": "score", "aggregate": "mean"}, "higher_is_better": True},
+        },
+        table={
+            "slice_by": ["task", "lang"],
+            "slice_cross": [["task", "lang"]],
+            "id_column": "id",
+            "drop_invalid": True,
+        },
+        gates=[
+            {"id": "accuracy-delta", "metric": "accuracy", "slices": ["*"], "max_decrease": 0.05},
+            {"id": "score-delta", "metric": "score", "slices": ["*"], "max_decrease_pct": 5},
+        ],
+    )
+
+
+def _write_gate(tmp_path: Path, **parts: Any) -> Path:
+    """A gate over `candidate.parquet` and `baseline.parquet` in tmp_path, with these metrics, table and gates."""
     spec = {
         "version": 1,
         "name": "paired",
@@ -89,21 +110,8 @@ def _paired_files(tmp_path: Path) -> Path:
         },
         "candidate": "candidate.parquet",
         "baseline": "baseline.parquet",
-        "metrics": {
-            "accuracy": {"from": {"column": "correct", "aggregate": "rate"}, "higher_is_better": True},
-            "score": {"from": {"column": "score", "aggregate": "mean"}, "higher_is_better": True},
-        },
-        "table": {
-            "slice_by": ["task", "lang"],
-            "slice_cross": [["task", "lang"]],
-            "id_column": "id",
-            "drop_invalid": True,
-        },
-        "gates": [
-            {"id": "accuracy-delta", "metric": "accuracy", "slices": ["*"], "max_decrease": 0.05},
-            {"id": "score-delta", "metric": "score", "slices": ["*"], "max_decrease_pct": 5},
-        ],
         "rollback": {},
+        **parts,
     }
     path = tmp_path / "gate.yaml"
     path.write_text(json.dumps(spec), encoding="utf-8")
@@ -160,16 +168,6 @@ def test_the_review_queue_builds_the_ids_of_the_examples_it_shows_only(
     assert few.model_dump_json() == every.model_dump_json()
 
 
-FILTERED_SPEC: dict[str, Any] = {
-    "version": 1,
-    "name": "paired",
-    "hypothesis": {"statement": "s", "stage": "other", "improves": "accuracy", "owner": "o", "written": "2026-01-01"},
-    "candidate": "candidate.parquet",
-    "baseline": "baseline.parquet",
-    "rollback": {},
-}
-
-
 def _two_filter_files(tmp_path: Path) -> Path:
     """A harness samples table: each example on two rows, one per filter, and a metric per filter. The
     baseline lacks three examples' strict rows, so the strict comparison is unpaired and its note counts."""
@@ -185,9 +183,9 @@ def _two_filter_files(tmp_path: Path) -> Path:
                 filters.append(f)
                 correct.append(bool(rng.random() < 0.7))
         pq.write_table(pa.table({"id": ids, "filter": filters, "correct": correct}), tmp_path / f"{name}.parquet")
-    spec = {
-        **FILTERED_SPEC,
-        "metrics": {
+    return _write_gate(
+        tmp_path,
+        metrics={
             "strict": {
                 "from": {"column": "correct", "aggregate": "rate", "where": {"column": "filter", "equals": "strict"}},
                 "higher_is_better": True,
@@ -197,15 +195,12 @@ def _two_filter_files(tmp_path: Path) -> Path:
                 "higher_is_better": True,
             },
         },
-        "table": {"id_column": "id"},
-        "gates": [
+        table={"id_column": "id"},
+        gates=[
             {"id": "strict-delta", "metric": "strict", "slices": ["all"], "max_decrease": 0.5},
             {"id": "flexible-delta", "metric": "flexible", "slices": ["all"], "max_decrease": 0.5},
         ],
-    }
-    path = tmp_path / "gate.yaml"
-    path.write_text(json.dumps(spec), encoding="utf-8")
-    return path
+    )
 
 
 def test_unmatched_ids_of_a_filtered_metric_are_counted_as_the_slice_ids_count_them(

@@ -461,16 +461,10 @@ class SliceRows:
             return None
         kept = self._unmatched.get(id(theirs))
         if kept is None:
-            joined = self._ids.partners(theirs._ids)
+            joined = self._ids.partners(theirs._ids, self._valid, theirs._valid)
             if joined is None:
                 return None  # not coded in one space: the evaluator compares the ids themselves
-            from gatekit.sources.unmatched import partners, unmatched_by_slice
-
-            if self._ids.codes_repeat() or theirs._ids.codes_repeat():
-                # An id on several rows (one per filter): its partner is the row this metric reads.
-                assert self._ids.codes is not None
-                assert theirs._ids.codes is not None
-                joined = partners(self._ids.codes, theirs._ids.codes, self._valid, theirs._valid)
+            from gatekit.sources.unmatched import unmatched_by_slice
 
             counts = unmatched_by_slice(
                 (joined[0], self._cut.codes, self._cut.names, self._valid),

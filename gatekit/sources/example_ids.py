@@ -223,7 +223,7 @@ class ExampleIds:
         self._array = array
         self._values: npt.NDArray[Any] | None = None
         self._partners: dict[int, tuple[ExampleIds, tuple[Any, Any]]] = {}
-        self._repeat: bool | None = None
+        self._distinct: bool | None = None
         self._local: npt.NDArray[np.signedinteger[Any]] | None = None
         """Per row a code of its id, equal exactly when the ids are: the shared code, or else the position of
         its id among the table's distinct ids."""
@@ -264,26 +264,29 @@ class ExampleIds:
         """The shared codes of these rows' ids, or None when the ids are not coded in a space."""
         return IdKeys(self.codes[rows], self.space) if self.codes is not None else None
 
-    def partners(self, other: ExampleIds) -> tuple[Any, Any] | None:
-        """Per row, the row of `other` with the same id (-1: none), and the other way round
-        (`gatekit.sources.unmatched.partners`), once per pair of tables; None unless both are coded in one
-        space."""
+    def partners(
+        self, other: ExampleIds, mine: BoolArray | None = None, theirs: BoolArray | None = None
+    ) -> tuple[Any, Any] | None:
+        """Per row, the row of `other` with the same id among the rows a metric reads (`mine`, `theirs`; None:
+        all), -1 for none, and the other way round (`gatekit.sources.unmatched.partners`); None unless both are
+        coded in one space. Where no id is on two rows of either table, the rows of every metric have the same
+        partners: joined once per pair of tables. Where one is (a harness's row per filter, one metric per
+        filter), the partner depends on the metric's rows and is joined for them."""
+        from gatekit.sources.unmatched import partners
+
         if self.codes is None or other.codes is None or self.space is None or self.space is not other.space:
             return None
+        if not (self._codes_distinct() and other._codes_distinct()):
+            return partners(self.codes, other.codes, mine, theirs)
         kept = self._partners.get(id(other))
         if kept is None:
-            from gatekit.sources.unmatched import partners
-
             kept = self._partners[id(other)] = (other, partners(self.codes, other.codes))  # `other` kept: its id
         return kept[1]
 
-    def codes_repeat(self) -> bool:
-        """Whether some shared code is on two rows (then `partners` is not the partner among one metric's rows)."""
-        if self._repeat is None:
-            from gatekit.sources.unmatched import repeats
-
-            self._repeat = self.codes is not None and repeats(self.codes)
-        return self._repeat
+    def _codes_distinct(self) -> bool:
+        if self._distinct is None:
+            self._distinct = self.codes is not None and _all_distinct(self.codes)
+        return self._distinct
 
     def check_unique(self, rowset: BoolArray | None, metric: str) -> None:
         """No id repeats among the rows a metric reads (`rowset`, None for all)."""
@@ -291,13 +294,8 @@ class ExampleIds:
 
         keys = self._local if self._local is not None else self.values()
         chosen = keys if rowset is None else keys[rowset]
-        if self._local is not None and len(chosen):
-            # Codes number the distinct ids from 0: a flag per code, set once per row, counts the distinct ones
-            # in one pass, no sort (1 byte a code: a bincount's 8 were the peak of a 5M-row paired load).
-            seen = np.zeros(int(chosen.max()) + 1, dtype=bool)
-            seen[chosen] = True
-            if int(np.count_nonzero(seen)) == len(chosen):
-                return
+        if self._local is not None and _all_distinct(chosen):
+            return
         # Sorting and comparing neighbours: a hash count (value_counts, np.unique) of millions of distinct ids
         # spends its time on cache misses, about 60x a sort here. Integer codes sort far faster than text.
         ordered = np.sort(chosen, kind="stable")
@@ -337,6 +335,19 @@ class UniqueIds:
             return
         self._ids.check_unique(rowset, metric)
         self._checked.add(filter_key)
+
+
+def _all_distinct(codes: npt.NDArray[np.signedinteger[Any]]) -> bool:
+    """Whether no code (non-negative, numbering distinct ids from 0) is on two rows: a flag per code, set once
+    per row, counts the distinct ones in one pass, no sort (1 byte a code: a bincount's 8 were the peak of a
+    5M-row paired load)."""
+    import numpy as np
+
+    if not len(codes):
+        return True
+    seen = np.zeros(int(codes.max()) + 1, dtype=bool)
+    seen[codes] = True
+    return int(np.count_nonzero(seen)) == len(codes)
 
 
 def _numpy_ids(table: Table, column: str, array: pa.ChunkedArray) -> npt.NDArray[Any]:

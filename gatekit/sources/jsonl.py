@@ -71,11 +71,11 @@ def blank_line(raw: Any) -> int | None:
 def first_blank_line(path: Path) -> int | None:
     """`blank_line` of the file, a block at a time. A blank line across two blocks is found: the end of a
     block that could begin one (from its last line break, when only spaces follow it) is looked at again."""
+    if _file_starts_blank(path):
+        return 1
     lines = 0  # line breaks before the block's carried start
     carried = 0
     block = bytearray(BLOCK)
-    if _file_starts_blank(path):
-        return 1
     with path.open("rb") as f:
         while True:
             if carried + BLOCK > len(block):  # a long run of spaces is carried whole

@@ -52,17 +52,6 @@ def _placed(codes: Codes, rows: Mask | None, kind: Any) -> tuple[Codes, Rows]:
     return (codes, index) if rows is None else (codes[rows], index[rows])
 
 
-def repeats(codes: Codes) -> bool:
-    """Whether some code is on two rows (non-negative codes)."""
-    import numpy as np
-
-    if not len(codes):
-        return False
-    seen = np.zeros(int(codes.max()) + 1, dtype=bool)
-    seen[codes] = True
-    return int(np.count_nonzero(seen)) != len(codes)
-
-
 def unmatched_by_slice(mine: Table, theirs: Table) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]]:
     """For each table given as (its `partners` row per row, slice index per row or None for `all`, slice
     names, valid rows or None for all): per slice of mine, how many of its valid rows' ids are not among the
