@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from gatekit.api import run_check
 from gatekit.decide.pairing import unmatched
 from gatekit.sources import cuts
+from gatekit.sources import unmatched as unmatched_module
 from gatekit.sources.unmatched import partners, unmatched_by_slice
 
 NAMES = ["a", "b", "c", "d"]
@@ -40,9 +41,18 @@ def _slice_codes(table: tuple[Any, ...], name: str) -> np.ndarray:
     return codes[rows]
 
 
+@pytest.mark.parametrize("few", [0, 16], ids=["bincount", "key-by-key"])
 @settings(max_examples=300, deadline=None)
 @given(data=st.data(), their_names=st.sampled_from([NAMES, ["c", "a", "e"], ["b"]]))
-def test_every_slice_counts_what_the_slice_by_slice_count_counts(data: st.DataObject, their_names: list[str]) -> None:
+def test_every_slice_counts_what_the_slice_by_slice_count_counts(
+    few: int, data: st.DataObject, their_names: list[str]
+) -> None:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(unmatched_module, "_FEW", few)
+        _check_counts(data, their_names)
+
+
+def _check_counts(data: st.DataObject, their_names: list[str]) -> None:
     mine = data.draw(tables(NAMES))
     theirs = data.draw(tables(their_names))
     if (mine[1] is None) != (theirs[1] is None):

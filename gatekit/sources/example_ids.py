@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import enum
 import threading
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
@@ -26,7 +27,7 @@ from gatekit.errors import ResultsError
 from gatekit.results import IdKeys
 from gatekit.sources.arrow import arrow_call, arrow_cast, is_null, text_bytes, to_numpy
 from gatekit.sources.columns import plain_column
-from gatekit.sources.id_codes import SortedKeys, id_keys
+from gatekit.sources.id_codes import Sorted, SortedKeys, id_keys, sort_keys
 from gatekit.sources.table import Table
 
 if TYPE_CHECKING:
@@ -57,11 +58,12 @@ class IdSpace:
     equal exactly when the ids are. Which table joins first decides which numbers the ids get, never which
     are equal.
 
-    The two tables of a check load on two threads. A table's ids are hashed alone (`_hashed`): no other
-    table hashes or measures its slices meanwhile (`measuring`, which tables do side by side). Two hashes of
-    millions of ids at once thrash the caches both are bound by (5M-row paired-cross: 25.9 s on two threads
-    at once, 14.8 s one after the other), and a hash beside the other table's measuring adds their peaks:
-    Arrow's hash of 5M text ids takes 650-740 MiB while it runs.
+    The two tables of a check load on two threads. Each table's ids are keyed and sorted on their own, beside
+    the other table's work. Joining them with the ids coded before, and Arrow's hash where it codes them, run
+    alone (`_hashed`): no other table joins, hashes or measures its slices meanwhile (`measuring`, which
+    tables do side by side). Two hashes of millions of ids at once thrash the caches both are bound by
+    (5M-row paired-cross: 25.9 s on two threads at once, 14.8 s one after the other), and a hash beside the
+    other table's measuring adds their peaks: Arrow's hash of 5M text ids takes 650-740 MiB while it runs.
     """
 
     def __init__(self) -> None:
@@ -108,6 +110,7 @@ class IdSpace:
         table's are looked up among the ids known (`index_in`), and only those not found are hashed on their
         own: one hash of each table's ids, where coding a table's distinct ids first took two of the second's
         (2.9 s each for 5M text ids)."""
+        import numpy as np
         import pyarrow as pa
 
         kind = _coded_kind(ids.type)
@@ -118,55 +121,86 @@ class IdSpace:
                 ids = arrow_cast(ids, pa.int64())
             except (pa.ArrowInvalid, pa.ArrowNotImplementedError):  # an unsigned id beyond int64
                 return None
+        # The table's own keys and their sort need nothing of another table's: they run beside that table's
+        # work (two tables on two cores; 5M-row paired check: 1.4 s of each table's 1.8 s). Only the join with
+        # the ids coded before runs alone.
+        table = _sorted_alone(ids, kind) if self._known is None else None
         with self._hashed():
             if self._kind is not None and self._kind != kind:
                 return None
-            if self._known is None:
-                keyed = id_keys(ids, kind)
-                if keyed is None and self._sorted is not None:
-                    return None  # text the keys of the ids coded before cannot be compared with
-                if keyed is not None:
-                    first = self._sorted is None
-                    self._sorted = self._sorted or SortedKeys()
-                    sorted_codes = self._sorted.code(*keyed)
-                    if sorted_codes is not None or not first:
-                        self._kind = kind
-                        if sorted_codes is None or self._sorted.keys is None:
-                            return None  # a text id of this table shares a key with a different one coded before
-                        return sorted_codes.astype(_code_type(len(self._sorted.keys)), copy=False)
-                    self._sorted = None  # two ids of the first table share a key: Arrow's hash codes them
-            self._kind = kind
-            known = self._known
-            if known is None:
-                distinct, codes = _encoded(ids)
-                if len(distinct) == len(ids):
-                    # Every id distinct: they are their own distinct ids, in order; no second copy is kept.
-                    distinct = ids.combine_chunks() if isinstance(ids, pa.ChunkedArray) else ids
-                self._known = distinct
-                return codes.astype(_code_type(len(distinct)), copy=False)
-            if _coded_kind(known.type) != kind:
-                return None
-            if ids.type != known.type:  # text against large text
-                try:
-                    ids = arrow_cast(ids, known.type)
-                except (pa.ArrowInvalid, pa.ArrowNotImplementedError):  # more text than `string` holds
-                    return None
+            distinct_codes = self._join_sorted(table, kind) if self._known is None else _BY_HASH
+            if distinct_codes is _BY_HASH:
+                return self._hash_code(ids, kind)
+        if table is None or not isinstance(distinct_codes, np.ndarray):
+            return None
+        return table.by_row(distinct_codes)
+
+    def _join_sorted(self, table: Sorted | None, kind: str) -> npt.NDArray[np.int64] | _ByHash | None:
+        """With the lock held: the codes of a sorted table's distinct ids among those coded before; None when
+        they cannot be coded; `_BY_HASH` when the first table's ids are left to Arrow's hash (two of them share
+        a key, or their keys cannot be made)."""
+        if table is None:
+            return None if self._sorted is not None else _BY_HASH
+        first = self._sorted is None
+        self._sorted = self._sorted or SortedKeys()
+        codes = self._sorted.join(table)
+        if codes is None and first:
+            self._sorted = None
+            return _BY_HASH
+        self._kind = kind
+        return codes  # None: a text id of this table shares a key with a different one coded before
+
+    def _hash_code(self, ids: pa.ChunkedArray, kind: str) -> npt.NDArray[np.signedinteger[Any]] | None:
+        """With the lock held: the codes of a table's ids by Arrow's hash (see `code`)."""
+        import pyarrow as pa
+
+        self._kind = kind
+        known = self._known
+        if known is None:
+            distinct, codes = _encoded(ids)
+            if len(distinct) == len(ids):
+                # Every id distinct: they are their own distinct ids, in order; no second copy is kept.
+                distinct = ids.combine_chunks() if isinstance(ids, pa.ChunkedArray) else ids
+            self._known = distinct
+            return codes.astype(_code_type(len(distinct)), copy=False)
+        if _coded_kind(known.type) != kind:
+            return None
+        if ids.type != known.type:  # text against large text
             try:
-                from pyarrow._compute import SetLookupOptions
-            except ImportError:  # a pyarrow that moved it (see gatekit.sources.arrow.arrow_call)
-                from pyarrow.compute import SetLookupOptions
-            found = arrow_call("index_in", ids, options=SetLookupOptions(value_set=known))
-            new = is_null(found)
-            if not new.any():
-                return to_numpy(found).astype(_code_type(len(known)), copy=False)
-            # Ids not known yet: coded among themselves (one may repeat), after the known ones.
-            unknown = arrow_call("filter", ids, pa.array(new))
-            distinct, new_codes = _encoded(unknown)
-            kind_of_code = _code_type(len(known) + len(distinct))
-            codes = to_numpy(found).astype(kind_of_code)
-            codes[new] = len(known) + new_codes.astype(kind_of_code)
-            self._known = pa.concat_arrays([known, distinct])
-            return codes
+                ids = arrow_cast(ids, known.type)
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError):  # more text than `string` holds
+                return None
+        try:
+            from pyarrow._compute import SetLookupOptions
+        except ImportError:  # a pyarrow that moved it (see gatekit.sources.arrow.arrow_call)
+            from pyarrow.compute import SetLookupOptions
+        found = arrow_call("index_in", ids, options=SetLookupOptions(value_set=known))
+        new = is_null(found)
+        if not new.any():
+            return to_numpy(found).astype(_code_type(len(known)), copy=False)
+        # Ids not known yet: coded among themselves (one may repeat), after the known ones.
+        unknown = arrow_call("filter", ids, pa.array(new))
+        distinct, new_codes = _encoded(unknown)
+        kind_of_code = _code_type(len(known) + len(distinct))
+        codes = to_numpy(found).astype(kind_of_code)
+        codes[new] = len(known) + new_codes.astype(kind_of_code)
+        self._known = pa.concat_arrays([known, distinct])
+        return codes
+
+
+class _ByHash(enum.Enum):
+    HASH = "hash"
+
+
+_BY_HASH = _ByHash.HASH
+"""A table's ids coded by Arrow's hash, not by sorting their keys."""
+
+
+def _sorted_alone(ids: pa.ChunkedArray, kind: str) -> Sorted | None:
+    """A table's ids keyed and sorted on their own (`gatekit.sources.id_codes`), or None when they cannot be
+    (text with a NUL or too long; two different ids that share a key)."""
+    keyed = id_keys(ids, kind)
+    return None if keyed is None else sort_keys(*keyed)
 
 
 def _released() -> None:

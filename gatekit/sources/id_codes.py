@@ -11,6 +11,7 @@ Codes only say which ids are equal (`results.IdKeys`): the numbers differ from A
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from gatekit.sources.arrow import arrow_call, text_bytes, to_numpy
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
     Keys = npt.NDArray[np.uint64] | npt.NDArray[np.int64]
+    Rows = npt.NDArray[np.signedinteger[Any]]
     Bytes = npt.NDArray[np.uint8]
 
 _BLOCK = 1 << 16
@@ -109,6 +111,90 @@ def _mixed(keys: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
     return keys
 
 
+@dataclass(frozen=True)
+class Sorted:
+    """One table's ids sorted on their own (`sort_keys`), before they meet the ids of any other table: what
+    can run beside the other table's work, where `SortedKeys.join` must run alone."""
+
+    distinct: Keys
+    """The table's distinct keys, in order."""
+    texts: Bytes | None
+    """For text, the bytes of the id each distinct key stands for (in their order)."""
+    order: Rows | None
+    """The rows in the order of their keys (None when `row_group` says it all)."""
+    group: Rows
+    """Per row in `order`, the position of its key among `distinct`; or, with `order` None, per row."""
+
+    def by_row(self, codes: npt.NDArray[np.int64]) -> npt.NDArray[np.signedinteger[Any]]:
+        """Per row, the code of its id: `codes` holds one per distinct key (`SortedKeys.join`)."""
+        import numpy as np
+
+        kind = np.int32 if (len(codes) == 0 or int(codes.max()) < 2**31) else np.int64
+        narrow = codes.astype(kind, copy=False)
+        if self.order is None:
+            by_row: npt.NDArray[np.signedinteger[Any]] = narrow[self.group]
+            return by_row
+        result = np.empty(len(self.group), dtype=kind)
+        result[self.order] = narrow[self.group]
+        return result
+
+
+def sort_keys(keys: Keys, data: Bytes | None) -> Sorted | None:
+    """A table's keys sorted, equal ones grouped, and for text each distinct key's id; None when two
+    different text ids of the table share a key.
+
+    Equal keys are neighbours once sorted: only the rows that repeat a key are compared with the row before
+    them (none in a table of distinct ids). Integer ids in a narrow range are grouped through a table of flags
+    instead of a sort (`_dense`)."""
+    import numpy as np
+
+    dense = _dense(keys) if data is None else None
+    if dense is not None:
+        distinct, row_group = dense
+        return Sorted(distinct, None, None, row_group)
+    order = _argsort(keys, hashed=data is not None)
+    ordered = keys[order]
+    starts = np.ones(len(ordered), dtype=bool)
+    np.not_equal(ordered[1:], ordered[:-1], out=starts[1:])
+    group = np.cumsum(starts, dtype=np.int32 if len(keys) < 2**31 else np.int64)
+    group -= 1  # per sorted row
+    distinct, first = ordered[starts], order[starts]
+    del ordered
+    texts = None
+    if data is not None:
+        repeats = np.flatnonzero(~starts)
+        if len(repeats) and not _same_texts(_rows(data, order[repeats]), _rows(data, first[group[repeats]])):
+            return None  # two different ids of this table share a key
+        texts = _rows(data, first)
+    return Sorted(distinct, texts, order, group)
+
+
+def _argsort(keys: Keys, *, hashed: bool) -> Rows:
+    """The rows in the order of their keys (equal keys in any order).
+
+    Hashed keys are spread evenly over 64 bits: their high bits, with the row number in the low bits, sort as
+    plain integers in numpy's vectorised sort, 3x faster than `argsort` (5M keys: 0.07 s against 0.22 s).
+    Keys equal in those high bits (a few pairs among millions) come out in row order; the few places left out
+    of order are put right by a stable sort of the nearly sorted keys, one pass over runs already in order."""
+    import numpy as np
+
+    n = len(keys)
+    if not hashed or n < 2:
+        return np.argsort(keys)
+    low = max(1, (n - 1).bit_length())
+    packed = keys >> np.uint64(low)
+    packed <<= np.uint64(low)
+    packed |= np.arange(n, dtype=np.uint64)
+    packed.sort()
+    packed &= np.uint64((1 << low) - 1)
+    order: Rows = packed.astype(np.int32 if n < 2**31 else np.intp)
+    del packed
+    ordered = keys[order]
+    if bool((ordered[1:] < ordered[:-1]).any()):
+        order = order[np.argsort(ordered, kind="stable")]
+    return order
+
+
 class SortedKeys:
     """The ids coded so far: their distinct keys sorted, the code of each, and for text the bytes of the id
     each stands for (in the keys' order)."""
@@ -118,69 +204,57 @@ class SortedKeys:
         self.codes: npt.NDArray[np.int64] | None = None
         self.texts: Bytes | None = None
 
-    def code(self, keys: Keys, data: Bytes | None) -> npt.NDArray[np.int64] | None:
+    def code(self, keys: Keys, data: Bytes | None) -> npt.NDArray[np.signedinteger[Any]] | None:
         """Each row's code: the code of an equal id coded before, else a new one (equal ids of this table get
-        one). None when two different text ids share a key; nothing is coded then.
+        one). None when two different text ids share a key; nothing is coded then."""
+        table = sort_keys(keys, data)
+        codes = None if table is None else self.join(table)
+        return None if table is None or codes is None else table.by_row(codes)
 
-        One sort of the table's keys serves everything: equal keys are neighbours (only the rows that repeat a
-        key are compared with the row before them, none in a table of distinct ids), and the distinct keys are
-        looked up among the known ones in order, so that the search and the comparison of the ids found with
-        the known ones run through memory in order (a hash's jumps about it were what made it slow)."""
+    def join(self, table: Sorted) -> npt.NDArray[np.int64] | None:
+        """The code of each of a sorted table's distinct keys: the code of an equal id coded before, else a new
+        one. None when one of its text ids shares a key with a different one coded before; nothing is coded then.
+
+        The table's distinct keys are looked up among the known ones in order, so that the search and the
+        comparison of the ids found with the known ones run through memory in order (a hash's jumps about it
+        were what made it slow)."""
         import numpy as np
 
-        # Per row, the position of its key among the distinct ones (sorted), from a table over a narrow range of
-        # integers or else from the sort.
-        dense = _dense(keys) if data is None else None
-        if dense is not None:
-            distinct, row_group = dense
-            first: npt.NDArray[np.intp] | None = None
-        else:
-            order = np.argsort(keys)
-            ordered = keys[order]
-            starts = np.ones(len(ordered), dtype=bool)
-            np.not_equal(ordered[1:], ordered[:-1], out=starts[1:])
-            group = np.cumsum(starts) - 1  # per sorted row
-            distinct, first = ordered[starts], order[starts]
+        distinct, data = table.distinct, table.texts
+        if self.keys is None or self.codes is None or len(self.keys) == 0:
+            codes = np.arange(len(distinct), dtype=np.int64)
+            self.keys, self.codes, self.texts = distinct, codes, data
+            return codes
+        known = len(self.keys)
+        at = np.searchsorted(self.keys, distinct)
+        found = at < known
+        found[found] = self.keys[at[found]] == distinct[found]
+        if found.all():  # the same ids as a table coded before (a paired baseline): no copies of the rows
             if data is not None:
-                repeats = np.flatnonzero(~starts)
-                if len(repeats) and not _same_texts(_rows(data, order[repeats]), _rows(data, first[group[repeats]])):
-                    return None  # two different ids of this table share a key
-            row_group = None
-        known = 0 if self.keys is None else len(self.keys)
-        new = np.ones(len(distinct), dtype=bool)
-        codes = np.empty(len(distinct), dtype=np.int64)
-        at = np.zeros(0, dtype=np.intp)
-        if self.keys is not None and self.codes is not None and known:
-            at = np.searchsorted(self.keys, distinct)
-            found = at < known
-            found[found] = self.keys[at[found]] == distinct[found]
-            new = ~found
-            codes[found] = self.codes[at[found]]
-            if data is not None and first is not None:
                 assert self.texts is not None
-                if not _same_texts(_rows(data, first[found]), _rows(self.texts, at[found])):
+                if not _same_texts(data, _rows(self.texts, at)):
                     return None  # an id of this table shares a key with a different one coded before
+            same: npt.NDArray[np.int64] = self.codes[at]
+            return same
+        codes = np.empty(len(distinct), dtype=np.int64)
+        codes[found] = self.codes[at[found]]
+        if data is not None:
+            assert self.texts is not None
+            if not _same_texts(data[found], _rows(self.texts, at[found])):
+                return None
+        new = ~found
         added = np.arange(known, known + int(new.sum()), dtype=np.int64)
         codes[new] = added
-        texts = None if data is None or first is None else _rows(data, first[new])
-        self._add(distinct[new], added, texts, at[new] if known else None)
-        if row_group is not None:
-            by_row: npt.NDArray[np.int64] = codes[row_group]
-            return by_row
-        result = np.empty(len(keys), dtype=np.int64)
-        result[order] = codes[group]
-        return result
+        self._add(distinct[new], added, None if data is None else data[new], at[new])
+        return codes
 
-    def _add(
-        self, keys: Keys, codes: npt.NDArray[np.int64], texts: Bytes | None, at: npt.NDArray[np.intp] | None
-    ) -> None:
+    def _add(self, keys: Keys, codes: npt.NDArray[np.int64], texts: Bytes | None, at: npt.NDArray[np.intp]) -> None:
         """Known from now on: sorted `keys` with their `codes` and `texts`, none of them known yet; `at` says where
-        each goes among the known keys (None when none is known)."""
+        each goes among the known keys."""
         import numpy as np
 
-        if self.keys is None or self.codes is None or at is None:
-            self.keys, self.codes, self.texts = keys, codes, texts
-            return
+        assert self.keys is not None
+        assert self.codes is not None
         self.keys = np.insert(self.keys, at, keys)  # type: ignore[assignment]
         self.codes = np.insert(self.codes, at, codes)
         if texts is not None and self.texts is not None:
