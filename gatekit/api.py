@@ -225,7 +225,7 @@ class _Loading:
         from gatekit.sources.example_ids import IdSpace
 
         # Both tables' example ids coded as integers in one space: pairing them is integer work.
-        ids = IdSpace() if baseline_path is not None else None
+        ids = IdSpace(tables=2) if baseline_path is not None else None
         self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="gatekit-load")
         self._candidate = self._pool.submit(
             load_results, candidate_path, loaded.spec, candidate[1], candidate[2], id_space=ids

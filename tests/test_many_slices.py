@@ -187,10 +187,10 @@ def test_hashed_keys_are_sorted_whatever_high_bits_they_share(keys: list[int]) -
     # out in order, and every row exactly once.
     array = np.array(keys, dtype=np.uint64)
 
-    order = id_codes._argsort(array, hashed=True)
+    order, ordered = id_codes._argsort(array, hashed=True)
 
     assert sorted(order.tolist()) == list(range(len(keys)))
-    assert array[order].tolist() == sorted(keys)
+    assert array[order].tolist() == ordered.tolist() == sorted(keys)
 
 
 @settings(max_examples=400, deadline=None)

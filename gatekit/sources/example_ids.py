@@ -59,17 +59,23 @@ class IdSpace:
     are equal.
 
     The two tables of a check load on two threads. Each table's ids are keyed and sorted on their own, beside
-    the other table's work. Joining them with the ids coded before, and Arrow's hash where it codes them, run
-    alone (`_hashed`): no other table joins, hashes or measures its slices meanwhile (`measuring`, which
-    tables do side by side). Two hashes of millions of ids at once thrash the caches both are bound by
-    (5M-row paired-cross: 25.9 s on two threads at once, 14.8 s one after the other), and a hash beside the
-    other table's measuring adds their peaks: Arrow's hash of 5M text ids takes 650-740 MiB while it runs.
+    the other table's sort. Joining them with the ids coded before, and Arrow's hash where it codes them, run
+    alone (`_hashed`): no other table joins, hashes, sorts or measures its slices meanwhile (`measuring`,
+    which tables do side by side, never beside a sort). Two hashes of millions of ids at once thrash the
+    caches both are bound by (5M-row paired-cross: 25.9 s on two threads at once, 14.8 s one after the
+    other), and a hash or a sort beside the other table's measuring adds their peaks: Arrow's hash of 5M text
+    ids takes 650-740 MiB while it runs, a sort 300 MiB (5M-row paired-cross peaked at 1,593 MiB with sorts
+    beside measuring).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, tables: int | None = None) -> None:
+        self._tables, self._coded = tables, 0
+        """How many tables will be coded here (None: not known), and how many have been: once the last one
+        is, what is kept of the ids coded (a copy of each id and its key: 160 MB for 5M text ids) is let go,
+        and any table coded after it is not coded."""
         self._state = threading.Condition()
-        self._hashing = False
-        self._measuring = 0
+        self._busy = {"hashing": 0, "sorting": 0, "measuring": 0}
+        """How many tables do each kind of work now (`_doing`)."""
         self._known: pa.Array | None = None
         """Every distinct id coded so far by Arrow's hash; an id's code is its position here."""
         self._sorted: SortedKeys | None = None
@@ -77,30 +83,27 @@ class IdSpace:
         self._kind: str | None = None
 
     @contextlib.contextmanager
-    def _hashed(self) -> Iterator[None]:
-        """Alone: no other table hashes or measures meanwhile."""
+    def _doing(self, work: str) -> Iterator[None]:
+        """`work` beside other tables' work of the same kind only: "sorting" their own ids, "measuring" their
+        slices; "hashing" (a join with the ids coded before, or Arrow's hash) alone."""
         with self._state:
-            self._state.wait_for(lambda: not self._hashing and not self._measuring)
-            self._hashing = True
+            self._state.wait_for(
+                lambda: all(count == 0 for other, count in self._busy.items() if other != work or work == "hashing")
+            )
+            self._busy[work] += 1
         try:
             yield
         finally:
             with self._state:
-                self._hashing = False
+                self._busy[work] -= 1
                 self._state.notify_all()
 
-    @contextlib.contextmanager
-    def measuring(self) -> Iterator[None]:
-        """A table measures its slices: beside another's measuring, never beside a hash."""
-        with self._state:
-            self._state.wait_for(lambda: not self._hashing)
-            self._measuring += 1
-        try:
-            yield
-        finally:
-            with self._state:
-                self._measuring -= 1
-                self._state.notify_all()
+    def _hashed(self) -> contextlib.AbstractContextManager[None]:
+        return self._doing("hashing")
+
+    def measuring(self) -> contextlib.AbstractContextManager[None]:
+        """A table measures its slices: beside another's measuring, never beside a sort or a hash."""
+        return self._doing("measuring")
 
     def code(self, ids: pa.ChunkedArray) -> npt.NDArray[np.signedinteger[Any]] | None:
         """The code of each of a table's ids (one per row, nulls excluded), or None when they are not of the
@@ -124,18 +127,26 @@ class IdSpace:
         # The table's own keys and their sort need nothing of another table's: they run beside that table's
         # work (two tables on two cores; 5M-row paired check: 1.4 s of each table's 1.8 s). Only the join with
         # the ids coded before runs alone.
-        table = _sorted_alone(ids, kind) if self._known is None else None
+        with self._doing("sorting"):
+            table = _sorted_alone(ids, kind) if self._known is None else None
         with self._hashed():
-            if self._kind is not None and self._kind != kind:
+            if self._tables is not None and self._coded >= self._tables:
                 return None
-            distinct_codes = self._join_sorted(table, kind) if self._known is None else _BY_HASH
-            if distinct_codes is _BY_HASH:
-                return self._hash_code(ids, kind)
+            self._coded += 1
+            try:
+                if self._kind is not None and self._kind != kind:
+                    return None
+                distinct_codes = self._join_sorted(table, kind) if self._known is None else _BY_HASH
+                if distinct_codes is _BY_HASH:
+                    return self._hash_code(ids, kind)
+            finally:
+                if self._tables is not None and self._coded >= self._tables:
+                    self._sorted, self._known = None, None
         if table is None or not isinstance(distinct_codes, np.ndarray):
             return None
         return table.by_row(distinct_codes)
 
-    def _join_sorted(self, table: Sorted | None, kind: str) -> npt.NDArray[np.int64] | _ByHash | None:
+    def _join_sorted(self, table: Sorted | None, kind: str) -> npt.NDArray[np.signedinteger[Any]] | _ByHash | None:
         """With the lock held: the codes of a sorted table's distinct ids among those coded before; None when
         they cannot be coded; `_BY_HASH` when the first table's ids are left to Arrow's hash (two of them share
         a key, or their keys cannot be made)."""
