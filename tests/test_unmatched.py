@@ -30,7 +30,7 @@ def tables(draw: st.DrawFn, names: list[str]) -> tuple[Any, ...]:
     codes = np.array(draw(st.lists(st.integers(0, 60), min_size=n, max_size=n, unique=True)), dtype=np.int64)
     slices = draw(st.none() | st.just(np.array(draw(st.lists(st.integers(0, len(names)), min_size=n, max_size=n)))))
     valid = draw(st.none() | st.just(np.array(draw(st.lists(st.booleans(), min_size=n, max_size=n)), dtype=bool)))
-    return codes, None if slices is None else slices.astype(np.uint8), names, valid
+    return codes, None if slices is None else slices.astype(np.uint8 if len(names) < 255 else np.uint16), names, valid
 
 
 def _slice_codes(table: tuple[Any, ...], name: str) -> np.ndarray:
@@ -49,11 +49,20 @@ def test_every_slice_counts_what_the_slice_by_slice_count_counts(
 ) -> None:
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(unmatched_module, "_FEW", few)
-        _check_counts(data, their_names)
+        _check_counts(data, NAMES, their_names)
 
 
-def _check_counts(data: st.DataObject, their_names: list[str]) -> None:
-    mine = data.draw(tables(NAMES))
+@pytest.mark.parametrize("slices", [17, 127, 128, 300])
+@settings(max_examples=60, deadline=None)
+@given(data=st.data())
+def test_many_slices_count_what_the_slice_by_slice_count_counts(slices: int, data: st.DataObject) -> None:
+    # Past 16 slices bincount counts them; past 127 the per-row slice keys are two bytes wide.
+    names = [f"s{i}" for i in range(slices)]
+    _check_counts(data, names, names[::-1][: slices - 3])
+
+
+def _check_counts(data: st.DataObject, my_names: list[str], their_names: list[str]) -> None:
+    mine = data.draw(tables(my_names))
     theirs = data.draw(tables(their_names))
     if (mine[1] is None) != (theirs[1] is None):
         return  # `all` is compared with `all` only

@@ -128,7 +128,10 @@ class IdSpace:
         # work (two tables on two cores; 5M-row paired check: 1.4 s of each table's 1.8 s). Only the join with
         # the ids coded before runs alone.
         with self._doing("sorting"):
-            table = _sorted_alone(ids, kind) if self._known is None else None
+            # Read without the lock: a table the space would refuse, or code by Arrow's hash, is not sorted
+            # for nothing (the state only ever moves that way; the join below decides under the lock).
+            refused = self._kind not in {None, kind} or (self._tables is not None and self._coded >= self._tables)
+            table = _sorted_alone(ids, kind) if self._known is None and not refused else None
         with self._hashed():
             if self._tables is not None and self._coded >= self._tables:
                 return None
@@ -152,14 +155,11 @@ class IdSpace:
         a key, or their keys cannot be made)."""
         if table is None:
             return None if self._sorted is not None else _BY_HASH
-        first = self._sorted is None
         self._sorted = self._sorted or SortedKeys()
-        codes = self._sorted.join(table)
-        if codes is None and first:
-            self._sorted = None
-            return _BY_HASH
         self._kind = kind
-        return codes  # None: a text id of this table shares a key with a different one coded before
+        # None (never for the first table, which meets no ids coded before): a text id of this table shares
+        # a key with a different one coded before.
+        return self._sorted.join(table)
 
     def _hash_code(self, ids: pa.ChunkedArray, kind: str) -> npt.NDArray[np.signedinteger[Any]] | None:
         """With the lock held: the codes of a table's ids by Arrow's hash (see `code`)."""
