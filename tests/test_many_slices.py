@@ -193,6 +193,29 @@ def test_hashed_keys_are_sorted_whatever_high_bits_they_share(keys: list[int]) -
     assert array[order].tolist() == ordered.tolist() == sorted(keys)
 
 
+@settings(max_examples=300, deadline=None)
+@given(
+    known=st.sets(st.integers(0, 40), max_size=30),
+    keys=st.sets(st.integers(0, 40), max_size=30),
+    block=st.sampled_from([1, 3, 1 << 16]),
+)
+def test_a_table_is_found_whole_among_known_keys_exactly_when_each_of_its_keys_is(
+    known: set[int], keys: set[int], block: int
+) -> None:
+    # Compared block by block (a paired baseline's ids against the candidate's): no block may be skipped.
+    known_keys, table_keys = np.array(sorted(known), dtype=np.uint64), np.array(sorted(keys), dtype=np.uint64)
+    at = np.searchsorted(known_keys, table_keys)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(id_codes, "_JOIN_BLOCK", block)
+        assert id_codes._all_at(known_keys, at, table_keys) == (keys <= known)
+        if keys <= known and keys:
+            texts = np.array([[k, 7] for k in sorted(known)], dtype=np.uint8)
+            mine = texts[at].copy()
+            assert id_codes._same_texts_at(mine, texts, at)
+            mine[-1, 1] = 8  # the last row of the last block differs
+            assert not id_codes._same_texts_at(mine, texts, at)
+
+
 @settings(max_examples=400, deadline=None)
 @given(values=st.lists(_cells.filter(lambda v: not np.isnan(v)) | st.integers(-4, 4).map(float), max_size=80))
 def test_the_fast_stable_argsort_is_numpys_stable_argsort(values: list[float]) -> None:
