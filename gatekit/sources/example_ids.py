@@ -109,10 +109,10 @@ class IdSpace:
         """The code of each of a table's ids (one per row, nulls excluded), or None when they are not of the
         kind of the ids coded before (text against integers), or not integers or text at all.
 
-        The first table's ids are hashed once (`dictionary_encode`: the codes are its indices); a later
-        table's are looked up among the ids known (`index_in`), and only those not found are hashed on their
-        own: one hash of each table's ids, where coding a table's distinct ids first took two of the second's
-        (2.9 s each for 5M text ids)."""
+        Ids are coded by sorting their keys (`gatekit.sources.id_codes`). Where the first table's cannot be
+        (text with a NUL or over 64 bytes, two of its ids sharing a key), Arrow's hash codes every table: the
+        first table's ids are hashed once (`dictionary_encode`: the codes are its indices); a later table's are
+        looked up among the ids known (`index_in`), and only those not found are hashed on their own."""
         import numpy as np
         import pyarrow as pa
 
