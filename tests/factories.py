@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from gatekit.results import Measurement, Results
@@ -19,6 +18,16 @@ PINNED = {
 }
 
 
+HYPOTHESIS: dict[str, Any] = {
+    "statement": "s",
+    "stage": "other",
+    "improves": ["accuracy"],
+    "owner": "o",
+    "written": "2026-01-01",
+}
+"""A spec's hypothesis where the test is about something else (also written into gate files as JSON)."""
+
+
 def spec(*gates: dict[str, Any], baseline: bool = True, **extra: Any) -> Spec:
     """A spec with these gates. Bare-number results are gated on the point estimate here
     (`require_uncertainty: false`) so that tests of the bounds and the verdict can use plain numbers; tests of
@@ -27,13 +36,7 @@ def spec(*gates: dict[str, Any], baseline: bool = True, **extra: Any) -> Spec:
         "require_uncertainty": False,
         "version": 1,
         "name": "test",
-        "hypothesis": {
-            "statement": "s",
-            "stage": "other",
-            "improves": ["accuracy"],
-            "owner": "o",
-            "written": dt.date(2026, 1, 1),
-        },
+        "hypothesis": dict(HYPOTHESIS),
         "candidate": "c.yaml",
         "gates": list(gates),
         "rollback": dict(PINNED),

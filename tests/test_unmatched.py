@@ -19,6 +19,7 @@ from gatekit.decide.pairing import unmatched
 from gatekit.sources import cuts
 from gatekit.sources import unmatched as unmatched_module
 from gatekit.sources.unmatched import partners, unmatched_by_slice
+from tests.factories import HYPOTHESIS
 
 NAMES = ["a", "b", "c", "d"]
 
@@ -120,13 +121,7 @@ def _write_gate(tmp_path: Path, **parts: Any) -> Path:
     spec = {
         "version": 1,
         "name": "paired",
-        "hypothesis": {
-            "statement": "s",
-            "stage": "other",
-            "improves": "accuracy",
-            "owner": "o",
-            "written": "2026-01-01",
-        },
+        "hypothesis": HYPOTHESIS,
         "candidate": "candidate.parquet",
         "baseline": "baseline.parquet",
         "rollback": {},

@@ -27,7 +27,7 @@ from gatekit.errors import ResultsError
 from gatekit.results import IdKeys
 from gatekit.sources.arrow import arrow_call, arrow_cast, is_null, text_bytes, to_numpy
 from gatekit.sources.columns import plain_column
-from gatekit.sources.id_codes import Sorted, SortedKeys, id_keys, sort_keys
+from gatekit.sources.id_codes import Sorted, SortedKeys, code_type, id_keys, sort_keys
 from gatekit.sources.table import Table
 
 if TYPE_CHECKING:
@@ -173,7 +173,7 @@ class IdSpace:
                 # Every id distinct: they are their own distinct ids, in order; no second copy is kept.
                 distinct = ids.combine_chunks() if isinstance(ids, pa.ChunkedArray) else ids
             self._known = distinct
-            return codes.astype(_code_type(len(distinct)), copy=False)
+            return codes.astype(code_type(len(distinct)), copy=False)
         if _coded_kind(known.type) != kind:
             return None
         if ids.type != known.type:  # text against large text
@@ -188,11 +188,11 @@ class IdSpace:
         found = arrow_call("index_in", ids, options=SetLookupOptions(value_set=known))
         new = is_null(found)
         if not new.any():
-            return to_numpy(found).astype(_code_type(len(known)), copy=False)
+            return to_numpy(found).astype(code_type(len(known)), copy=False)
         # Ids not known yet: coded among themselves (one may repeat), after the known ones.
         unknown = arrow_call("filter", ids, pa.array(new))
         distinct, new_codes = _encoded(unknown)
-        kind_of_code = _code_type(len(known) + len(distinct))
+        kind_of_code = code_type(len(known) + len(distinct))
         codes = to_numpy(found).astype(kind_of_code)
         codes[new] = len(known) + new_codes.astype(kind_of_code)
         self._known = pa.concat_arrays([known, distinct])
@@ -233,13 +233,6 @@ def _encoded(ids: pa.ChunkedArray) -> tuple[pa.Array, npt.NDArray[np.signedinteg
     distinct = chunks[0].dictionary if chunks else pa.array([], type=ids.type)
     codes = np.concatenate([to_numpy(c.indices) for c in chunks]) if chunks else np.zeros(0, np.int32)
     return distinct, codes
-
-
-def _code_type(size: int) -> type[np.signedinteger[Any]]:
-    """int32 codes (half the memory and bandwidth of int64) while they fit."""
-    import numpy as np
-
-    return np.int32 if size < 2**31 else np.int64
 
 
 class ExampleIds:

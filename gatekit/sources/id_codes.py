@@ -105,6 +105,13 @@ def _multiplier(i: int) -> np.uint64:
     return constant
 
 
+def code_type(size: int) -> type[np.signedinteger[Any]]:
+    """int32 codes, positions or row numbers (half the memory and bandwidth of int64) while `size` of them fit."""
+    import numpy as np
+
+    return np.int32 if size < 2**31 else np.int64
+
+
 def _mixed(keys: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
     """splitmix64's finaliser, in place: every bit of a key moves every bit of the result."""
     import numpy as np
@@ -136,14 +143,13 @@ class Sorted:
         """Per row, the code of its id: `codes` holds one per distinct key (`SortedKeys.join`)."""
         import numpy as np
 
-        kind = np.int32 if (len(codes) == 0 or int(codes.max()) < 2**31) else np.int64
-        narrow = codes.astype(kind, copy=False)
         if self.order is None:
             assert self.group is not None
-            by_row: npt.NDArray[np.signedinteger[Any]] = narrow[self.group]
+            by_row: Codes = codes[self.group]
             return by_row
-        result = np.empty(len(self.order), dtype=kind)
-        result[self.order] = narrow if self.group is None else narrow[self.group]
+        # In the codes' own type: `join` gives them as narrow as the codes of the space allow.
+        result = np.empty(len(self.order), dtype=codes.dtype)
+        result[self.order] = codes if self.group is None else codes[self.group]
         return result
 
 
@@ -165,7 +171,7 @@ def sort_keys(keys: Keys, data: Bytes | None) -> Sorted | None:
     np.not_equal(ordered[1:], ordered[:-1], out=starts[1:])
     if starts.all():  # every id distinct (a paired table): each sorted row is its own group, nothing copied
         return Sorted(ordered, None if data is None else _rows(data, order), order, None)
-    group = np.cumsum(starts, dtype=np.int32 if len(keys) < 2**31 else np.int64)
+    group = np.cumsum(starts, dtype=code_type(len(keys)))
     group -= 1  # per sorted row
     distinct, first = ordered[starts], order[starts]
     del ordered
@@ -197,7 +203,7 @@ def _argsort(keys: Keys, *, hashed: bool) -> tuple[Rows, Keys]:
     packed |= np.arange(n, dtype=np.uint64)
     packed.sort()
     packed &= np.uint64((1 << low) - 1)
-    order = packed.astype(np.int32 if n < 2**31 else np.intp)
+    order = packed.astype(code_type(n))
     del packed
     ordered = keys[order]
     if bool((ordered[1:] < ordered[:-1]).any()):
@@ -233,7 +239,7 @@ class SortedKeys:
 
         distinct, data = table.distinct, table.texts
         if self.keys is None or self.codes is None or len(self.keys) == 0:
-            codes = np.arange(len(distinct), dtype=np.int32 if len(distinct) < 2**31 else np.int64)
+            codes = np.arange(len(distinct), dtype=code_type(len(distinct)))
             self.keys, self.codes, self.texts = distinct, codes, data
             return codes
         known = len(self.keys)
@@ -247,7 +253,7 @@ class SortedKeys:
             return same
         found = at < known
         found[found] = self.keys[at[found]] == distinct[found]
-        kind = np.int32 if known + len(distinct) < 2**31 else np.int64
+        kind = code_type(known + len(distinct))
         codes = np.empty(len(distinct), dtype=kind)
         codes[found] = self.codes[at[found]]
         if data is not None:
@@ -294,7 +300,7 @@ def _dense(keys: Keys) -> tuple[Keys, npt.NDArray[np.signedinteger[Any]]] | None
     present = np.zeros(span, dtype=bool)
     present[at] = True
     distinct: Keys = np.flatnonzero(present).astype(np.int64) + np.int64(lo)
-    rank = np.cumsum(present, dtype=np.int32 if span < 2**31 else np.int64)
+    rank = np.cumsum(present, dtype=code_type(span))
     rank -= 1
     return distinct, rank[at]
 

@@ -59,18 +59,11 @@ def _file_starts_blank(path: Path) -> bool:
     return True  # nothing but spaces to the end
 
 
-def blank_line(raw: Any) -> int | None:
-    """The line of the first blank line of a JSONL file's bytes (1-based), or None."""
-    if _first_line_blank(raw):
-        return 1
-    start = _BLANK_LINE_START.search(raw)
-    match = _BLANK_LINE.search(raw, start.start()) if start else None
-    return raw[: match.start() + 1].count(b"\n") + 1 if match else None
-
-
 def first_blank_line(path: Path) -> int | None:
-    """`blank_line` of the file, a block at a time. A blank line across two blocks is found: the end of a
-    block that could begin one (from its last line break, when only spaces follow it) is looked at again."""
+    """The line of the file's first blank line (1-based), or None, a block at a time: a first line of only
+    spaces, tabs or carriage returns, or a line break followed by such a line and another break. A blank line
+    across two blocks is found: the end of a block that could begin one (from its last line break, when only
+    spaces follow it) is looked at again."""
     if _file_starts_blank(path):
         return 1
     lines = 0  # line breaks before the block's carried start
