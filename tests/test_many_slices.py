@@ -129,6 +129,38 @@ def test_the_resampled_quantile_law_is_the_one_np_unique_gives(values: list[floa
     assert found[1].tobytes() == expected[1].tobytes()
 
 
+def _slice_like(seed: int, n: int, kind: str) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    values = rng.lognormal(5, 1.5, n)
+    if kind == "rounded":  # latencies in whole milliseconds: many ties
+        values = np.round(values)
+    elif kind == "timeouts":  # a fifth of the slice timed out (+inf)
+        values[rng.random(n) < 0.2] = np.inf
+    elif kind == "few":
+        values = rng.integers(0, 5, n).astype(np.float64)
+    return values
+
+
+@settings(max_examples=120, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    n=st.sampled_from([65, 66, 200, 999, 2000]),
+    kind=st.sampled_from(["continuous", "rounded", "timeouts", "few"]),
+    q=st.sampled_from([0.05, 0.5, 0.9, 0.95, 0.99]),
+)
+def test_the_resampled_quantile_law_of_a_slice_is_the_one_every_value_s_probability_gives(
+    seed: int, n: int, kind: str, q: float
+) -> None:
+    # Slices of the sizes the exact bootstrap sees (up to 2,000): the law's tails, found by bisection, leave
+    # out only what the full computation drops.
+    array = _slice_like(seed, n, kind)
+
+    found, expected = resampled_quantile_law(array, q), _law_by_unique(array, q)
+
+    assert found[0].tobytes() == expected[0].tobytes()
+    assert found[1].tobytes() == expected[1].tobytes()
+
+
 _text_ids = st.lists(st.text(alphabet="ab-01é日", max_size=19) | st.sampled_from(["a\x00", "x" * 70]), max_size=25)
 _number_ids = st.lists(st.integers(-(2**63), 2**63 - 1) | st.integers(-3, 3), max_size=25)
 
@@ -222,6 +254,28 @@ def test_the_fast_stable_argsort_is_numpys_stable_argsort(values: list[float]) -
     array = np.array(values, dtype=np.float64)
 
     assert np.array_equal(stable_argsort(array), np.argsort(array, kind="stable"))
+
+
+# Values a few units in the last place apart share their high bits: their order comes from the fix-up.
+_near_ties = st.integers(-6, 6).map(lambda k: 1.0 + k * 2.0**-50) | st.integers(-6, 6).map(
+    lambda k: -3.0 - k * 2.0**-49
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(values=st.lists(_near_ties | _cells.filter(lambda v: not np.isnan(v)), min_size=2, max_size=300))
+def test_the_fast_stable_argsort_orders_values_that_share_their_high_bits(values: list[float]) -> None:
+    array = np.array(values, dtype=np.float64)
+
+    assert np.array_equal(stable_argsort(array), np.argsort(array, kind="stable"))
+
+
+@pytest.mark.parametrize("n", [2, 3, 1 << 12, (1 << 15) + 1])
+def test_the_fast_stable_argsort_is_numpys_on_a_law_of_a_change(n: int) -> None:
+    rng = np.random.default_rng(n)
+    change = np.subtract.outer(np.round(rng.lognormal(5, 1, 200)), np.round(rng.lognormal(5, 1, 200))).ravel()[:n]
+
+    assert np.array_equal(stable_argsort(change), np.argsort(change, kind="stable"))
 
 
 def _t_cdf_by_the_loop(t: float, df: int) -> float:

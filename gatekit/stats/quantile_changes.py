@@ -162,30 +162,82 @@ def resampled_quantile_law(values: FloatArray, q: float) -> tuple[FloatArray, Fl
         distinct = ordered[first]
     else:  # NaNs sort last, and np.unique counts them as one value
         distinct, first = np.unique(ordered, return_index=True)
-    at_or_below = np.append(first[1:], n).astype(np.float64)
-    cdf = special.bdtrc(bootstrap_rank(n, q), n, at_or_below / n)
-    cdf[-1] = 1.0
-    mass = np.diff(cdf, prepend=0.0)
+    at_or_below = np.append(first[1:], n).astype(np.float64) / n
+    rank = bootstrap_rank(n, q)
+    # Only a window of the values carries mass above _NEGLIGIBLE; the law's tails outside it are computed
+    # at a few points instead of at each value (bdtrc is most of the cost: n = 2,000, 0.5 ms a law).
+    start, stop = _mass_window(rank, n, at_or_below)
+    cdf = special.bdtrc(rank, n, at_or_below[max(start - 1, 0) : stop])
+    if stop == len(at_or_below):
+        cdf[-1] = 1.0
+    mass = np.diff(cdf, prepend=0.0) if start == 0 else np.diff(cdf)
     keep = mass > _NEGLIGIBLE
-    return distinct[keep], mass[keep]
+    return distinct[start:stop][keep], mass[keep]
+
+
+_TAIL = 1e-30
+"""Values whose cumulative probability is at most this are left out of the window `_mass_window` finds (their
+mass is below it, far below _NEGLIGIBLE); and so are values after the first whose cumulative probability is
+1.0 in floating point (their mass is 0.0)."""
+_WINDOW_GUARD = 2
+"""Values kept either side of the window found by bisection: it is the very window of the full computation
+even if bdtrc were not monotone in its last bits there."""
+
+
+def _mass_window(rank: int, n: int, at_or_below: FloatArray) -> tuple[int, int]:
+    """[start, stop): the positions of the distinct values whose mass in the resampled quantile's law can be
+    above _NEGLIGIBLE, by bisection on the cumulative probability (non-decreasing in the value), which a full
+    computation of every value's probability would find too."""
+    count = len(at_or_below)
+    if count <= 64:  # a few values: the whole law costs less than the bisection
+        return 0, count
+
+    def cdf(i: int) -> float:
+        return float(special.bdtrc(rank, n, at_or_below[i]))
+
+    lo, hi = 0, count  # the first position whose cdf is above _TAIL
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if cdf(mid) > _TAIL:
+            hi = mid
+        else:
+            lo = mid + 1
+    start = lo
+    lo, hi = start, count  # the first position whose cdf is 1.0
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if cdf(mid) >= 1.0:
+            hi = mid
+        else:
+            lo = mid + 1
+    return max(0, start - _WINDOW_GUARD), min(count, lo + 1 + _WINDOW_GUARD)
 
 
 def stable_argsort(values: FloatArray) -> npt.NDArray[np.intp]:
-    """`np.argsort(values, kind="stable")` for values without NaN: numpy's unstable argsort (vectorised, 3-4x
-    faster here), then each run of equal values put back in the order of their positions. A stable sort
-    orders by (value, position), and so does this: the very same permutation."""
-    order: npt.NDArray[np.intp] = np.argsort(values)
+    """`np.argsort(values, kind="stable")` for values without NaN, by numpy's vectorised sort of integers
+    (3x faster than `argsort` for the 30,000 values of a law of a change): each value's high bits, in an
+    order-preserving integer form, with its position in the low bits. Values equal in those high bits come out
+    in order of position, so where that left two values out of order, a stable sort of the nearly sorted values
+    (one pass over runs already in order) puts them right. Equal values keep the order of their positions,
+    as a stable sort orders by (value, position): the very same permutation."""
+    n = len(values)
+    if n < 2:
+        return np.arange(n, dtype=np.intp)
+    bits = (values + 0.0).view(np.uint64)  # + 0.0: -0.0 orders as 0.0, its equal
+    # Negative values: every bit flipped (more negative, smaller); others: the sign bit set (above them all).
+    flip = (bits.view(np.int64) >> np.int64(63)).view(np.uint64)
+    flip |= np.uint64(1 << 63)
+    low = max(1, (n - 1).bit_length())
+    packed = bits ^ flip
+    packed >>= np.uint64(low)
+    packed <<= np.uint64(low)
+    packed |= np.arange(n, dtype=np.uint64)
+    packed.sort()
+    packed &= np.uint64((1 << low) - 1)
+    order: npt.NDArray[np.intp] = packed.astype(np.intp)
     ordered = values[order]
-    tied = ordered[1:] == ordered[:-1]
-    if bool(tied.any()):
-        # Only the positions in runs of ties move (the timed-out +inf values are one run): each run in order
-        # of position, runs kept where they are.
-        in_run = np.zeros(len(values), dtype=bool)
-        in_run[1:] |= tied
-        in_run[:-1] |= tied
-        at = np.flatnonzero(in_run)
-        run = np.cumsum(np.concatenate([[True], ~tied]))[at]  # per sorted position in a run, that run's number
-        order[at] = order[at][np.argsort(run * len(values) + order[at])]
+    if bool((ordered[1:] < ordered[:-1]).any()):
+        order = order[np.argsort(ordered, kind="stable")]
     return order
 
 
