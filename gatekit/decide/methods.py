@@ -437,7 +437,11 @@ def _quantile_interval(
         )
     pairs = _paired(cand, base)
     if pairs is None:
-        exact = stats.ExactBootstrap(cand.samples.values, base.samples.values, q, ratio=ratio)
+        b_ranked = base.samples.order_statistics()
+        if len(c_ranked.values) == n_c and len(b_ranked.values) == base.samples.n:  # every value, sorted
+            exact = stats.ExactBootstrap(c_ranked.values, b_ranked.values, q, ratio=ratio, is_sorted=True)
+        else:
+            exact = stats.ExactBootstrap(cand.samples.values, base.samples.values, q, ratio=ratio)
 
         def exact_bounds(c: float) -> stats.Bounds:
             lo, hi = exact.bounds(c)

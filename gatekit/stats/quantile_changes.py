@@ -143,15 +143,16 @@ _MARGIN = 1e-12
 in the cumulative sum can never move a bound inwards."""
 
 
-def resampled_quantile_law(values: FloatArray, q: float) -> tuple[FloatArray, FloatArray]:
-    """The exact law of a bootstrap resample's q-quantile: (distinct values, their probabilities).
+def resampled_quantile_law(values: FloatArray, q: float, *, is_sorted: bool = False) -> tuple[FloatArray, FloatArray]:
+    """The exact law of a bootstrap resample's q-quantile: (distinct values, their probabilities). `is_sorted`:
+    the values are sorted already (a slice's order statistics).
 
     Drawing n values with replacement from a sample of n, the number of draws at or below a value v that
     c(v) of the sample's values do not exceed is Binomial(n, c(v)/n); the resample's (k+1)-th smallest
     value is at most v exactly when that number is at least k+1 (Efron 1979, section 3; Hutson 1999). So
     P(quantile <= v) = P(Binomial(n, c(v)/n) > k), at each distinct value, ties and +inf included.
     """
-    ordered = np.sort(values) + 0.0  # + 0.0: -0.0 is 0.0, whose sign a ratio would keep
+    ordered = (values if is_sorted else np.sort(values)) + 0.0  # + 0.0: -0.0 is 0.0, whose sign a ratio keeps
     n = len(ordered)
     if n and not np.isnan(ordered[-1]):
         # Sorted already: each distinct value starts a run (what np.unique finds by sorting them again).
@@ -164,53 +165,62 @@ def resampled_quantile_law(values: FloatArray, q: float) -> tuple[FloatArray, Fl
         distinct, first = np.unique(ordered, return_index=True)
     at_or_below = np.append(first[1:], n).astype(np.float64) / n
     rank = bootstrap_rank(n, q)
-    # Only a window of the values carries mass above _NEGLIGIBLE; the law's tails outside it are computed
-    # at a few points instead of at each value (bdtrc is most of the cost: n = 2,000, 0.5 ms a law).
+    count = len(distinct)
+    # Only a window of the values carries mass above _NEGLIGIBLE, and the last value (its cumulative
+    # probability is set to 1.0, from bdtrc's largest below it): bdtrc is evaluated there only (it is most of
+    # the cost: n = 2,000, 0.5 ms a law), unless its values after the window are not all the same.
     start, stop = _mass_window(rank, n, at_or_below)
     cdf = special.bdtrc(rank, n, at_or_below[max(start - 1, 0) : stop])
-    if stop == len(at_or_below):
+    if stop < count and cdf[-1] != special.bdtrc(rank, n, at_or_below[count - 2]):
+        stop = count
+        cdf = special.bdtrc(rank, n, at_or_below[max(start - 1, 0) :])
+    if stop < count:  # the last value's mass, after a run of values of none
+        cdf = np.append(cdf, 1.0)
+        kept = np.append(distinct[start:stop], distinct[-1])
+    else:
         cdf[-1] = 1.0
+        kept = distinct[start:]
     mass = np.diff(cdf, prepend=0.0) if start == 0 else np.diff(cdf)
     keep = mass > _NEGLIGIBLE
-    return distinct[start:stop][keep], mass[keep]
+    return kept[keep], mass[keep]
 
 
-_TAIL = 1e-30
-"""Values whose cumulative probability is at most this are left out of the window `_mass_window` finds (their
-mass is below it, far below _NEGLIGIBLE); and so are values after the first whose cumulative probability is
-1.0 in floating point (their mass is 0.0)."""
+_TAIL = 5e-19
+"""Values whose cumulative probability is below this are left out of the window `_mass_window` finds: a mass
+is at most its value's cumulative probability, so theirs is below _NEGLIGIBLE."""
+_SURE = 1e-17
+"""From the p at which P(Binomial(n, p) <= rank) is this, the cumulative probability is, in floating point, as
+close to 1 as it comes before p = 1 (1 - 2**-53 from scipy's bdtrc), so the values after the first there have a
+mass of 0.0, but the last, whose cumulative probability is set to 1.0; where bdtrc differs, the values after the
+window are evaluated too (`resampled_quantile_law`)."""
 _WINDOW_GUARD = 2
-"""Values kept either side of the window found by bisection: it is the very window of the full computation
-even if bdtrc were not monotone in its last bits there."""
+"""Values kept either side of the window: it is the very window of the full computation even where the
+inverses `_mass_window` reads are off in their last digits or bdtrc is not monotone in its last bits."""
+
+
+@functools.lru_cache(maxsize=65536)
+def _window_shares(rank: int, n: int) -> tuple[float, float]:
+    """The shares c/n of a sample at or below a value between which its mass can exceed _NEGLIGIBLE: P(quantile
+    <= v) = P(Binomial(n, c/n) > rank) = I_{c/n}(rank + 1, n - rank), the regularized incomplete beta function,
+    is _TAIL at the first share and 1 - _SURE at the second (Abramowitz & Stegun 26.5.24)."""
+    a, b = rank + 1, n - rank
+    return float(special.betaincinv(a, b, _TAIL)), float(special.betainccinv(a, b, _SURE))
 
 
 def _mass_window(rank: int, n: int, at_or_below: FloatArray) -> tuple[int, int]:
     """[start, stop): the positions of the distinct values whose mass in the resampled quantile's law can be
-    above _NEGLIGIBLE, by bisection on the cumulative probability (non-decreasing in the value), which a full
-    computation of every value's probability would find too."""
+    above _NEGLIGIBLE (`at_or_below`: each value's share of the sample at or below it, increasing), which a
+    full computation of every value's probability would find too: before the window the cumulative probability
+    is below _TAIL, and after it, but for the last value, it stays what it is at the window's end."""
     count = len(at_or_below)
-    if count <= 64:  # a few values: the whole law costs less than the bisection
+    if count <= 64:  # a few values: the whole law costs as little as finding the window
         return 0, count
-
-    def cdf(i: int) -> float:
-        return float(special.bdtrc(rank, n, at_or_below[i]))
-
-    lo, hi = 0, count  # the first position whose cdf is above _TAIL
-    while lo < hi:
-        mid = (lo + hi) // 2
-        if cdf(mid) > _TAIL:
-            hi = mid
-        else:
-            lo = mid + 1
-    start = lo
-    lo, hi = start, count  # the first position whose cdf is 1.0
-    while lo < hi:
-        mid = (lo + hi) // 2
-        if cdf(mid) >= 1.0:
-            hi = mid
-        else:
-            lo = mid + 1
-    return max(0, start - _WINDOW_GUARD), min(count, lo + 1 + _WINDOW_GUARD)
+    low, high = _window_shares(rank, n)
+    if not (0.0 <= low <= high <= 1.0):  # no inverse found (never seen): the whole law
+        return 0, count
+    start = int(np.searchsorted(at_or_below, low, side="right"))
+    stop = int(np.searchsorted(at_or_below, high, side="left")) + 1
+    return max(0, start - _WINDOW_GUARD), min(count, stop + _WINDOW_GUARD)
 
 
 def stable_argsort(values: FloatArray) -> npt.NDArray[np.intp]:
@@ -247,9 +257,12 @@ class ExactBootstrap:
     the arms' laws (`resampled_quantile_law`), over every pair of their values. It is what the Monte-Carlo
     bootstrap tends to as its resamples grow, with no seed and no Monte-Carlo error, and it depends only on
     the two multisets of values, never on the order of the rows. Undefined values (inf - inf, inf / inf, x / 0)
-    count as +inf, the side that can never pass a ceiling."""
+    count as +inf, the side that can never pass a ceiling. `is_sorted`: both arms' values are in ascending
+    order already (their order statistics), which saves sorting them again."""
 
-    def __init__(self, candidate: FloatArray, baseline: FloatArray, q: float, *, ratio: bool) -> None:
+    def __init__(
+        self, candidate: FloatArray, baseline: FloatArray, q: float, *, ratio: bool, is_sorted: bool = False
+    ) -> None:
         self.defined = (
             len(candidate) > 0
             and len(baseline) > 0
@@ -257,8 +270,8 @@ class ExactBootstrap:
         )
         if not self.defined:
             return
-        c_values, c_mass = resampled_quantile_law(candidate, q)
-        b_values, b_mass = resampled_quantile_law(baseline, q)
+        c_values, c_mass = resampled_quantile_law(candidate, q, is_sorted=is_sorted)
+        b_values, b_mass = resampled_quantile_law(baseline, q, is_sorted=is_sorted)
         with np.errstate(invalid="ignore", divide="ignore"):
             change = np.divide.outer(c_values, b_values) if ratio else np.subtract.outer(c_values, b_values)
         change[np.isnan(change)] = math.inf
