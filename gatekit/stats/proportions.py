@@ -24,6 +24,7 @@ Which guarantee each method carries (docs/statistics.md has the measured figures
 
 from __future__ import annotations
 
+import functools
 import math
 
 from scipy import special
@@ -53,6 +54,7 @@ def wilson(k: float, n: int, confidence: float) -> Bounds:
     return max(0.0, centre - half), min(1.0, centre + half)
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def clopper_pearson(k: float, n: int, confidence: float) -> Bounds:
     """Exact one-sided bounds for a proportion k/n (Clopper & Pearson 1934): the lower bound is the p at which
     P(X >= k) = 1 - confidence, the upper the p at which P(X <= k) = 1 - confidence, X ~ Binomial(n, p).
@@ -60,6 +62,9 @@ def clopper_pearson(k: float, n: int, confidence: float) -> Bounds:
 
     0 events of 200 give an upper bound of 1 - 0.05^(1/200) = 0.0149 at 0.95; 299 examples are the fewest
     whose upper bound at 0 events is below 0.01.
+
+    Cached: a slice's counts are bounded by its floor, by its delta (each arm) and by their p-value searches
+    at the same few confidence levels, four inverse beta functions each time (1,500 slices: 20,000 calls).
     """
     if n <= 0:
         raise ValueError("n must be positive")
