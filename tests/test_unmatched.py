@@ -18,7 +18,7 @@ from gatekit.api import run_check
 from gatekit.decide.pairing import unmatched
 from gatekit.sources import cuts
 from gatekit.sources import unmatched as unmatched_module
-from gatekit.sources.unmatched import partners, unmatched_by_slice
+from gatekit.sources.unmatched import PartnerRows, _slice_keys, partners, unmatched_by_slice
 from tests.factories import HYPOTHESIS
 
 NAMES = ["a", "b", "c", "d"]
@@ -76,6 +76,55 @@ def _check_counts(data: st.DataObject, my_names: list[str], their_names: list[st
     for name in set(mine[2]) & set(theirs[2]):
         expected = unmatched(_slice_codes(mine, name), _slice_codes(theirs, name))
         assert (int(only_mine[mine[2].index(name)]), int(only_theirs[theirs[2].index(name)])) == expected
+
+
+@st.composite
+def their_reads(draw: st.DrawFn) -> tuple[Any, ...]:
+    """Their table: a permutation of partners (with -1: no partner) for mine, and the (cut, valid) pairs its
+    slices read: cuts of one or two bytes a row (or `all`), valid masks (or all rows) enough to need more
+    than one byte of flags and more than one word a row."""
+    size = draw(st.integers(1, 30))
+    mine = draw(st.integers(0, 30))
+    partner = np.array(draw(st.lists(st.integers(-1, size - 1), min_size=mine, max_size=mine)), dtype=np.int32)
+    cuts = []
+    for slices in draw(st.lists(st.sampled_from([3, 200, 300]), min_size=0, max_size=9)):
+        names = [f"s{i}" for i in range(slices)]
+        kind = np.uint8 if slices < 255 else np.uint16
+        codes = np.array(draw(st.lists(st.integers(0, slices), min_size=size, max_size=size)), dtype=kind)
+        cuts.append((codes, names))
+    masks = [
+        np.array(draw(st.lists(st.booleans(), min_size=size, max_size=size)), dtype=bool)
+        for _ in range(draw(st.integers(0, 10)))
+    ]
+    reads = [(codes, names, valid) for codes, names in [*cuts, (None, ["all"])] for valid in [*masks, None]]
+    return partner, size, reads
+
+
+@settings(max_examples=200, deadline=None)
+@given(their=their_reads(), renamed=st.booleans())
+def test_their_rows_gathered_at_once_are_what_each_cut_and_metric_gathers(
+    their: tuple[Any, ...], renamed: bool
+) -> None:
+    partner, size, reads = their
+    seen = PartnerRows(partner, size, [(codes, valid) for codes, _, valid in reads])
+
+    for codes, their_names, valid in reads:
+        names = their_names[::-1][:-1] if renamed else their_names  # my names: other slices, in another order
+        found = seen.keys(codes, valid, their_names, names)
+        # Their table as `unmatched_by_slice` takes it (its own partners matter only for their length).
+        expected = _slice_keys((np.zeros(size, dtype=np.int32), codes, their_names, valid), names)[partner]
+        assert found is not None
+        assert found.dtype == expected.dtype
+        assert np.array_equal(found, expected)
+
+
+def test_rows_their_slices_did_not_read_are_not_served() -> None:
+    codes, valid = np.array([0, 1], dtype=np.uint8), np.array([True, False])
+    seen = PartnerRows(np.array([1, 0], dtype=np.int32), 2, [(codes, None)])
+
+    assert seen.keys(codes.copy(), None, ["a", "b"], ["a", "b"]) is None
+    assert seen.keys(codes, valid, ["a", "b"], ["a", "b"]) is None
+    assert seen.keys(codes, None, ["a", "b"], ["a", "b"]) is not None
 
 
 def _paired_files(tmp_path: Path) -> Path:
@@ -144,12 +193,28 @@ def test_a_checks_verdict_is_the_same_whichever_way_it_counts_unmatched_ids(
         return counted[-1]
 
     monkeypatch.setattr(cuts.SliceRows, "count_unmatched", spy)
+    gathered: list[int] = []
+    made = PartnerRows.__init__
+    served = PartnerRows.keys
+
+    def gather(self: PartnerRows, *args: Any) -> None:
+        gathered.append(1)
+        made(self, *args)
+
+    def keys(self: PartnerRows, *args: Any) -> Any:
+        found = served(self, *args)
+        assert found is not None  # every cut and metric counted is among those gathered
+        return found
+
+    monkeypatch.setattr(PartnerRows, "__init__", gather)
+    monkeypatch.setattr(PartnerRows, "keys", keys)
     fast = run_check(gate, record=False).verdict.model_dump_json()
     monkeypatch.setattr(cuts.SliceRows, "count_unmatched", lambda self, g, other: None)
     slow = run_check(gate, record=False).verdict.model_dump_json()
 
     assert counted  # the unpaired notes were counted by the cut
     assert all(c is not None for c in counted)
+    assert gathered == [1]  # one gather of the baseline's rows for every cut and metric
     assert "candidate ids not in the baseline" in fast
     assert fast == slow
 

@@ -427,6 +427,8 @@ class SliceRows:
     def __init__(self, cut: Cut, valid: BoolArray | None, column: Decoded, ids: ExampleIds | None) -> None:
         self._cut, self._valid, self._column, self._ids = cut, valid, column, ids
         self._unmatched: dict[int, tuple[SliceRows, tuple[IntArray, IntArray]]] = {}
+        if ids is not None:
+            ids.read_by(cut.codes, valid)
 
     def rows(self, g: int) -> RowArray:
         return self._cut.rows(g, self._valid, len(self._column))
@@ -466,9 +468,16 @@ class SliceRows:
                 return None  # not coded in one space: the evaluator compares the ids themselves
             from gatekit.sources.unmatched import unmatched_by_slice
 
+            seen = self._ids.seen_by_partners(theirs._ids)
+            at_mine = (
+                None
+                if seen is None
+                else seen.keys(theirs._cut.codes, theirs._valid, theirs._cut.names, self._cut.names)
+            )
             counts = unmatched_by_slice(
                 (joined[0], self._cut.codes, self._cut.names, self._valid),
                 (joined[1], theirs._cut.codes, theirs._cut.names, theirs._valid),
+                at_mine,
             )
             self._unmatched[id(theirs)] = kept = (theirs, counts)  # `theirs` kept: its id stays its own
         only_mine, only_theirs = kept[1]

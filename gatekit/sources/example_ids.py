@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     import numpy.typing as npt
     import pyarrow as pa
 
+    from gatekit.sources.unmatched import PartnerRows
     from gatekit.spec.model import RowFilter
 
     BoolArray = npt.NDArray[np.bool_]
@@ -261,6 +262,10 @@ class ExampleIds:
         self._array = array
         self._values: npt.NDArray[Any] | None = None
         self._partners: dict[int, tuple[ExampleIds, tuple[Any, Any]]] = {}
+        self._seen: dict[int, tuple[ExampleIds, PartnerRows]] = {}
+        self.rows_read: dict[tuple[int, int], tuple[Any, Any]] = {}
+        """(slice index per row of a cut or None, valid rows or None) for each cut and metric its slices read
+        (`read_by`): what `seen_by_partners` gathers at once."""
         self._distinct: bool | None = None
         self._local: npt.NDArray[np.signedinteger[Any]] | None = None
         """Per row a code of its id, equal exactly when the ids are: the shared code, or else the position of
@@ -319,6 +324,28 @@ class ExampleIds:
         kept = self._partners.get(id(other))
         if kept is None:
             kept = self._partners[id(other)] = (other, partners(self.codes, other.codes))  # `other` kept: its id
+        return kept[1]
+
+    def read_by(self, codes: Any, valid: Any) -> None:
+        """Note that a cut's slices (`codes`, None for `all`) read these rows (`valid`, None for all)."""
+        self.rows_read.setdefault((id(codes), id(valid)), (codes, valid))
+
+    def seen_by_partners(self, other: ExampleIds) -> PartnerRows | None:
+        """The slices and validity of the rows `other.read_by` noted, at this table's rows through their
+        partners (`gatekit.sources.unmatched.PartnerRows`), gathered once per pair of tables; None where the
+        partners depend on a metric's rows (`partners`) or the ids are not coded in one space."""
+        from gatekit.sources.unmatched import PartnerRows
+
+        if self.codes is None or other.codes is None or self.space is None or self.space is not other.space:
+            return None
+        if not (self._codes_distinct() and other._codes_distinct()):
+            return None
+        kept = self._seen.get(id(other))
+        if kept is None:
+            joined = self.partners(other)
+            assert joined is not None
+            seen = PartnerRows(joined[0], len(other.codes), list(other.rows_read.values()))
+            kept = self._seen[id(other)] = (other, seen)  # `other` kept: its id stays its own
         return kept[1]
 
     def _codes_distinct(self) -> bool:

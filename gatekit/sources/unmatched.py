@@ -52,7 +52,9 @@ def _placed(codes: Codes, rows: Mask | None, kind: Any) -> tuple[Codes, Rows]:
     return (codes, index) if rows is None else (codes[rows], index[rows])
 
 
-def unmatched_by_slice(mine: Table, theirs: Table) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]]:
+def unmatched_by_slice(
+    mine: Table, theirs: Table, theirs_at_mine: Codes | None = None
+) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]]:
     """For each table given as (its `partners` row per row, slice index per row or None for `all`, slice
     names, valid rows or None for all): per slice of mine, how many of its valid rows' ids are not among the
     valid rows of their slice of the same name, and per slice of theirs the same the other way round. A slice
@@ -61,13 +63,16 @@ def unmatched_by_slice(mine: Table, theirs: Table) -> tuple[npt.NDArray[np.intp]
     What `decide.pairing.unmatched` counts for each pair of same-named slices: a row's id is in their slice
     exactly when its partner row is valid and in the slice of that name (ids are unique among valid rows, so
     that a row's partner's partner is the row). A pair of rows so matched is matched from either side: each
-    slice's unmatched rows are its valid rows less the matched pairs of its name, counted once, from mine."""
+    slice's unmatched rows are its valid rows less the matched pairs of its name, counted once, from mine.
+    `theirs_at_mine`: what `PartnerRows.keys` gives for theirs, gathered already (else gathered here)."""
     import numpy as np
 
     mine_names, their_names = mine[2], theirs[2]
     size, their_size = len(mine_names), len(their_names)
     own = _slice_keys(mine, mine_names, none=size)[:-1]  # no slice, or invalid: `size`, which no key of theirs is
-    matched = own[own == _slice_keys(theirs, mine_names)[mine[0]]]
+    if theirs_at_mine is None:
+        theirs_at_mine = _slice_keys(theirs, mine_names)[mine[0]]
+    matched = own[own == theirs_at_mine]
     matched_by_name = _bincount(matched, size)
     only_mine = _bincount(own, size) - matched_by_name
     index = {name: i for i, name in enumerate(mine_names)}
@@ -113,3 +118,71 @@ def _slice_keys(table: Table, names: list[str], none: int = -1) -> Codes:
     if valid is not None:
         keys[:-1][~valid] = none
     return keys
+
+
+class PartnerRows:
+    """The slice of every cut and the validity for every metric of their rows, read at my rows through my rows'
+    partners (`partners`): one random gather of a word a row for every cut and metric a check counts, where
+    a gather of each cut's keys for each metric went to memory once a row each time (50M rows: about a second
+    a gather, 14 of them in a paired check with three slice columns and their crosses).
+
+    `read`: their (slice index per row of a cut, or None for `all`; valid rows, or None for all) pairs, as
+    their table's slices read them. A pair not among them is not served (`keys` gives None)."""
+
+    def __init__(self, partner: Rows, size: int, read: list[tuple[Codes | None, Mask | None]]) -> None:
+        import numpy as np
+
+        cuts = {id(codes): codes for codes, _ in read if codes is not None}
+        masks = {id(valid): valid for _, valid in read if valid is not None}
+        self._cuts: dict[int, tuple[Codes, int]] = {}
+        width = 0
+        for key, codes in cuts.items():
+            self._cuts[key] = (codes, width)
+            width += codes.dtype.itemsize
+        # A bit for "is a row" (row `size`, where a partner of -1 points, is none), then one per metric's rows.
+        self._flags = width
+        self._masks = {key: (valid, 1 + i) for i, (key, valid) in enumerate(masks.items())}
+        width += (len(masks) + 1 + 7) // 8
+        words = (width + 7) // 8
+        packed = np.zeros((size + 1, 8 * words), dtype=np.uint8)
+        for codes, offset in self._cuts.values():
+            packed[:size, offset : offset + codes.dtype.itemsize] = (
+                np.ascontiguousarray(codes).view(np.uint8).reshape(size, -1)
+            )
+        packed[:size, self._flags] = 1
+        for valid, bit in self._masks.values():
+            packed[:size, self._flags + bit // 8] |= valid.view(np.uint8) << np.uint8(bit % 8)
+        as_words = packed.view(np.uint64)
+        del packed
+        seen = (as_words[:, 0][partner] if words == 1 else as_words[partner]).view(np.uint8)
+        seen = seen.reshape(len(partner), 8 * words)
+        del as_words
+        # Each field in an array of its own (one pass each, once): every count reads them in whole.
+        self._at = {
+            key: np.ascontiguousarray(seen[:, offset : offset + codes.dtype.itemsize]).view(codes.dtype)[:, 0]
+            for key, (codes, offset) in self._cuts.items()
+        }
+        self._flag_bytes = [np.ascontiguousarray(seen[:, byte]) for byte in range(self._flags, width)]
+        self._rows = len(partner)
+
+    def keys(self, codes: Codes | None, valid: Mask | None, their_names: list[str], names: list[str]) -> Codes | None:
+        """Per row of mine, the index among `names` of the slice of their cut (`codes`, `their_names`) that its
+        partner is a valid row of, -1 for none: `_slice_keys(theirs, names)` at my rows' partners. None for a
+        cut or rows not read."""
+        import numpy as np
+
+        if (codes is not None and id(codes) not in self._cuts) or (valid is not None and id(valid) not in self._masks):
+            return None
+        width = len(names) + 1
+        kind = np.int8 if width <= 2**7 else np.int16 if width <= 2**15 else np.int32
+        ok = self._flag_bytes[0] & np.uint8(1)
+        if valid is not None:
+            bit = self._masks[id(valid)][1]
+            ok &= self._flag_bytes[bit // 8] >> np.uint8(bit % 8)
+        if codes is None:
+            keys = np.full(self._rows, 0 if names else -1, dtype=kind)
+        else:
+            index = {name: i for i, name in enumerate(names)}
+            keys = np.array([index.get(name, -1) for name in their_names] + [-1], dtype=kind)[self._at[id(codes)]]
+        keys[~ok.view(bool)] = -1  # ok holds 0 or 1: the first byte's bit 0 was picked first
+        return keys
