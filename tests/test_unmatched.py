@@ -18,7 +18,7 @@ from gatekit.api import run_check
 from gatekit.decide.pairing import unmatched
 from gatekit.sources import cuts
 from gatekit.sources import unmatched as unmatched_module
-from gatekit.sources.unmatched import PartnerRows, _slice_keys, partners, unmatched_by_slice
+from gatekit.sources.unmatched import PartnerRows, _slice_keys, partner_rows, partners, unmatched_by_slice
 from tests.factories import HYPOTHESIS
 
 NAMES = ["a", "b", "c", "d"]
@@ -78,6 +78,20 @@ def _check_counts(data: st.DataObject, my_names: list[str], their_names: list[st
         assert (int(only_mine[mine[2].index(name)]), int(only_theirs[theirs[2].index(name)])) == expected
 
 
+@settings(max_examples=300, deadline=None)
+@given(data=st.data())
+def test_partners_of_codes_that_never_repeat_are_found_from_one_side(data: st.DataObject) -> None:
+    # No code repeats in either table: their partners are mine read the other way, set in one pass.
+    mine, theirs = data.draw(tables(NAMES))[0], data.draw(tables(NAMES))[0]
+
+    found, expected = partners(mine, theirs, distinct=True), partners(mine, theirs)
+
+    assert np.array_equal(found[0], expected[0])
+    assert np.array_equal(found[1], expected[1])
+    assert found[1].dtype == expected[1].dtype
+    assert np.array_equal(partner_rows(mine, theirs), expected[0])
+
+
 @st.composite
 def their_reads(draw: st.DrawFn) -> tuple[Any, ...]:
     """Their table: a permutation of partners (with -1: no partner) for mine, and the (cut, valid) pairs its
@@ -100,13 +114,16 @@ def their_reads(draw: st.DrawFn) -> tuple[Any, ...]:
     return partner, size, reads
 
 
+@pytest.mark.parametrize("block", [3, 1 << 20], ids=["blocks", "one-block"])
 @settings(max_examples=200, deadline=None)
 @given(their=their_reads(), renamed=st.booleans())
 def test_their_rows_gathered_at_once_are_what_each_cut_and_metric_gathers(
-    their: tuple[Any, ...], renamed: bool
+    block: int, their: tuple[Any, ...], renamed: bool
 ) -> None:
     partner, size, reads = their
-    seen = PartnerRows(partner, size, [(codes, valid) for codes, _, valid in reads])
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(unmatched_module, "_GATHER_BLOCK", block)  # every block of rows filled
+        seen = PartnerRows(partner, size, [(codes, valid) for codes, _, valid in reads])
 
     for codes, their_names, valid in reads:
         names = their_names[::-1][:-1] if renamed else their_names  # my names: other slices, in another order

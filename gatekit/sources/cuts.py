@@ -463,22 +463,25 @@ class SliceRows:
             return None
         kept = self._unmatched.get(id(theirs))
         if kept is None:
-            joined = self._ids.partners(theirs._ids, self._valid, theirs._valid)
-            if joined is None:
-                return None  # not coded in one space: the evaluator compares the ids themselves
-            from gatekit.sources.unmatched import unmatched_by_slice
+            from gatekit.sources.unmatched import no_partners, unmatched_by_slice
 
+            mine = (self._cut.codes, self._cut.names, self._valid)
+            their = (theirs._cut.codes, theirs._cut.names, theirs._valid)
             seen = self._ids.seen_by_partners(theirs._ids)
             at_mine = (
                 None
                 if seen is None
                 else seen.keys(theirs._cut.codes, theirs._valid, theirs._cut.names, self._cut.names)
             )
-            counts = unmatched_by_slice(
-                (joined[0], self._cut.codes, self._cut.names, self._valid),
-                (joined[1], theirs._cut.codes, theirs._cut.names, theirs._valid),
-                at_mine,
-            )
+            joined: tuple[Any, Any] | None
+            if at_mine is not None and self._ids.codes is not None and theirs._ids.codes is not None:
+                # Their rows read at mine already: the partners' number is all that is read of them.
+                joined = (no_partners(len(self._ids.codes)), no_partners(len(theirs._ids.codes)))
+            else:
+                joined = self._ids.partners(theirs._ids, self._valid, theirs._valid)
+                if joined is None:
+                    return None  # not coded in one space: the evaluator compares the ids themselves
+            counts = unmatched_by_slice((joined[0], *mine), (joined[1], *their), at_mine)
             self._unmatched[id(theirs)] = kept = (theirs, counts)  # `theirs` kept: its id stays its own
         only_mine, only_theirs = kept[1]
         return int(only_mine[g]), int(only_theirs[h])

@@ -323,7 +323,10 @@ class ExampleIds:
             return partners(self.codes, other.codes, mine, theirs)
         kept = self._partners.get(id(other))
         if kept is None:
-            kept = self._partners[id(other)] = (other, partners(self.codes, other.codes))  # `other` kept: its id
+            kept = self._partners[id(other)] = (
+                other,
+                partners(self.codes, other.codes, distinct=True),
+            )  # `other` kept: its id
         return kept[1]
 
     def read_by(self, codes: Any, valid: Any) -> None:
@@ -334,7 +337,7 @@ class ExampleIds:
         """The slices and validity of the rows `other.read_by` noted, at this table's rows through their
         partners (`gatekit.sources.unmatched.PartnerRows`), gathered once per pair of tables; None where the
         partners depend on a metric's rows (`partners`) or the ids are not coded in one space."""
-        from gatekit.sources.unmatched import PartnerRows
+        from gatekit.sources.unmatched import PartnerRows, partner_rows
 
         if self.codes is None or other.codes is None or self.space is None or self.space is not other.space:
             return None
@@ -342,9 +345,9 @@ class ExampleIds:
             return None
         kept = self._seen.get(id(other))
         if kept is None:
-            joined = self.partners(other)
-            assert joined is not None
-            seen = PartnerRows(joined[0], len(other.codes), list(other.rows_read.values()))
+            partner = partner_rows(self.codes, other.codes)
+            seen = PartnerRows(partner, len(other.codes), list(other.rows_read.values()))
+            del partner  # only PartnerRows reads it: not kept for the check like `partners`
             kept = self._seen[id(other)] = (other, seen)  # `other` kept: its id stays its own
         return kept[1]
 

@@ -24,13 +24,20 @@ if TYPE_CHECKING:
 
 
 def partners(
-    mine: Codes, theirs: Codes, mine_rows: Mask | None = None, their_rows: Mask | None = None
+    mine: Codes,
+    theirs: Codes,
+    mine_rows: Mask | None = None,
+    their_rows: Mask | None = None,
+    *,
+    distinct: bool = False,
 ) -> tuple[Rows, Rows]:
     """For each row of mine, the row of theirs whose id code is the same (-1: none), and the other way round.
     The codes are the loader's: non-negative, equal exactly when the ids are, unique within a table among the
     rows one metric reads (a repeated id is refused). Where a code repeats among a table's rows (each row of an
     example read by another metric: a harness's row per filter), the last row holding it stands for it: give
-    the rows one metric reads (`mine_rows`, `their_rows`; None for all), and only those are partners."""
+    the rows one metric reads (`mine_rows`, `their_rows`; None for all), and only those are partners.
+    `distinct`: no code repeats within either table, so that the partners are one matching read both ways
+    (their row j's partner is i exactly when mine i's is j): theirs are set from mine in one pass."""
     import numpy as np
 
     span = 1 + max((int(codes.max()) for codes in (mine, theirs) if len(codes)), default=0)
@@ -39,10 +46,37 @@ def partners(
     their_codes, their_index = _placed(theirs, their_rows, kind)
     at[their_codes] = their_index
     mine_partner = at[mine]
+    if distinct and mine_rows is None and their_rows is None:
+        del at
+        their_partner = np.full(len(theirs), -1, dtype=kind)
+        matched = np.flatnonzero(mine_partner >= 0).astype(kind, copy=False)
+        their_partner[mine_partner[matched]] = matched
+        return mine_partner, their_partner
     at[their_codes] = -1
     mine_codes, mine_index = _placed(mine, mine_rows, kind)
     at[mine_codes] = mine_index
     return mine_partner, at[theirs]
+
+
+def partner_rows(mine: Codes, theirs: Codes) -> Rows:
+    """For each row of mine, the row of theirs whose id code is the same (-1: none): `partners(mine,
+    theirs)[0]`, for codes that repeat in neither table, without the other way round."""
+    import numpy as np
+
+    span = 1 + max((int(codes.max()) for codes in (mine, theirs) if len(codes)), default=0)
+    kind = np.int32 if max(len(mine), len(theirs)) < 2**31 else np.int64
+    at = np.full(span, -1, dtype=kind)
+    at[theirs] = np.arange(len(theirs), dtype=kind)
+    found: Rows = at[mine]
+    return found
+
+
+def no_partners(rows: int) -> Rows:
+    """A table's `partners` where `unmatched_by_slice` is given their keys at my rows (`theirs_at_mine`): only
+    their number is read. A view of one -1, no memory."""
+    import numpy as np
+
+    return np.broadcast_to(np.int32(-1), (rows,))
 
 
 def _placed(codes: Codes, rows: Mask | None, kind: Any) -> tuple[Codes, Rows]:
@@ -120,6 +154,10 @@ def _slice_keys(table: Table, names: list[str], none: int = -1) -> Codes:
     return keys
 
 
+_GATHER_BLOCK = 1 << 20
+"""Rows of mine whose partners' words are gathered at a time (8 MB of one-word rows)."""
+
+
 class PartnerRows:
     """The slice of every cut and the validity for every metric of their rows, read at my rows through my rows'
     partners (`partners`): one random gather of a word a row for every cut and metric a check counts, where
@@ -154,16 +192,18 @@ class PartnerRows:
             packed[:size, self._flags + bit // 8] |= valid.view(np.uint8) << np.uint8(bit % 8)
         as_words = packed.view(np.uint64)
         del packed
-        seen = (as_words[:, 0][partner] if words == 1 else as_words[partner]).view(np.uint8)
-        seen = seen.reshape(len(partner), 8 * words)
-        del as_words
-        # Each field in an array of its own (one pass each, once): every count reads them in whole.
-        self._at = {
-            key: np.ascontiguousarray(seen[:, offset : offset + codes.dtype.itemsize]).view(codes.dtype)[:, 0]
-            for key, (codes, offset) in self._cuts.items()
-        }
-        self._flag_bytes = [np.ascontiguousarray(seen[:, byte]) for byte in range(self._flags, width)]
-        self._rows = len(partner)
+        # Each field in an array of its own (every count reads one in whole), filled a block of rows at a time:
+        # the gathered words of the whole table are never held beside them.
+        self._rows = rows = len(partner)
+        self._at = {key: np.empty(rows, dtype=codes.dtype) for key, (codes, _) in self._cuts.items()}
+        self._flag_bytes = [np.empty(rows, dtype=np.uint8) for _ in range(self._flags, width)]
+        for start in range(0, rows, _GATHER_BLOCK):
+            block = slice(start, start + _GATHER_BLOCK)
+            seen = as_words[partner[block]].view(np.uint8)
+            for key, (codes, offset) in self._cuts.items():
+                self._at[key][block] = seen[:, offset : offset + codes.dtype.itemsize].view(codes.dtype)[:, 0]
+            for byte, flags in enumerate(self._flag_bytes):
+                flags[block] = seen[:, self._flags + byte]
 
     def keys(self, codes: Codes | None, valid: Mask | None, their_names: list[str], names: list[str]) -> Codes | None:
         """Per row of mine, the index among `names` of the slice of their cut (`codes`, `their_names`) that its
