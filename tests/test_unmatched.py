@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from gatekit.api import run_check
 from gatekit.decide.pairing import unmatched
-from gatekit.sources import cuts
+from gatekit.sources import slice_rows
 from gatekit.sources import unmatched as unmatched_module
 from gatekit.sources.unmatched import PartnerRows, _slice_keys, partner_rows, partners, unmatched_by_slice
 from tests.factories import HYPOTHESIS
@@ -203,13 +203,13 @@ def test_a_checks_verdict_is_the_same_whichever_way_it_counts_unmatched_ids(
 ) -> None:
     gate = _paired_files(tmp_path)
     counted: list[tuple[int, int] | None] = []
-    by_cut = cuts.SliceRows.count_unmatched
+    by_cut = slice_rows.SliceRows.count_unmatched
 
-    def spy(self: cuts.SliceRows, g: int, other: Any) -> tuple[int, int] | None:
+    def spy(self: slice_rows.SliceRows, g: int, other: Any) -> tuple[int, int] | None:
         counted.append(by_cut(self, g, other))
         return counted[-1]
 
-    monkeypatch.setattr(cuts.SliceRows, "count_unmatched", spy)
+    monkeypatch.setattr(slice_rows.SliceRows, "count_unmatched", spy)
     gathered: list[int] = []
     made = PartnerRows.__init__
     served = PartnerRows.keys
@@ -226,7 +226,7 @@ def test_a_checks_verdict_is_the_same_whichever_way_it_counts_unmatched_ids(
     monkeypatch.setattr(PartnerRows, "__init__", gather)
     monkeypatch.setattr(PartnerRows, "keys", keys)
     fast = run_check(gate, record=False).verdict.model_dump_json()
-    monkeypatch.setattr(cuts.SliceRows, "count_unmatched", lambda self, g, other: None)
+    monkeypatch.setattr(slice_rows.SliceRows, "count_unmatched", lambda self, g, other: None)
     slow = run_check(gate, record=False).verdict.model_dump_json()
 
     assert counted  # the unpaired notes were counted by the cut
@@ -304,7 +304,7 @@ def test_unmatched_ids_of_a_filtered_metric_are_counted_as_the_slice_ids_count_t
 ) -> None:
     gate = _two_filter_files(tmp_path)
     fast = run_check(gate, record=False).verdict.model_dump_json()
-    monkeypatch.setattr(cuts.SliceRows, "count_unmatched", lambda self, g, other: None)
+    monkeypatch.setattr(slice_rows.SliceRows, "count_unmatched", lambda self, g, other: None)
     slow = run_check(gate, record=False).verdict.model_dump_json()
 
     assert "unpaired" in slow

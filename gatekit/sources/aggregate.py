@@ -40,7 +40,6 @@ from gatekit.sources.cuts import (
     MetricRows,
     Selection,
     SliceFinder,
-    SliceRows,
     filter_mask,
     metric_rows,
     table_layout,
@@ -48,6 +47,7 @@ from gatekit.sources.cuts import (
 from gatekit.sources.example_ids import ExampleIds, IdSpace, UniqueIds
 from gatekit.sources.quantile_runs import quantile_slices
 from gatekit.sources.rows import check_columns
+from gatekit.sources.slice_rows import SliceRows
 from gatekit.sources.table import QUANTILES, REASONS, Table
 from gatekit.spec.model import ColumnAggregate, RowFilter, Spec
 from gatekit.stats import SMALLEST_ALPHA, min_n_for_quantile, no_spread

@@ -15,8 +15,9 @@ from typing import TYPE_CHECKING, Any
 
 from gatekit.results import Samples
 from gatekit.sources.columns import Decoded
-from gatekit.sources.cuts import Cut, Found, MetricRows, SliceFinder, SliceRows, id_fields, small_keys
+from gatekit.sources.cuts import Cut, Found, MetricRows, SliceFinder, small_keys
 from gatekit.sources.example_ids import ExampleIds
+from gatekit.sources.slice_rows import SliceRows, id_fields
 
 if TYPE_CHECKING:
     import numpy as np
