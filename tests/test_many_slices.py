@@ -348,3 +348,18 @@ def test_integer_ids_in_a_narrow_range_are_coded_as_the_sort_codes_them(tables: 
 
     assert codes(4) == codes(0)
     assert id_codes._dense(np.array([0, 10**6], dtype=np.int64)) is None  # a wide range keeps the sort
+
+
+def test_the_fast_stable_argsort_orders_a_float32_sample() -> None:
+    values = (np.arange(100, dtype=np.float32)[::-1] / 7).astype(np.float32)
+
+    assert np.array_equal(stable_argsort(values), np.argsort(values, kind="stable"))
+
+
+def test_clopper_pearson_limits_do_not_depend_on_the_type_counts_come_in() -> None:
+    from gatekit.stats import clopper_pearson
+
+    narrow = clopper_pearson(np.float32(500.5), 1000, 0.5)  # fills a cache entry first
+    assert clopper_pearson(500.5, 1000, 0.5) == clopper_pearson(float(np.float32(500.5)), 1000, 0.5)
+    assert narrow == clopper_pearson(float(np.float32(500.5)), 1000, 0.5)
+    assert clopper_pearson(np.array(3.0), 10, 0.95) == clopper_pearson(3.0, 10, 0.95)

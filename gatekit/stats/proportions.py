@@ -54,7 +54,6 @@ def wilson(k: float, n: int, confidence: float) -> Bounds:
     return max(0.0, centre - half), min(1.0, centre + half)
 
 
-@functools.lru_cache(maxsize=1 << 16)
 def clopper_pearson(k: float, n: int, confidence: float) -> Bounds:
     """Exact one-sided bounds for a proportion k/n (Clopper & Pearson 1934): the lower bound is the p at which
     P(X >= k) = 1 - confidence, the upper the p at which P(X <= k) = 1 - confidence, X ~ Binomial(n, p).
@@ -66,6 +65,12 @@ def clopper_pearson(k: float, n: int, confidence: float) -> Bounds:
     Cached: a slice's counts are bounded by its floor, by its delta (each arm) and by their p-value searches
     at the same few confidence levels, four inverse beta functions each time (1,500 slices: 20,000 calls).
     """
+    # The key as Python numbers: np.float32(500) equals 500.0 and would share its entry at float32's precision.
+    return _clopper_pearson(float(k), int(n), float(confidence))
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _clopper_pearson(k: float, n: int, confidence: float) -> Bounds:
     if n <= 0:
         raise ValueError("n must be positive")
     k = min(max(k, 0.0), float(n))

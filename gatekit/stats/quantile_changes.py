@@ -233,6 +233,7 @@ def stable_argsort(values: FloatArray) -> npt.NDArray[np.intp]:
     n = len(values)
     if n < 2:
         return np.arange(n, dtype=np.intp)
+    values = np.asarray(values, dtype=np.float64)  # the bits below are float64's (a float32 sample too)
     bits = (values + 0.0).view(np.uint64)  # + 0.0: -0.0 orders as 0.0, its equal
     # Negative values: every bit flipped (more negative, smaller); others: the sign bit set (above them all).
     flip = (bits.view(np.int64) >> np.int64(63)).view(np.uint64)
