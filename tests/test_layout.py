@@ -22,6 +22,7 @@ STAGES: tuple[tuple[str, ...], ...] = (
         "gatekit.errors",
         "gatekit.names",
         "gatekit.numbers",
+        "gatekit.packed_sort",
         "gatekit.exit_codes",
         "gatekit.memory",
         "gatekit.stats",

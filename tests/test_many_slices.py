@@ -357,9 +357,13 @@ def test_the_fast_stable_argsort_orders_a_float32_sample() -> None:
 
 
 def test_clopper_pearson_limits_do_not_depend_on_the_type_counts_come_in() -> None:
+    from scipy import special
+
     from gatekit.stats import clopper_pearson
 
-    narrow = clopper_pearson(np.float32(500.5), 1000, 0.5)  # fills a cache entry first
-    assert clopper_pearson(500.5, 1000, 0.5) == clopper_pearson(float(np.float32(500.5)), 1000, 0.5)
-    assert narrow == clopper_pearson(float(np.float32(500.5)), 1000, 0.5)
+    # np.float32(500) equals 500.0: a cache keyed by the arguments would hand 500.0 the float32-precision limits.
+    clopper_pearson(np.float32(500), 1000, 0.5)
+    exact = (float(special.betaincinv(500.0, 501.0, 0.5)), float(special.betaincinv(501.0, 500.0, 0.5)))
+
+    assert clopper_pearson(500.0, 1000, 0.5) == exact
     assert clopper_pearson(np.array(3.0), 10, 0.95) == clopper_pearson(3.0, 10, 0.95)

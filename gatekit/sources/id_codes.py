@@ -12,8 +12,9 @@ Codes only say which ids are equal (`results.IdKeys`): the numbers differ from A
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
+from gatekit.packed_sort import stable_order
 from gatekit.sources.arrow import arrow_call, text_bytes, to_numpy
 
 if TYPE_CHECKING:
@@ -187,29 +188,16 @@ def sort_keys(keys: Keys, data: Bytes | None) -> Sorted | None:
 def _argsort(keys: Keys, *, hashed: bool) -> tuple[Rows, Keys]:
     """The rows in the order of their keys (equal keys in any order), and the keys in that order.
 
-    Hashed keys are spread evenly over 64 bits: their high bits, with the row number in the low bits, sort as
-    plain integers in numpy's vectorised sort, 3x faster than `argsort` (5M keys: 0.07 s against 0.22 s).
-    Keys equal in those high bits (a few pairs among millions) come out in row order; the few places left out
-    of order are put right by a stable sort of the nearly sorted keys, one pass over runs already in order."""
+    Hashed keys are spread evenly over 64 bits, so few tie in their high bits: `gatekit.packed_sort` sorts them
+    with numpy's vectorised integer sort (5M keys: 0.07 s against argsort's 0.22 s)."""
     import numpy as np
 
     n = len(keys)
     if not hashed or n < 2:
         order: Rows = np.argsort(keys)
         return order, keys[order]
-    low = max(1, (n - 1).bit_length())
-    packed = keys >> np.uint64(low)
-    packed <<= np.uint64(low)
-    packed |= np.arange(n, dtype=np.uint64)
-    packed.sort()
-    packed &= np.uint64((1 << low) - 1)
-    order = packed.astype(code_type(n))
-    del packed
-    ordered = keys[order]
-    if bool((ordered[1:] < ordered[:-1]).any()):
-        order = order[np.argsort(ordered, kind="stable")]
-        ordered = keys[order]
-    return order, ordered
+    assert keys.dtype == np.uint64  # hashed keys are unsigned: their high bits order them
+    return stable_order(cast("npt.NDArray[np.uint64]", keys), code_type(n))
 
 
 class SortedKeys:

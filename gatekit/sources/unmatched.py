@@ -40,18 +40,16 @@ def partners(
     (their row j's partner is i exactly when mine i's is j): theirs are set from mine in one pass."""
     import numpy as np
 
-    span = 1 + max((int(codes.max()) for codes in (mine, theirs) if len(codes)), default=0)
-    kind = np.int32 if max(len(mine), len(theirs)) < 2**31 else np.int64
-    at = np.full(span, -1, dtype=kind)
+    if distinct and mine_rows is None and their_rows is None:
+        mine_partner = partner_rows(mine, theirs)
+        their_partner = np.full(len(theirs), -1, dtype=mine_partner.dtype)
+        matched = np.flatnonzero(mine_partner >= 0).astype(mine_partner.dtype, copy=False)
+        their_partner[mine_partner[matched]] = matched
+        return mine_partner, their_partner
+    at, kind = _positions(mine, theirs)
     their_codes, their_index = _placed(theirs, their_rows, kind)
     at[their_codes] = their_index
     mine_partner = at[mine]
-    if distinct and mine_rows is None and their_rows is None:
-        del at
-        their_partner = np.full(len(theirs), -1, dtype=kind)
-        matched = np.flatnonzero(mine_partner >= 0).astype(kind, copy=False)
-        their_partner[mine_partner[matched]] = matched
-        return mine_partner, their_partner
     at[their_codes] = -1
     mine_codes, mine_index = _placed(mine, mine_rows, kind)
     at[mine_codes] = mine_index
@@ -63,12 +61,19 @@ def partner_rows(mine: Codes, theirs: Codes) -> Rows:
     theirs)[0]`, for codes that repeat in neither table, without the other way round."""
     import numpy as np
 
-    span = 1 + max((int(codes.max()) for codes in (mine, theirs) if len(codes)), default=0)
-    kind = np.int32 if max(len(mine), len(theirs)) < 2**31 else np.int64
-    at = np.full(span, -1, dtype=kind)
+    at, kind = _positions(mine, theirs)
     at[theirs] = np.arange(len(theirs), dtype=kind)
     found: Rows = at[mine]
     return found
+
+
+def _positions(mine: Codes, theirs: Codes) -> tuple[Rows, Any]:
+    """A table of -1 over the two tables' codes, for the row numbers of one of them, and the row numbers' type."""
+    import numpy as np
+
+    span = 1 + max((int(codes.max()) for codes in (mine, theirs) if len(codes)), default=0)
+    kind = np.int32 if max(len(mine), len(theirs)) < 2**31 else np.int64
+    return np.full(span, -1, dtype=kind), kind
 
 
 def no_partners(rows: int) -> Rows:

@@ -19,6 +19,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy import special
 
+from gatekit.packed_sort import stable_order
 from gatekit.stats._base import Bounds, FloatArray, mover_ratio_limits
 from gatekit.stats.quantiles import OrderStatistics, nearest_rank, sorted_quantile_bounds
 
@@ -224,12 +225,9 @@ def _mass_window(rank: int, n: int, at_or_below: FloatArray) -> tuple[int, int]:
 
 
 def stable_argsort(values: FloatArray) -> npt.NDArray[np.intp]:
-    """`np.argsort(values, kind="stable")` for values without NaN, by numpy's vectorised sort of integers
-    (3x faster than `argsort` for the 30,000 values of a law of a change): each value's high bits, in an
-    order-preserving integer form, with its position in the low bits. Values equal in those high bits come out
-    in order of position, so where that left two values out of order, a stable sort of the nearly sorted values
-    (one pass over runs already in order) puts them right. Equal values keep the order of their positions,
-    as a stable sort orders by (value, position): the very same permutation."""
+    """`np.argsort(values, kind="stable")` for values without NaN (3x faster for the 30,000 values of a law of a
+    change): each value as an order-preserving 64-bit integer, equal exactly when the values are, in
+    `gatekit.packed_sort`'s stable order of such keys."""
     n = len(values)
     if n < 2:
         return np.arange(n, dtype=np.intp)
@@ -238,17 +236,7 @@ def stable_argsort(values: FloatArray) -> npt.NDArray[np.intp]:
     # Negative values: every bit flipped (more negative, smaller); others: the sign bit set (above them all).
     flip = (bits.view(np.int64) >> np.int64(63)).view(np.uint64)
     flip |= np.uint64(1 << 63)
-    low = max(1, (n - 1).bit_length())
-    packed = bits ^ flip
-    packed >>= np.uint64(low)
-    packed <<= np.uint64(low)
-    packed |= np.arange(n, dtype=np.uint64)
-    packed.sort()
-    packed &= np.uint64((1 << low) - 1)
-    order: npt.NDArray[np.intp] = packed.astype(np.intp)
-    ordered = values[order]
-    if bool((ordered[1:] < ordered[:-1]).any()):
-        order = order[np.argsort(ordered, kind="stable")]
+    order: npt.NDArray[np.intp] = stable_order(bits ^ flip, np.intp)[0]
     return order
 
 
