@@ -367,3 +367,20 @@ def test_clopper_pearson_limits_do_not_depend_on_the_type_counts_come_in() -> No
 
     assert clopper_pearson(500.0, 1000, 0.5) == exact
     assert clopper_pearson(np.array(3.0), 10, 0.95) == clopper_pearson(3.0, 10, 0.95)
+
+
+_LEVELS = (0.0, 1.0, 0.5, 0.025, 0.05, 0.95, 0.975, 0.99, 0.995, 0.005, 1 / 3, 0.1, 0.9, 0.999, 1e-9, 1 - 1e-9)
+
+
+def test_the_bootstrap_rank_is_the_one_np_quantile_reads_for_every_n_to_3000() -> None:
+    for q in _LEVELS:
+        for n in range(1, 3001):
+            expected = int(np.quantile(np.arange(n, dtype=np.float64), q, method="inverted_cdf"))
+            assert bootstrap_rank.__wrapped__(n, q) == expected, (n, q)
+
+
+@settings(max_examples=500, deadline=None)
+@given(n=st.integers(1, 100_000), q=st.floats(0, 1))
+def test_the_bootstrap_rank_is_the_one_np_quantile_reads_at_any_level(n: int, q: float) -> None:
+    expected = int(np.quantile(np.arange(n, dtype=np.float64), q, method="inverted_cdf"))
+    assert bootstrap_rank.__wrapped__(n, q) == expected

@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 from gatekit.decide.bounds import BOUND_KINDS, BREACH_SYMBOL, headroom, passes
 from gatekit.decide.confidence import correct_for_multiplicity, judge, settings_for
+from gatekit.decide.methods import Settings
 from gatekit.names import did_you_mean
 from gatekit.numbers import format_number
 from gatekit.outcomes import AggregateCallout, GateOutcome, HypothesisOutcome, Status
@@ -46,6 +47,7 @@ def evaluate_gates(
 def _evaluate_gate(
     spec: Spec, gate: Gate, candidate: Results, baseline: Results | None, confidence_at: ConfidenceAt | None
 ) -> Iterator[GateOutcome]:
+    settings = settings_for(spec, gate)  # the same for every slice: once, not per check
     for slice_name, absent_reason in _gate_slices(gate, candidate, baseline):
         for bound, limit in gate.bounds():
             if absent_reason is not None:
@@ -60,6 +62,7 @@ def _evaluate_gate(
                     baseline=baseline,
                     spec=spec,
                     confidence_at=confidence_at,
+                    settings=settings,
                 )
 
 
@@ -103,9 +106,11 @@ def evaluate_bound(
     baseline: Results | None,
     spec: Spec | None = None,
     confidence_at: ConfidenceAt | None = None,
+    settings: Settings | None = None,
 ) -> GateOutcome:
     """One bound of one gate on one slice, uncorrected for multiplicity (`spec` supplies the confidence,
-    min_n and metric kinds; without it, 0.95 and no kinds)."""
+    min_n and metric kinds; without it, 0.95 and no kinds). `settings` are `settings_for(spec, gate)`, when
+    the caller has them already."""
     kind = BOUND_KINDS[bound]
     observed, n, problem = usable_value(candidate, gate.metric, slice_name, "candidate")
     if problem is not None:
@@ -126,7 +131,8 @@ def evaluate_bound(
     measured = candidate.measurement(gate.metric, slice_name)
     assert measured is not None
     measured_base = baseline.measurement(gate.metric, slice_name) if kind.needs_baseline and baseline else None
-    settings = settings_for(spec, gate)
+    if settings is None:
+        settings = settings_for(spec, gate)
     sample_n = n if n is not None else (measured.samples.n if measured.samples is not None else None)
     sequential_confidence = confidence_at(gate, slice_name, sample_n) if confidence_at is not None else None
     if sequential_confidence is not None:

@@ -55,6 +55,8 @@ from gatekit.spec.rollback import ArtifactRef, RollbackManifest
 from gatekit.spec.tables import FlakyPolicy, ReviewOptions, TableOptions
 
 SPEC_VERSION = 1
+_NO_DEFINITION = MetricDefinition()
+"""What `Spec.metric_definition` says of a metric the spec does not define: nothing."""
 
 # The names importers read from here; each is defined in the module imported above.
 __all__ = [
@@ -293,7 +295,10 @@ class Spec(_Model):
         return tuple(a for a in ARTIFACT_NAMES if a in stage or a in self.rollback.require)
 
     def metric_definition(self, metric: str) -> MetricDefinition:
-        return self.metrics.get(metric, MetricDefinition())
+        # Asked once per (gate, slice) check: a definition built for every undeclared metric's call was 12,000
+        # validated pydantic models in a check of 1,500 slices. The models are frozen, so one is shared.
+        definition = self.metrics.get(metric)
+        return definition if definition is not None else _NO_DEFINITION
 
     def sequential_for(self, gate: Gate) -> Sequential | None:
         """The gate's sequential design, else the spec's, else None (a fixed-n design)."""
