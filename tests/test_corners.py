@@ -198,7 +198,7 @@ GATES = [
     which=st.sampled_from(range(len(GATES))),
     paired=st.booleans(),
     seed=st.integers(0, 2**32 - 1),
-    n=st.integers(60, 400),
+    n=st.integers(72, 400),  # a 95% bound on a p95 change bounds each arm's at 97.5%: 72 examples per arm
 )
 def test_permuting_rows_never_changes_a_verdict(which: int, paired: bool, seed: int, n: int) -> None:
     gate, metric, q = GATES[which]

@@ -113,7 +113,7 @@ def test_an_unpaired_quantile_change_is_read_without_a_monte_carlo_margin() -> N
     # The seeded bootstrap read its bounds 2 Monte-Carlo SE out (and called a decision that only its nominal
     # bounds made a flip within that error); the exact law has no such error: its bounds are the interval.
     rng = np.random.default_rng(20261202)
-    cand, base = rng.lognormal(6.5, 0.5, 249) * 0.88, rng.lognormal(6.5, 0.5, 249)
+    cand, base = rng.lognormal(6.5, 0.5, 300) * 0.88, rng.lognormal(6.5, 0.5, 300)
 
     (outcome,) = evaluate_gates(spec(GATE, metrics=METRICS), latencies(cand), latencies(base))
 

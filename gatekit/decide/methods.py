@@ -14,10 +14,11 @@ The methods and their guarantees (docs/statistics.md has the measured worst cell
 * mean from per-example values: skewness-corrected t (Hall 1992), paired on the differences when ids match,
   else Welch (approximate, measured); from a reported stderr, the normal/t interval; percent bound: the
   log-ratio delta method (approximate);
-* quantile: order statistics (exact for continuous data); change of a quantile, up to BOOTSTRAP_MAX_N per
-  arm: the percentile bootstrap, computed exactly for independent arms, and for paired arms seeded on
-  canonically ordered data and widened by its Monte-Carlo error; MOVER on each arm's order statistics above
-  it (approximate, measured).
+* quantile: order statistics (exact for continuous data); change of a quantile, with fewer than BOOTSTRAP_MIN_N
+  examples in an arm: each arm's order statistics at 1 - alpha/2, combined (distribution-free); from there up
+  to BOOTSTRAP_MAX_N per arm: the percentile bootstrap, computed exactly for independent arms, and for paired
+  arms seeded on canonically ordered data and widened by its Monte-Carlo error; MOVER on each arm's order
+  statistics above it (approximate, measured).
 """
 
 from __future__ import annotations
@@ -391,6 +392,43 @@ def _shift(bounds: stats.Bounds, by: float) -> stats.Bounds:
     return bounds[0] + by, bounds[1] + by
 
 
+def _small_quantile_change(
+    settings: Settings,
+    q: float,
+    c_ranked: stats.OrderStatistics,
+    b_ranked: stats.OrderStatistics,
+    base_value: float,
+    *,
+    ratio: bool,
+) -> Interval | NoInterval:
+    """A quantile change with fewer than BOOTSTRAP_MIN_N examples in an arm: each arm's order-statistic bounds at
+    1 - alpha/2, combined (`stats.quantile_change_bounds`). Valid whatever the distributions, ties, timeouts or
+    pairing; it needs enough examples for each arm's bound at that level (72 per arm for a 95% bound on a p95
+    change, where one arm alone needs 59)."""
+    each = 1 - (1 - settings.confidence) / 2
+    needed = stats.min_n_for_quantile(q, each)
+    for ranked, role in ((c_ranked, "candidate"), (b_ranked, "baseline")):
+        if ranked.n < needed:
+            return NoInterval(
+                f"insufficient evidence: a {settings.confidence * 100:g}% bound on a change of the p{q * 100:g} "
+                f"bounds each arm's at {each * 100:g}% and needs at least {needed} examples per arm, the {role} "
+                f"has {ranked.n}",
+                "inconclusive",
+                needed,
+            )
+
+    def small_n_bounds(c: float) -> stats.Bounds:
+        lo, hi = stats.quantile_change_bounds(c_ranked, b_ranked, q, c, ratio=ratio)
+        # On the baseline's scale, as the observed value and the threshold are.
+        return (base_value * lo, base_value * hi) if ratio else (base_value + lo, base_value + hi)
+
+    return Interval(
+        f"each arm's order statistics at 1 - alpha/2, combined (distribution-free, n < {stats.BOOTSTRAP_MIN_N})",
+        small_n_bounds,
+        c_ranked.n,
+    )
+
+
 def _quantile_interval(
     bound: BoundKind, settings: Settings, cand: Measurement, base: Measurement | None, base_value: float | None
 ) -> Interval | NoInterval:
@@ -421,6 +459,8 @@ def _quantile_interval(
     assert base_value is not None
     assert base.samples is not None
     ratio = bound.name.endswith("_pct")
+    if min(n_c, base.samples.n) < stats.BOOTSTRAP_MIN_N:
+        return _small_quantile_change(settings, q, c_ranked, base.samples.order_statistics(), base_value, ratio=ratio)
     if max(n_c, base.samples.n) > stats.BOOTSTRAP_MAX_N:
         b_ranked = base.samples.order_statistics()
         # Bounds on the change are expressed on the baseline's scale, like the bootstrap's below.

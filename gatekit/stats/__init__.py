@@ -46,6 +46,7 @@ from gatekit.stats.proportions import (
 )
 from gatekit.stats.quantile_changes import (
     BOOTSTRAP_MAX_N,
+    BOOTSTRAP_MIN_N,
     BOOTSTRAP_RESAMPLES,
     BOOTSTRAP_SEED,
     MONTE_CARLO_SIGMAS,
@@ -71,6 +72,7 @@ from gatekit.stats.quantiles import (
 __all__ = [
     "BETTING_SEED",
     "BOOTSTRAP_MAX_N",
+    "BOOTSTRAP_MIN_N",
     "BOOTSTRAP_RESAMPLES",
     "BOOTSTRAP_SEED",
     "DEFAULT_POWER",
