@@ -59,6 +59,9 @@ class Shape:
     """Integer ids (0..rows-1, another order on each side) instead of text ones."""
     output_bytes: int = 0
     """A text column `output` (a model's output, which no gate reads) of about this many bytes a row."""
+    example_slices: bool = False
+    """With ids: an example's slice values are its own, the same on both sides (so every slice pairs), instead
+    of drawn again for each side (so only `all` pairs and each slice is compared unpaired)."""
 
     def columns(self) -> list[str]:
         return [f"s{i}" for i in range(len(self.slices))]
@@ -84,6 +87,11 @@ SHAPES = [
     Shape("many-slices", (1500,), kind="string", zipf=1.05, bad=True),
     Shape("many-paired-dict", (1500, 6), kind="dict", ids=True, zipf=1.05),
     Shape("outputs", (12, 6), kind="string", ids=True, bad=True, int_ids=True, output_bytes=300),
+    Shape("paired-slices", (12, 6, 4), kind="string", ids=True, crosses=True, example_slices=True),
+    Shape("many-paired-slices", (1500,), kind="string", ids=True, zipf=1.05, example_slices=True),
+    Shape("cross-grid", (100, 60), kind="string", crosses=True, bad=True),
+    Shape("int-ids-10k", (10000,), kind="int", zipf=0.8, ids=True, int_ids=True),
+    Shape("int-ids-10k-paired", (10000,), kind="int", zipf=0.8, ids=True, int_ids=True, example_slices=True),
 ]
 QUICK = ["dict-1", "paired-cross", "many-slices"]
 FORMATS = ["parquet", "csv", "jsonl"]
@@ -134,15 +142,21 @@ def _arrow_table(shape: Shape, rows: int, side: int) -> object:
     rng = np.random.default_rng([SEED, side, rows, sum(map(ord, shape.name))])
     shift = 0.01 * side
     cols: dict[str, pa.Array] = {}
+    example = None
     if shape.ids:
         # The same ids on both sides, in another order: the baseline is a permutation of the candidate.
         order = np.random.default_rng([SEED, rows]).permutation(rows)
         order = order if side == 0 else order[rng.permutation(rows)]
+        example = order
         cols["id"] = (
             pa.array(order.astype(np.int64)) if shape.int_ids else pa.array(np.char.add("ex-", order.astype("U9")))
         )
+    shared = np.random.default_rng([SEED, rows, 7, sum(map(ord, shape.name))])
     for name, count in zip(shape.columns(), shape.slices, strict=True):
-        codes = _zipf_codes(rng, count, rows, shape.zipf)
+        if shape.example_slices and example is not None:
+            codes = _zipf_codes(shared, count, rows, shape.zipf)[example]  # example k's values on both sides
+        else:
+            codes = _zipf_codes(rng, count, rows, shape.zipf)
         if shape.kind == "int":
             cols[name] = pa.array(codes * 7 + 100)
         else:

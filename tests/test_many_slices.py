@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gatekit.decide.pairing import _flags
+from gatekit.decide.pairing import _flags, _positions, positions_among
 from gatekit.decide.pairing import paired as _paired
 from gatekit.decide.pairing import unmatched as _unmatched
 from gatekit.results import Measurement, Samples
@@ -95,6 +95,57 @@ def test_coded_ids_pair_as_sorting_pairs_them(cand: list[int], data: st.DataObje
         assert found is not None
         assert np.array_equal(found[1], expected)
         assert found[0] is c_values
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    cand=st.lists(st.integers(0, 9), min_size=1, max_size=10),
+    spread=st.sampled_from([10**5, 4 * 10**5, 10**8]),
+    data=st.data(),
+)
+def test_codes_of_a_slice_among_many_pair_as_sorting_pairs_them(
+    cand: list[int], spread: int, data: st.DataObject
+) -> None:
+    # A slice's codes spread over a table's range: the thread's table of positions (10**5, 4 * 10**5), or
+    # beyond its range the sorts (10**8).
+    same_length = st.lists(st.integers(0, 9), min_size=len(cand), max_size=len(cand))
+    base = data.draw(st.one_of(st.permutations(cand), same_length))
+    c_ids, b_ids = np.array(cand, dtype=np.int64) * spread, np.array(base, dtype=np.int64) * spread
+    c_values, b_values = np.arange(len(cand), dtype=np.float64), np.arange(len(base), dtype=np.float64) * 10
+    cand_m = Measurement(1.0, samples=Samples(c_values, c_ids))
+    base_m = Measurement(1.0, samples=Samples(b_values, b_ids))
+
+    found = _paired(cand_m, base_m)
+    expected = _sorted_pairing(c_ids, b_ids, b_values)
+
+    if expected is None:
+        assert found is None
+    else:
+        assert found is not None
+        assert np.array_equal(found[1], expected)
+    assert (_positions(1) == -1).all()  # the reused table is left clear
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    ids=st.lists(st.integers(0, 9), max_size=12),
+    among=st.lists(st.integers(0, 9), min_size=1, max_size=12),
+    spread=st.sampled_from([1, 10**5, 10**8]),
+)
+def test_positions_among_codes_are_where_a_search_of_the_sorted_codes_finds_them(
+    ids: list[int], among: list[int], spread: int
+) -> None:
+    keys, within = np.array(ids, dtype=np.int64) * spread, np.array(among, dtype=np.int64) * spread
+
+    found = positions_among(keys, within)
+
+    repeats = len(set(among)) < len(among)
+    if repeats or spread == 10**8:
+        assert found is None
+    else:
+        assert found is not None
+        assert found.tolist() == [among.index(i) if i in among else -1 for i in ids]
+    assert (_positions(1) == -1).all()
 
 
 def _law_by_unique(values: np.ndarray, q: float) -> tuple[np.ndarray, np.ndarray]:

@@ -64,33 +64,87 @@ def paired(cand: Measurement, base: Measurement) -> tuple[stats.FloatArray, stat
 def _code_positions(
     c_ids: npt.NDArray[Any], b_ids: npt.NDArray[Any]
 ) -> npt.NDArray[np.signedinteger[Any]] | bool | None:
-    """For integer ids (the loader's codes among them) of two lists of one length in a range not much wider
-    than they are long: each baseline id's position among the candidate's, found through a table over that
-    range instead of two sorts; False when the lists are not the same set of unique ids (what the sorts in
-    `paired` find), None when the shortcut does not apply."""
+    """For integer ids (the loader's codes among them) of two lists of one length: each baseline id's position
+    among the candidate's, found through a table over their range instead of two sorts; False when the lists
+    are not the same set of unique ids (what the sorts in `paired` find), None when the shortcut does not
+    apply (an empty or wide range of negative or large ids)."""
     n = len(c_ids)
     if not (c_ids.dtype.kind in "iu" and b_ids.dtype.kind in "iu" and n and n == len(b_ids)):
         return None
     lo = min(int(c_ids.min()), int(b_ids.min()))
     span = max(int(c_ids.max()), int(b_ids.max())) - lo + 1
-    if span > 4 * n:
-        return None
     # int32 positions while they fit: half the memory traffic of the table over the range.
     kind = np.int32 if n < 2**31 else np.intp
-    position = np.full(span, -1, dtype=kind)
-    c_at = c_ids - lo
     rows = np.arange(n, dtype=kind)
+    if span <= 4 * n:
+        return _placed(np.full(span, -1, dtype=kind), c_ids - lo, b_ids - lo, rows)
+    if lo < 0 or lo + span > _MOST_POSITIONS:
+        return None
+    # A slice of a table's codes: a few ids among millions. The thread's table of positions over the codes'
+    # whole range, set for this slice and cleared again, so each call costs its ids, not the range (two sorts
+    # of the slice's codes cost 2.2 s of a 6 s check of 1M paired rows in 167 slices).
+    position = _positions(lo + span)
+    try:
+        return _placed(position, c_ids, b_ids, rows)
+    finally:
+        position[c_ids] = -1
+
+
+def _placed(
+    position: npt.NDArray[np.signedinteger[Any]],
+    c_at: npt.NDArray[Any],
+    b_at: npt.NDArray[Any],
+    rows: npt.NDArray[np.signedinteger[Any]],
+) -> npt.NDArray[np.signedinteger[Any]] | bool:
+    """`_code_positions` through `position`, a table over the ids' range holding -1 everywhere (on return it
+    holds the candidate's positions at `c_at`; the caller clears them if it keeps the table)."""
     position[c_at] = rows
     if not np.array_equal(position[c_at], rows):
         return False  # a candidate id repeats
-    at: npt.NDArray[np.signedinteger[Any]] = position[b_ids - lo]
+    at: npt.NDArray[np.signedinteger[Any]] = position[b_at]
     if bool((at < 0).any()):
         return False  # a baseline id the candidate lacks
-    hit = np.zeros(n, dtype=bool)
+    hit = np.zeros(len(rows), dtype=bool)
     hit[at] = True
     if not bool(hit.all()):
         return False  # a baseline id repeats (so another candidate id is missing)
     return at
+
+
+def positions_among(ids: npt.NDArray[Any], among: npt.NDArray[Any]) -> npt.NDArray[np.signedinteger[Any]] | None:
+    """Each of `ids`' position in `among` (integers, the loader's codes of one space), or -1 where it is not
+    there, through the thread's table of positions; None when the table does not apply (ids not integers,
+    negative or too large) or an id repeats in `among` (whose first position a caller's search finds)."""
+    if not (ids.dtype.kind in "iu" and among.dtype.kind in "iu" and len(among)):
+        return None
+    lo = min(int(among.min()), int(ids.min())) if len(ids) else int(among.min())
+    top = max(int(among.max()), int(ids.max())) if len(ids) else int(among.max())
+    if lo < 0 or top >= _MOST_POSITIONS or len(among) >= 2**31:
+        return None
+    position = _positions(top + 1)
+    rows = np.arange(len(among), dtype=np.int32)
+    try:
+        position[among] = rows
+        if not np.array_equal(position[among], rows):
+            return None  # an id repeats in `among`
+        found: npt.NDArray[np.signedinteger[Any]] = position[ids]
+        return found
+    finally:
+        position[among] = -1
+
+
+_MOST_POSITIONS = 1 << 25
+"""Non-negative integer ids below this are paired through the thread's table of positions (int32: at most
+128 MiB, and only as long as the largest code seen; a 5M-row table codes its ids below about 10M, 40 MB)."""
+
+
+def _positions(size: int) -> npt.NDArray[np.int32]:
+    """The thread's table of at least `size` positions, all -1: whoever sets positions clears them again."""
+    table: npt.NDArray[np.int32] | None = getattr(_THREAD, "positions", None)
+    if table is None or len(table) < size:
+        table = np.full(size, -1, dtype=np.int32)
+        _THREAD.positions = table
+    return table
 
 
 def unmatched(c_ids: npt.NDArray[Any], b_ids: npt.NDArray[Any]) -> tuple[int, int]:

@@ -82,14 +82,20 @@ def _pair(candidate: Samples, baseline: Samples) -> _Paired | None:
 
 def _coded_positions(candidate: Samples, baseline: Samples) -> npt.NDArray[np.intp] | None:
     """`_positions` from the ids' integer codes, when the loader coded both arms in one space (equal codes,
-    equal ids): a stable sort of the baseline's codes and a search, where Arrow would hash the text ids. The
-    first of repeated baseline ids is found, as `index_in` finds it. None without shared codes."""
+    equal ids): a lookup in a table over the codes (`pairing.positions_among`), or where a baseline code
+    repeats a stable sort of the baseline's codes and a search, where Arrow would hash the text ids. The first
+    of repeated baseline ids is found, as `index_in` finds it. None without shared codes."""
     import numpy as np
+
+    from gatekit.decide.pairing import positions_among
 
     c_keys, b_keys = candidate.keys, baseline.keys
     if c_keys is None or b_keys is None or c_keys.space is not b_keys.space:
         return None
     c_codes, b_codes = c_keys.codes, b_keys.codes
+    direct = positions_among(c_codes, b_codes)  # through a table over the codes, where no baseline code repeats
+    if direct is not None:
+        return direct.astype(np.intp)
     where = np.full(len(c_codes), -1, dtype=np.intp)
     if len(b_codes) == 0:
         return where
