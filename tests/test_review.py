@@ -247,3 +247,28 @@ def test_ids_of_different_types_pair_by_value() -> None:
     baseline = Results("b", "b", {"acc": {"all": _scores([1.0, 1.0, 1.0], [1.0, 2.0, 4.0])}})
     (entry,) = review_queue(spec, [_inconclusive()], candidate, baseline)
     assert (entry.paired, entry.unpaired, [e.id for e in entry.examples]) == (2, 2, [1])
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.sampled_from([0.0, 0.5, 1.0, 250.0, np.inf]), st.sampled_from([0.0, 1.0, 100.0, np.inf])),
+        min_size=1,
+        max_size=30,
+    ),
+    st.booleans(),
+)
+def test_each_queued_example_is_what_validating_its_fields_gives(pairs: list[tuple[float, float]], text: bool) -> None:
+    # A numpy float64 passes a float field's validation as itself: the queue must hand over Python values.
+    ids: list[Any] = [f"e{i}" if text else i for i in range(len(pairs))]
+    spec = factories.spec({"id": "g", "metric": "acc", "max_increase": 0.0}, review={"limit": 50})
+    candidate = Results("c", "c", {"acc": {"all": _scores([c for c, _ in pairs], ids)}})
+    baseline = Results("b", "b", {"acc": {"all": _scores([b for _, b in pairs], ids)}})
+    (entry,) = review_queue(spec, [_inconclusive("max_increase")], candidate, baseline)
+    assert len(entry.examples) == entry.regressed
+    for example in entry.examples:
+        validated = type(example).model_validate(example.model_dump())
+        assert example.model_dump_json() == validated.model_dump_json()
+        assert [type(v) for v in (example.candidate, example.baseline, example.change)] == [float, float, float]
+        assert type(example.rank) is int
+        assert type(example.id) is (str if text else int)

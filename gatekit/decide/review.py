@@ -131,8 +131,9 @@ def _positions(c_ids: npt.NDArray[Any], b_ids: npt.NDArray[Any]) -> npt.NDArray[
 
 def _ranked(
     ids_of: Callable[[npt.NDArray[np.intp]], npt.NDArray[Any]], harm: npt.NDArray[np.float64], limit: int
-) -> npt.NDArray[np.intp]:
-    """Positions of the examples with harm > 0, the largest harm first, ties in id order, at most `limit`."""
+) -> tuple[npt.NDArray[np.intp], npt.NDArray[Any]]:
+    """Positions of the examples with harm > 0, the largest harm first, ties in id order, at most `limit`,
+    and their ids."""
     import numpy as np
 
     chosen = np.flatnonzero(harm > 0)
@@ -142,10 +143,11 @@ def _ranked(
         chosen = chosen[harm[chosen] >= cut]
     ids = ids_of(chosen)  # built for the chosen examples alone
     try:
-        by_id = chosen[np.argsort(ids, kind="stable")]
+        by_id = np.argsort(ids, kind="stable")
     except TypeError:  # ids of mixed types: integers before text
-        by_id = chosen[sorted(range(len(chosen)), key=lambda i: _id_order(example_id(ids[i])))]
-    return by_id[np.argsort(-harm[by_id], kind="stable")][:limit]
+        by_id = np.array(sorted(range(len(chosen)), key=lambda i: _id_order(example_id(ids[i]))), dtype=np.intp)
+    by_id = by_id[np.argsort(-harm[chosen[by_id]], kind="stable")][:limit]
+    return chosen[by_id], ids[by_id]
 
 
 def _id_order(value: ExampleId) -> tuple[int, int, str]:
@@ -199,12 +201,23 @@ def review_queue(
         # How far each example moved the harmful way (negative: it improved; nan for inf - inf: unchanged).
         with np.errstate(invalid="ignore"):
             harm = paired.baseline - paired.candidate if higher else paired.candidate - paired.baseline
-        top = _ranked(paired.ids, harm, spec.review.limit)
-        ids = [example_id(k) for k in paired.ids(top).tolist()]
+        top, top_ids = _ranked(paired.ids, harm, spec.review.limit)
+        ids = [example_id(k) for k in top_ids.tolist()]
         cand_columns = _columns(candidate.examples, ids)
         base_columns = _columns(baseline.examples, ids)
         regressed = int((harm > 0).sum())
         improved = int((harm < 0).sum())
+        c_top, b_top = paired.candidate[top], paired.baseline[top]
+        with np.errstate(invalid="ignore"):
+            change = c_top - b_top
+        # Python values, converted once per slice rather than one numpy scalar at a time.
+        examples = tuple(
+            ReviewExample(rank=rank, id=key, candidate=c, baseline=b, change=d, columns=cc, baseline_columns=bc)
+            for rank, (key, c, b, d, cc, bc) in enumerate(
+                zip(ids, c_top.tolist(), b_top.tolist(), change.tolist(), cand_columns, base_columns, strict=True),
+                start=1,
+            )
+        )
         queue.append(
             ReviewSlice(
                 id=gate_id,
@@ -218,20 +231,7 @@ def review_queue(
                 unchanged=len(harm) - regressed - improved,
                 unpaired=paired.unpaired,
                 show=spec.review.show,
-                examples=tuple(
-                    ReviewExample(
-                        rank=rank,
-                        id=key,
-                        candidate=float(paired.candidate[i]),
-                        baseline=float(paired.baseline[i]),
-                        change=float(paired.candidate[i] - paired.baseline[i]),
-                        columns=cc,
-                        baseline_columns=bc,
-                    )
-                    for rank, (i, key, cc, bc) in enumerate(
-                        zip(top.tolist(), ids, cand_columns, base_columns, strict=True), start=1
-                    )
-                ),
+                examples=examples,
             )
         )
     return tuple(queue)
@@ -256,8 +256,8 @@ def _disagreements(spec: Spec, candidate: Results) -> Iterator[DisagreementSlice
                 continue
             with np.errstate(invalid="ignore"):
                 gap = np.where(paired.candidate != paired.baseline, np.abs(paired.candidate - paired.baseline), 0.0)
-            top = _ranked(paired.ids, gap, spec.review.limit)
-            ids = [example_id(k) for k in paired.ids(top).tolist()]
+            top, top_ids = _ranked(paired.ids, gap, spec.review.limit)
+            ids = [example_id(k) for k in top_ids.tolist()]
             columns = _columns(candidate.examples, ids)
             yield DisagreementSlice(
                 metrics=(first, second),
