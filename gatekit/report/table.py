@@ -18,6 +18,7 @@ from rich.text import Text
 from gatekit.numbers import format_number, interval_width
 from gatekit.report import printable
 from gatekit.report.evidence import evidence_lines
+from gatekit.report.grid import Folded, grid_lines
 
 if TYPE_CHECKING:
     from gatekit.decide.verdict import Verdict
@@ -130,7 +131,7 @@ def _table(title: str, *columns: str) -> Table:
     return table
 
 
-def _print_table(console: Console, table: Table) -> None:
+def _print_table(console: Console, table: Table, folded: Folded | None = None) -> None:
     for column in table.columns:
         header = str(column.header)
         widths = [len(header)] + [_cell_len(c) for c in column.cells]
@@ -138,7 +139,13 @@ def _print_table(console: Console, table: Table) -> None:
             column.min_width = max(widths)
         else:  # a name folds only when it is long, not because the numbers took the room
             column.min_width = min(max(widths), 16)
-    console.print(table)
+    lines = grid_lines(table, console, folded)
+    if lines is None:
+        # Not cropped at the terminal's width: when the numbers alone are wider, a cropped status or number
+        # would be a wrong one; the terminal wraps the line instead.
+        console.print(table, crop=False)
+    else:  # what rich would print, written directly (rich took 2 ms a row: minutes for a table of 10,000)
+        console.file.write(lines)
 
 
 def _cell_len(cell: object) -> int:
@@ -151,6 +158,7 @@ def _gates(console: Console, verdict: Verdict) -> None:
     for o in verdict.gates:
         by_gate.setdefault(o.id, []).append(o)
     console.print(_text("Gates", style="bold"))
+    folded: Folded = {}
     for gate_id, outcomes in by_gate.items():
         first = outcomes[0]
         title = f"{gate_id} · {first.metric}" + (" · stops the release on a breach" if first.on_fail == "stop" else "")
@@ -170,7 +178,7 @@ def _gates(console: Console, verdict: Verdict) -> None:
                 _text(f"{o.n:,}" if o.n is not None else "—"),
                 _status(o.status),
             )
-        _print_table(console, table)
+        _print_table(console, table, folded)
     if any(o.uncertainty == "point" and o.observed is not None for o in verdict.gates):
         console.print(
             _text(
@@ -284,12 +292,15 @@ def _reasons(console: Console, verdict: Verdict) -> None:
     if not verdict.reasons:
         return
     console.print(_text("Reasons", style="bold"))
-    for r in verdict.reasons:
-        console.print(
+    # One Text of every line, printed once: a print costs 0.7 ms, and a check of 6,000 slices has 20,000 reasons.
+    console.print(
+        Text("\n").join(
             Text.assemble(
                 (f"  {r.leads_to.upper():<7}", _VERDICT_STYLE[r.leads_to].split(" on ")[0]),
                 _text(f"{r.subject}: "),
                 _text(r.message),
             )
+            for r in verdict.reasons
         )
+    )
     console.print()

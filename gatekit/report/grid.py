@@ -1,0 +1,174 @@
+"""The terminal report's tables written line by line, as rich lays them out, for tables of thousands of rows.
+
+rich's `Table` measures every cell and renders each through its layout engine: about 2 ms a row, so a check of
+6,000 slices x 6 gates spent 80 s printing its terminal report after 10 s of computing it. The layout depends
+on each column only through its widest cell and its longest word, so rich lays out a table of those few cells
+(the same column widths), and each row is then written directly: a cell that fits its column on one line is
+padded; one that does not (a long slice name folded onto a second line) is wrapped by rich at its column's width.
+`grid_lines` returns None for what it does not lay out this way (another box, a title wider than the table),
+and the caller prints the table through rich. tests/test_report_grid.py holds the lines to rich's own output,
+with and without colour, at every width.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from rich import box
+from rich.cells import cell_len
+from rich.color import ColorSystem
+from rich.style import Style
+from rich.table import Column, Table
+from rich.text import Text
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.segment import Segment
+
+_BOLD = Style(bold=True)
+"""The default theme's table.header."""
+
+
+Folded = dict[tuple[str, str, int, str], list[str]]
+"""Cells already folded, by text, style, width and justification: one report's tables share it (its console's
+settings are fixed)."""
+
+
+def grid_lines(table: Table, console: Console, folded: Folded | None = None) -> str | None:
+    """What `console.print(table, crop=False)` writes, for a table of `_table`'s kind (box.SIMPLE_HEAD, no outer edge or
+    padding, a header of names, one-line Text cells), or None when it is not of that kind."""
+    columns = table.columns
+    title = table.title
+    if not _is_plain_kind(table) or not isinstance(title, Text) or not _is_one_line(title) or not _is_plain(title):
+        return None
+    cells: list[list[Text]] = []
+    for column in columns:
+        column_cells = list(column.cells)
+        if not isinstance(column.header, str) or not all(_is_one_line(c) for c in column_cells):
+            return None
+        cells.append(column_cells)  # type: ignore[arg-type]  # each a Text, checked above
+    widths = _column_widths(table, cells, console)
+    last = len(columns) - 1
+    content = [w - (i > 0) - (i < last) for i, w in enumerate(widths)]  # less the cell's padding
+    total = sum(widths) + last  # and one blank divider between two columns
+    if title.cell_len > total or any(len(str(c.header)) > w for c, w in zip(columns, content, strict=True)):
+        return None  # rich would wrap the title or fold a header: left to rich
+    system = ColorSystem.STANDARD if console.color_system is not None else None
+    folded = {} if folded is None else folded
+    out = [_padded(title, total, "left", system), "\n"] if title else []  # rich leaves out an empty title
+    header = [Text(str(c.header), style=_BOLD) for c in columns]
+    pad = _BOLD.render(" ", color_system=system)
+    out.append(
+        " ".join(
+            (pad if i else "") + _padded(h, content[i], columns[i].justify, system) + (pad if i < last else "")
+            for i, h in enumerate(header)
+        )
+    )
+    out.append("\n" + "─" * total + "\n")
+    for row in zip(*cells, strict=True):
+        lines = [_cell_lines(cell, columns[i], content[i], console, folded) for i, cell in enumerate(row)]
+        for k in range(max(len(cell) for cell in lines)):
+            out.append("   ".join(cell[k] if k < len(cell) else " " * content[i] for i, cell in enumerate(lines)))
+            out.append("\n")
+    return "".join(out)
+
+
+def _is_plain_kind(table: Table) -> bool:
+    return (
+        table.box is box.SIMPLE_HEAD
+        and not table.show_edge
+        and not table.pad_edge
+        and table.padding == (0, 1, 0, 1)
+        and table.show_header
+        and not table.show_footer
+        and not table.show_lines
+        and not table.expand
+        and table.width is None
+        and table.min_width is None
+        and not table.leading
+        and table.caption is None
+        and table.title_justify == "left"
+        and not table.row_styles
+        and table.style in {"", "none"}
+        and all(
+            not c.style
+            and c.vertical == "top"
+            and c.justify in {"left", "right"}
+            and c.width is None
+            and c.max_width is None
+            for c in table.columns
+        )
+        and all(row.style is None and not row.end_section for row in table.rows)
+    )
+
+
+def _is_one_line(cell: object) -> bool:
+    """A Text on one line (a column's measure and a row's height are then known from its length and words)."""
+    return isinstance(cell, Text) and "\n" not in cell.plain and "\t" not in cell.plain
+
+
+def _is_plain(cell: Text) -> bool:
+    """Of one style, with no space at either end (rich strips those as it justifies): written by `_padded`."""
+    return not cell.spans and cell.justify is None and cell.overflow is None and cell.plain == cell.plain.strip()
+
+
+def _column_widths(table: Table, cells: list[list[Text]], console: Console) -> list[int]:
+    """rich's column widths (padding included) for `table`: those of a table of each column's longest cell and
+    the cell with its longest word, since a column's measure is the largest of its cells' (shortest, longest)."""
+    proxy = Table(box=table.box, show_edge=False, pad_edge=False, padding=table.padding)
+    longest: list[Text] = []
+    widest_word: list[Text] = []
+    for column, column_cells in zip(table.columns, cells, strict=True):
+        proxy.add_column(
+            column.header, justify=column.justify, overflow=column.overflow, no_wrap=column.no_wrap,
+            min_width=column.min_width,
+        )  # fmt: skip
+        longest.append(max(column_cells, key=lambda c: c.cell_len, default=Text("")))
+        widest_word.append(max(column_cells, key=_longest_word, default=Text("")))
+    proxy.add_row(*longest)
+    proxy.add_row(*widest_word)
+    options = console.options
+    dividers = len(table.columns) - 1
+    # As Table.__rich_console__ asks, less the dividers' width; private, so the test holds it to rich's output.
+    return proxy._calculate_column_widths(console, options.update_width(options.max_width - dividers))
+
+
+def _longest_word(cell: Text) -> int:
+    words = cell.plain.split()  # as Text.__rich_measure__ splits them
+    return max(cell_len(word) for word in words) if words else cell.cell_len
+
+
+def _cell_lines(cell: Text, column: Column, width: int, console: Console, folded: Folded) -> list[str]:
+    """The lines of one cell at its column's content width (its padding and the divider are added around it)."""
+    system = ColorSystem.STANDARD if console.color_system is not None else None
+    plain = _is_plain(cell)
+    if plain and cell.cell_len <= width:
+        return [_padded(cell, width, column.justify, system)]
+    key = (cell.plain, str(cell.style), width, column.justify)
+    if plain and key in folded:  # a slice's name folds alike in each gate's table
+        return folded[key]
+    options = console.options.update(
+        width=width, justify=column.justify, no_wrap=column.no_wrap, overflow=column.overflow, height=None,
+        highlight=column.highlight,
+    )  # fmt: skip
+    lines = [_written(line, system) for line in console.render_lines(cell, options, pad=True)]
+    if plain:
+        folded[key] = lines
+    return lines
+
+
+def _padded(cell: Text, width: int, justify: str, system: ColorSystem | None) -> str:
+    """One line padded to its width, in its style (the padding too, as rich styles a Text it pads)."""
+    fill = " " * (width - cell.cell_len)
+    padded = fill + cell.plain if justify == "right" else cell.plain + fill
+    style = cell.style
+    if system is None or not style:
+        return padded
+    return (style if isinstance(style, Style) else Style.parse(style)).render(padded, color_system=system)
+
+
+def _written(line: list[Segment], system: ColorSystem | None) -> str:
+    """Segments as the console writes them: each styled one wrapped in its escape codes."""
+    if system is None:
+        return "".join(segment.text for segment in line)
+    return "".join(s.style.render(s.text, color_system=system) if s.style else s.text for s in line)

@@ -1,0 +1,120 @@
+"""The terminal report writes its tables directly where rich's layout is known in advance: what it writes is
+what rich prints, character for character, with and without colour."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from rich.console import Console
+from rich.text import Text
+
+from gatekit.report import table as table_report
+from gatekit.report.grid import grid_lines
+
+_STYLES = ["", "dim", "green", "bold red", "yellow", "italic", "bold white on green"]
+_WORDS = st.text(alphabet=st.sampled_from([*"abc xyz-=.,0123456789", "—", "·", "é", "漢", "字"]), max_size=14)
+
+
+def _console(width: int, color: bool) -> tuple[Console, io.StringIO]:
+    buffer = io.StringIO()
+    console = Console(
+        file=buffer,
+        width=width,
+        color_system="standard" if color else None,
+        force_terminal=color,
+        no_color=not color,
+        highlight=False,
+        emoji=False,
+        legacy_windows=False,
+        soft_wrap=False,
+    )
+    return console, buffer
+
+
+def _by_rich(table: object, width: int, color: bool) -> str:
+    console, buffer = _console(width, color)
+    console.print(table, crop=False)
+    return buffer.getvalue()
+
+
+_NAMES = st.lists(st.sampled_from(["s0=s0_0012", "×", "s1=long_slice_name_7", "漢字", "a", "—"]), max_size=5).map(
+    " ".join
+)
+
+
+@st.composite
+def _tables(draw: st.DrawFn) -> object:
+    """Tables of the report's kind: names that fold (words and one long word), numbers and statuses that
+    never do, in every style the report uses."""
+    headers = draw(st.lists(st.sampled_from(["slice", "bound", "observed", "n", "status", "detail"]), min_size=1))
+    table = table_report._table(draw(_WORDS), *headers)
+    for _ in range(draw(st.integers(0, 6))):
+        table.add_row(*(Text(draw(_WORDS | _NAMES), style=draw(st.sampled_from(_STYLES))) for _ in headers))
+    return table
+
+
+@settings(max_examples=600, deadline=None)
+@given(table=_tables(), width=st.integers(10, 120), color=st.booleans())
+def test_a_table_written_directly_is_what_rich_prints(table: object, width: int, color: bool) -> None:
+    console, buffer = _console(width, color)
+    table_report._print_table(console, table)  # type: ignore[arg-type]  # sets each column's minimum width
+    lines = grid_lines(table, console)  # type: ignore[arg-type]
+
+    if lines is not None:
+        assert lines == _by_rich(table, width, color)
+    assert buffer.getvalue() == _by_rich(table, width, color)
+
+
+def test_a_gate_table_that_fits_is_written_directly() -> None:
+    table = table_report._table("accuracy-delta · accuracy", "slice", "bound", "observed", "n", "status")
+    for i in range(3):
+        table.add_row(Text(f"s{i}"), Text("min"), Text("0.81"), Text("1,000"), table_report._status("pass"))
+    console, _ = _console(100, color=True)
+    table_report._print_table(console, table)
+
+    assert grid_lines(table, console) is not None
+
+
+def test_a_title_wider_than_its_table_is_left_to_rich() -> None:
+    table = table_report._table("a title longer than the table", "slice", "n")
+    table.add_row(Text("all"), Text("3"))
+
+    assert grid_lines(table, _console(100, color=False)[0]) is None
+
+
+@pytest.mark.parametrize("color", [False, True])
+def test_a_gate_table_whose_crossed_names_fold_is_written_as_rich_folds_them(color: bool) -> None:
+    columns = ("slice", "bound", "observed", "interval", "threshold", "n", "status")
+    table = table_report._table("latency-delta · latency_p95_ms", *columns)
+    for i in range(4):
+        name = f"region=region_{i:04d} × language=language_with_a_long_name_{i}" if i else "all"
+        table.add_row(
+            Text(name), Text("max_increase_pct"), Text("851"), Text("-inf to 900"), Text("861"), Text("4,000"),
+            table_report._status("inconclusive" if i % 2 else "pass"),
+        )  # fmt: skip
+    console, buffer = _console(100, color)
+
+    table_report._print_table(console, table)
+
+    lines = grid_lines(table, console)
+    assert lines is not None
+    assert len(lines.splitlines()) > 3 + 4  # the crossed names took more than a line each
+    assert lines == buffer.getvalue() == _by_rich(table, 100, color)
+
+
+@pytest.mark.parametrize("width", [40, 60, 80])
+def test_a_table_whose_numbers_are_wider_than_the_terminal_keeps_every_status_whole(width: int) -> None:
+    table = table_report._table("score-delta · score", "slice", "bound", "observed", "interval", "n", "status")
+    table.add_row(
+        Text("s0=s0_0024 × s1=s1_0045"), Text("max_decrease_pct"), Text("0.69857"), Text("0.69822 to 0.69891"),
+        Text("998,064"), table_report._status("inconclusive"),
+    )  # fmt: skip
+    console, buffer = _console(width, color=False)
+
+    table_report._print_table(console, table)
+
+    assert "INCONCLUSIVE" in buffer.getvalue()  # cropped at the width, it read "INCONC" or nothing
+    assert "0.69822 to 0.69891" in buffer.getvalue()
