@@ -47,15 +47,19 @@ def grid_lines(table: Table, console: Console, folded: Folded | None = None) -> 
         if not isinstance(column.header, str) or not all(_is_one_line(c) for c in column_cells):
             return None
         cells.append(column_cells)  # type: ignore[arg-type]  # each a Text, checked above
-    widths = _column_widths(table, cells, console)
     last = len(columns) - 1
-    content = [w - (i > 0) - (i < last) for i, w in enumerate(widths)]  # less the cell's padding
-    total = sum(widths) + last  # and one blank divider between two columns
-    if title.cell_len > total or any(len(str(c.header)) > w for c, w in zip(columns, content, strict=True)):
-        return None  # rich would wrap the title or fold a header: left to rich
+    # rich's widths, but never below a column's minimum: where the numbers alone are wider than the terminal,
+    # rich's last resort narrows every column, the slice names' to nothing (a table of rows without names).
+    content = [
+        max(w - (i > 0) - (i < last), c.min_width or 0)  # less the cell's padding
+        for i, (w, c) in enumerate(zip(_column_widths(table, cells, console), columns, strict=True))
+    ]
+    total = sum(content) + 3 * last  # and the padding and blank divider between two columns
+    if any(len(str(c.header)) > w for c, w in zip(columns, content, strict=True)):
+        return None  # rich would fold a header: left to rich
     system = ColorSystem.STANDARD if console.color_system is not None else None
     folded = {} if folded is None else folded
-    out = [_padded(title, total, "left", system), "\n"] if title else []  # rich leaves out an empty title
+    out = [_title_lines(title, total, console), "\n"] if title else []  # rich leaves out an empty title
     header = [Text(str(c.header), style=_BOLD) for c in columns]
     pad = _BOLD.render(" ", color_system=system)
     out.append(
@@ -71,6 +75,15 @@ def grid_lines(table: Table, console: Console, folded: Folded | None = None) -> 
             out.append("   ".join(cell[k] if k < len(cell) else " " * content[i] for i, cell in enumerate(lines)))
             out.append("\n")
     return "".join(out)
+
+
+def _title_lines(title: Text, width: int, console: Console) -> str:
+    """The title across the table's width, wrapped onto more lines when it is longer (as rich wraps it)."""
+    if title.cell_len <= width:
+        return _padded(title, width, "left", ColorSystem.STANDARD if console.color_system is not None else None)
+    options = console.options.update(width=width, justify="left", height=None)
+    system = ColorSystem.STANDARD if console.color_system is not None else None
+    return "\n".join(_written(line, system) for line in console.render_lines(title, options, pad=True))
 
 
 def _is_plain_kind(table: Table) -> bool:
