@@ -78,7 +78,8 @@ def _narrowed_below_a_minimum(table: Table, console: Console) -> bool:
     """rich's last resort where even the numbers are wider than the terminal: every column narrowed, names
     (and their minimum) to as little as nothing; the report keeps each column's minimum instead."""
     cells = [list(c.cells) for c in table.columns]
-    widths = grid._column_widths(table, cells, console)  # type: ignore[arg-type]
+    lengths = [[cell.cell_len for cell in column_cells] for column_cells in cells]  # type: ignore[union-attr]
+    widths = grid._column_widths(table, cells, lengths, console)  # type: ignore[arg-type]
     last = len(widths) - 1
     columns = enumerate(zip(widths, table.columns, strict=True))
     return any(w - (i > 0) - (i < last) < (c.min_width or 0) for i, (w, c) in columns)
