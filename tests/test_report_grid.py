@@ -150,3 +150,24 @@ def test_a_table_whose_numbers_are_wider_than_the_terminal_keeps_every_status_wh
     assert "INCONCLUSIVE" in buffer.getvalue()  # cropped at the width, it read "INCONC" or nothing
     assert "0.69822 to 0.69891" in buffer.getvalue()
     assert "s0=s0_0024" in buffer.getvalue()  # rich narrowed the names' column to nothing
+
+
+_REASON_WORDS = st.text(alphabet=st.sampled_from([*"ab z-=:.,'()01  ", "漢", "—", "\n", "\t"]), max_size=90)
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    verdict=st.sampled_from(["ship", "revise", "stop"]),
+    subject=_WORDS,
+    message=_REASON_WORDS,
+    width=st.integers(5, 120),
+    color=st.booleans(),
+)
+def test_a_reason_written_directly_is_what_rich_prints(
+    verdict: str, subject: str, message: str, width: int, color: bool
+) -> None:
+    lead, style = f"  {verdict.upper():<7}", table_report._VERDICT_STYLE[verdict].split(" on ")[0]
+    console, buffer = _console(width, color)
+    console.print(Text.assemble((lead, style), Text(f"{subject}: "), Text(message)))
+
+    assert grid.reason_lines(lead, style, f"{subject}: {message}", _console(width, color)[0]) == buffer.getvalue()

@@ -13,18 +13,21 @@ with and without colour, at every width.
 from __future__ import annotations
 
 import functools
+import itertools
 from typing import TYPE_CHECKING
 
 from rich import box
-from rich.cells import cell_len
+from rich._wrap import divide_line  # private: tests/test_report_grid.py holds the lines to rich's output
+from rich.cells import cell_len, set_cell_size
 from rich.color import ColorSystem
+from rich.control import strip_control_codes
+from rich.segment import Segment
 from rich.style import Style
 from rich.table import Column, Table
 from rich.text import Text
 
 if TYPE_CHECKING:
     from rich.console import Console
-    from rich.segment import Segment
 
 _BOLD = Style(bold=True)
 """The default theme's table.header."""
@@ -223,3 +226,28 @@ def _written(line: list[Segment], system: ColorSystem | None) -> str:
     if system is None:
         return "".join(segment.text for segment in line)
     return "".join(s.style.render(s.text, color_system=system) if s.style else s.text for s in line)
+
+
+def reason_lines(lead: str, lead_style: str, rest: str, console: Console) -> str:
+    """What `console.print(Text.assemble((lead, lead_style), rest))` writes (a reason: a styled verdict, then
+    plain words), wrapped by rich's own word division at the console's width but without its Text machinery:
+    0.3 ms a reason through console.print, and a check of 6,000 slices has 20,000 reasons."""
+    text = lead + rest
+    system = ColorSystem.STANDARD if console.color_system is not None else None
+    if "\n" in text or "\t" in text or strip_control_codes(text) != text:
+        line = Text.assemble((lead, lead_style), rest)
+        lines = Segment.split_and_crop_lines(console.render(line, console.options), console.width, pad=False)
+        return "".join(_written(segments, system) for segments in lines)  # each ends in its line break
+    width = console.width
+    out = []
+    bounds = [0, *divide_line(text, width, fold=True), len(text)]
+    for start, end in itertools.pairwise(bounds):
+        piece = text[start:end]
+        # Text.truncate. (Text.wrap first strips the spaces a line ends in beyond the width, by characters: what
+        # it leaves is at least the width in cells, so the truncation gives the same line either way.)
+        if cell_len(piece) > width:
+            piece = set_cell_size(piece, width)
+        styled = min(max(len(lead) - start, 0), len(piece))
+        head = _styled(piece[:styled], lead_style, system) if styled and system is not None and lead_style else ""
+        out.append((head or piece[:styled]) + piece[styled:] + "\n")
+    return "".join(out)

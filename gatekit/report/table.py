@@ -18,7 +18,7 @@ from rich.text import Text
 from gatekit.numbers import format_number, interval_width
 from gatekit.report import printable
 from gatekit.report.evidence import evidence_lines
-from gatekit.report.grid import Folded, grid_lines
+from gatekit.report.grid import Folded, grid_lines, reason_lines
 
 if TYPE_CHECKING:
     from gatekit.decide.verdict import Verdict
@@ -292,15 +292,8 @@ def _reasons(console: Console, verdict: Verdict) -> None:
     if not verdict.reasons:
         return
     console.print(_text("Reasons", style="bold"))
-    # One Text of every line, printed once: a print costs 0.7 ms, and a check of 6,000 slices has 20,000 reasons.
-    console.print(
-        Text("\n").join(
-            Text.assemble(
-                (f"  {r.leads_to.upper():<7}", _VERDICT_STYLE[r.leads_to].split(" on ")[0]),
-                _text(f"{r.subject}: "),
-                _text(r.message),
-            )
-            for r in verdict.reasons
-        )
-    )
+    for r in verdict.reasons:
+        lead = f"  {r.leads_to.upper():<7}"
+        style = _VERDICT_STYLE[r.leads_to].split(" on ")[0]
+        console.file.write(reason_lines(lead, style, printable(f"{r.subject}: ") + printable(r.message), console))
     console.print()
