@@ -8,6 +8,7 @@ Not a test. Run it by hand (needs the `[bench]` extra for duckdb, polars and pan
     nice -n 10 .venv/bin/python bench/matrix.py                  # every shape at 1M and 5M rows, + 50M
     nice -n 10 .venv/bin/python bench/matrix.py --only paired-cross --rows 5000000
     nice -n 10 .venv/bin/python bench/matrix.py --quick --against /work/main/.venv/bin/python  # old and new
+    nice -n 10 .venv/bin/python bench/matrix.py --quick --terminal  # gatekit printing its terminal report
 
 Each shape is generated once, seeded, into bench/data/matrix/ (gitignored): a candidate and a baseline file
 with a boolean `correct`, a `score` and a `latency_ms`, one to three slice columns (plain text, Arrow
@@ -329,13 +330,15 @@ for path in sys.argv[1:3]:
 
 
 def commands(
-    shape: Shape, fmt: str, cand: Path, base: Path, spec: Path, against: str | None = None
+    shape: Shape, fmt: str, cand: Path, base: Path, spec: Path, against: str | None = None, *, terminal: bool = False
 ) -> dict[str, list[str]]:
     fill = {"dims": shape.columns(), "crosses": shape.crossed(), "ids": shape.ids, "fmt": fmt}
     files = [str(cand), str(base)]
-    other = {"against": [against, "-m", "gatekit", "check", str(spec), "--format", "json"]} if against else {}
+    # The verdict JSON on stdout, or (--terminal) the report a CI log shows: every gate's table and every reason.
+    report = ["--no-color", "--width", "100"] if terminal else ["--format", "json"]
+    other = {"against": [against, "-m", "gatekit", "check", str(spec), *report]} if against else {}
     return {
-        "gatekit": [*GATEKIT, "check", str(spec), "--format", "json"],
+        "gatekit": [*GATEKIT, "check", str(spec), *report],
         **other,
         "duckdb": [PYTHON, "-c", DUCKDB_PEER.format(**fill), *files],
         "polars": [PYTHON, "-c", POLARS_PEER.format(**fill), *files],
@@ -358,6 +361,9 @@ def main() -> None:
     parser.add_argument("--skip", nargs="*", default=[], choices=["gatekit", *PEERS], help="commands not run")
     parser.add_argument(
         "--against", metavar="PYTHON", help="another interpreter whose `-m gatekit` (another checkout) is timed beside"
+    )
+    parser.add_argument(
+        "--terminal", action="store_true", help="time gatekit with its terminal report (width 100), not --format json"
     )
     args = parser.parse_args()
     names = args.only or (QUICK if args.quick else [s.name for s in SHAPES])
@@ -387,7 +393,7 @@ def main() -> None:
     print("|" + "---|" * 3 + "---:|" * (len(header) - 3))
     for shape, rows, fmt in runs:
         cand, base, spec = generate(shape, rows, fmt)
-        every = commands(shape, fmt, cand, base, spec, args.against)
+        every = commands(shape, fmt, cand, base, spec, args.against, terminal=args.terminal)
         wanted = {k: v for k, v in every.items() if k not in args.skip}
         print(f"  timing {shape.name} {rows:,} {fmt}: {', '.join(wanted)}", file=sys.stderr, flush=True)
         times = interleaved(wanted, args.repeat)

@@ -1,13 +1,16 @@
-"""The terminal report's tables written line by line, as rich lays them out, for tables of thousands of rows.
+"""The terminal report's tables and reasons written line by line, as rich lays them out, for thousands of rows.
 
 rich's `Table` measures every cell and renders each through its layout engine: about 2 ms a row, so a check of
-6,000 slices x 6 gates spent 80 s printing its terminal report after 10 s of computing it. The layout depends
+6,000 slices x 6 gates spent 90 s printing its terminal report after 10 s of computing it. The layout depends
 on each column only through its widest cell and its longest word, so rich lays out a table of those few cells
 (the same column widths), and each row is then written directly: a cell that fits its column on one line is
 padded; one that does not (a long slice name folded onto a second line) is wrapped by rich at its column's width.
-`grid_lines` returns None for what it does not lay out this way (another box, a title wider than the table),
-and the caller prints the table through rich. tests/test_report_grid.py holds the lines to rich's own output,
-with and without colour, at every width.
+Two departures from rich, both where the numbers alone are wider than the terminal: no column is narrower than
+its minimum (rich's last resort narrowed the slice names' to nothing), and nothing is cropped at the terminal's
+width (a cropped status or number is a wrong one); the terminal wraps such a line. `grid_lines` returns None
+for a table it does not lay out this way (another box, a header that would fold), which the caller prints
+through rich. Reasons go through rich's word division (`reason_lines`). tests/test_report_grid.py holds both to
+rich's own output, with and without colour, at every width.
 """
 
 from __future__ import annotations
