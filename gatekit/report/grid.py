@@ -36,7 +36,7 @@ _BOLD = Style(bold=True)
 """The default theme's table.header."""
 
 
-Folded = dict[tuple[str, str, int, str], list[str]]
+Folded = dict[tuple[str, str, int, str, str | None, bool | None], list[str]]
 """Cells already folded, by text, style, width and justification: one report's tables share it (its console's
 settings are fixed)."""
 
@@ -46,9 +46,7 @@ def grid_lines(table: Table, console: Console, folded: Folded | None = None) -> 
     padding, a header of names, one-line Text cells), or None when it is not of that kind."""
     columns = table.columns
     title = table.title
-    if not (
-        _is_plain_kind(table) and isinstance(title, Text) and _is_one_line(title) and _is_plain(title, title.plain)
-    ):
+    if not (_is_plain_kind(table) and isinstance(title, Text) and _is_one_line(title)):
         return None
     cells: list[list[Text]] = []
     for column in columns:
@@ -105,7 +103,7 @@ def grid_lines(table: Table, console: Console, folded: Folded | None = None) -> 
 
 def _title_lines(title: Text, width: int, console: Console) -> str:
     """The title across the table's width, wrapped onto more lines when it is longer (as rich wraps it)."""
-    if title.cell_len <= width:
+    if title.cell_len <= width and _is_plain(title, title.plain):
         system = ColorSystem.STANDARD if console.color_system is not None else None
         return _padded(title.plain, title.cell_len, title.style, width, right=False, system=system)
     options = console.options.update(width=width, justify="left", height=None)
@@ -149,7 +147,13 @@ def _is_one_line(cell: object) -> bool:
 
 def _is_plain(cell: Text, plain: str) -> bool:
     """Of one style, with no space at either end (rich strips those as it justifies): written by `_padded`."""
-    return not cell.spans and cell.justify is None and cell.overflow is None and plain == plain.strip()
+    return (
+        not cell.spans
+        and cell.justify is None
+        and cell.overflow is None
+        and cell.no_wrap is None
+        and plain == plain.strip()
+    )
 
 
 def _column_widths(table: Table, cells: list[list[Text]], lengths: list[list[int]], console: Console) -> list[int]:
@@ -193,7 +197,7 @@ def _cell_lines(cell: Text, column: Column, width: int, console: Console, folded
     wraps it (its padding and the divider are added around it)."""
     system = ColorSystem.STANDARD if console.color_system is not None else None
     plain = _is_plain(cell, cell.plain)
-    key = (cell.plain, str(cell.style), width, column.justify)
+    key = (cell.plain, str(cell.style), width, column.justify, column.overflow, column.no_wrap)
     if plain and key in folded:  # a slice's name folds alike in each gate's table
         return folded[key]
     if plain:  # rich's own wrap, without the console's rendering around it (three quarters of its cost)
@@ -237,7 +241,7 @@ def reason_lines(lead: str, lead_style: str, rest: str, console: Console) -> str
     0.3 ms a reason through console.print, and a check of 6,000 slices has 20,000 reasons."""
     text = lead + rest
     system = ColorSystem.STANDARD if console.color_system is not None else None
-    if "\n" in text or "\t" in text or strip_control_codes(text) != text:
+    if "\n" in text or "\t" in text or strip_control_codes(text) != text or console.width < 1:
         line = Text.assemble((lead, lead_style), rest)
         lines = Segment.split_and_crop_lines(console.render(line, console.options), console.width, pad=False)
         return "".join(_written(segments, system) for segments in lines)  # each ends in its line break
@@ -246,9 +250,10 @@ def reason_lines(lead: str, lead_style: str, rest: str, console: Console) -> str
     bounds = [0, *divide_line(text, width, fold=True), len(text)]
     for start, end in itertools.pairwise(bounds):
         piece = text[start:end]
-        # Text.truncate. (Text.wrap first strips the spaces a line ends in beyond the width, by characters: what
-        # it leaves is at least the width in cells, so the truncation gives the same line either way.)
-        if cell_len(piece) > width:
+        if len(piece) > width:  # Text.rstrip_end: spaces beyond the width, counted in characters
+            spaces = len(piece) - len(piece.rstrip())
+            piece = piece[: len(piece) - min(spaces, len(piece) - width)]
+        if cell_len(piece) > width:  # Text.truncate, folding
             piece = set_cell_size(piece, width)
         styled = min(max(len(lead) - start, 0), len(piece))
         head = _styled(piece[:styled], lead_style, system) if styled and system is not None and lead_style else ""
