@@ -69,7 +69,7 @@ def grid_lines(table: Table, console: Console, folded: Folded | None = None) -> 
     total = sum(content) + 3 * last  # and the padding and blank divider between two columns
     if any(len(str(c.header)) > w for c, w in zip(columns, content, strict=True)):
         return None  # rich would fold a header: left to rich
-    system = ColorSystem.STANDARD if console.color_system is not None else None
+    system = _color_system(console)
     folded = {} if folded is None else folded
     out = [_title_lines(title, total, console), "\n"] if title else []  # rich leaves out an empty title
     pad = _BOLD.render(" ", color_system=system)
@@ -103,12 +103,16 @@ def grid_lines(table: Table, console: Console, folded: Folded | None = None) -> 
 
 def _title_lines(title: Text, width: int, console: Console) -> str:
     """The title across the table's width, wrapped onto more lines when it is longer (as rich wraps it)."""
+    system = _color_system(console)
     if title.cell_len <= width and _is_plain(title, title.plain):
-        system = ColorSystem.STANDARD if console.color_system is not None else None
         return _padded(title.plain, title.cell_len, title.style, width, right=False, system=system)
     options = console.options.update(width=width, justify="left", height=None)
-    system = ColorSystem.STANDARD if console.color_system is not None else None
     return "\n".join(_written(line, system) for line in console.render_lines(title, options, pad=True))
+
+
+def _color_system(console: Console) -> ColorSystem | None:
+    """The console's escape codes: the report's consoles use the standard 16 colours or none."""
+    return ColorSystem.STANDARD if console.color_system is not None else None
 
 
 def _is_plain_kind(table: Table) -> bool:
@@ -195,7 +199,7 @@ def _longest_word(plain: str, length: int) -> int:
 def _cell_lines(cell: Text, column: Column, width: int, console: Console, folded: Folded) -> list[str]:
     """The lines of a cell that does not fit its column's content width, or is not of one plain style, as rich
     wraps it (its padding and the divider are added around it)."""
-    system = ColorSystem.STANDARD if console.color_system is not None else None
+    system = _color_system(console)
     plain = _is_plain(cell, cell.plain)
     key = (cell.plain, str(cell.style), width, column.justify, column.overflow, column.no_wrap)
     if plain and key in folded:  # a slice's name folds alike in each gate's table
@@ -240,7 +244,7 @@ def reason_lines(lead: str, lead_style: str, rest: str, console: Console) -> str
     plain words), wrapped by rich's own word division at the console's width but without its Text machinery:
     0.3 ms a reason through console.print, and a check of 6,000 slices has 20,000 reasons."""
     text = lead + rest
-    system = ColorSystem.STANDARD if console.color_system is not None else None
+    system = _color_system(console)
     if "\n" in text or "\t" in text or strip_control_codes(text) != text or console.width < 1:
         line = Text.assemble((lead, lead_style), rest)
         lines = Segment.split_and_crop_lines(console.render(line, console.options), console.width, pad=False)
